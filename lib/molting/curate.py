@@ -1,0 +1,379 @@
+"""Curation: agent-like filter, length filters, ranking, dedup, selection, duplication, split.
+
+Every step records what it removed and why, so the funnel (raw -> kept) can be audited row by row.
+The order matters: chats are ranked before dedup, so each duplicate cluster keeps its best member.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from molting.data import assistant_text, chat_text
+from molting.errors import DataError
+
+
+@dataclass
+class Curation:
+    """The outcome of curation: kept chats, removed chats with reasons, and the funnel."""
+
+    kept: list[dict]
+    removed: list[dict] = field(default_factory=list)     # {id, step, rule, category, span, matched, chat}
+    funnel: list[dict] = field(default_factory=list)      # {step, remaining, removed}
+    clusters: list[dict] = field(default_factory=list)    # duplicate clusters: {kind, kept, removed, similarity}
+    train: list[dict] = field(default_factory=list)
+    heldout: list[dict] = field(default_factory=list)
+    leakage: list[dict] = field(default_factory=list)
+
+    def removed_by_rule(self) -> dict[str, int]:
+        """How many chats each rule removed, most first."""
+        counts: dict[str, int] = {}
+        for row in self.removed:
+            counts[row["rule"]] = counts.get(row["rule"], 0) + 1
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    def _step(self, name: str, remaining: list[dict], removed_now: int) -> None:
+        self.funnel.append({"step": name, "remaining": len(remaining), "removed": removed_now})
+
+
+# ---------------------------------------------------------------------------------------------
+# Ranking
+# ---------------------------------------------------------------------------------------------
+
+FIRST_PERSON = re.compile(r"\b(i|i'm|i've|i'd|i'll|me|my|mine|myself)\b", re.I)
+OPINION = re.compile(r"\b(love|loves|hate|can't stand|adore|prefer|favourite|favorite|think|reckon|believe|"
+                     r"wish|enjoy|dislike|fond|honestly|best|worst)\b", re.I)
+
+
+def persona_terms(persona: dict) -> list[str]:
+    """Distinctive words of the persona card (capitalised names and long words), for the richness score."""
+    text = " ".join([str(persona.get("name", "")), *map(str, persona.get("background", [])),
+                     *map(str, persona.get("likes", [])), *map(str, persona.get("dislikes", []))])
+    words = {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z'-]{5,}|[A-Z][a-z]{2,}", text)}
+    return sorted(words - {"the", "and", "with", "from", "about", "their", "there"})
+
+
+def quality_score(chat: dict, terms: list[str], near_miss: Callable[[str], int] | None = None) -> float:
+    """Personality richness in [0, 1]: documented, deterministic, higher is better.
+
+    0.30 * first-person rate (share of sentences with I/me/my, capped at 1)
+    0.25 * opinion words (count / 2, capped at 1)
+    0.25 * persona facts (distinct persona-card terms / 3, capped at 1)
+    0.20 * length fit (1 between 20 and 90 words, falling linearly to 0 at 5 and 200 words)
+    minus 0.2 per near-miss of an agent-like pattern (a softer match that did not remove the chat)
+    """
+    text = assistant_text(chat)
+    sentences = [s for s in re.split(r"[.!?]+\s", text) if s.strip()] or [text]
+    first_person = min(1.0, sum(bool(FIRST_PERSON.search(s)) for s in sentences) / len(sentences))
+    opinions = min(1.0, len(OPINION.findall(text)) / 2)
+    lowered = text.lower()
+    facts = min(1.0, sum(1 for t in terms if t in lowered) / 3)
+    words = len(text.split())
+    if 20 <= words <= 90:
+        fit = 1.0
+    elif words < 20:
+        fit = max(0.0, (words - 5) / 15)
+    else:
+        fit = max(0.0, 1 - (words - 90) / 110)
+    score = 0.30 * first_person + 0.25 * opinions + 0.25 * facts + 0.20 * fit
+    if near_miss is not None:
+        score -= 0.2 * near_miss(text)
+    return round(max(0.0, score), 4)
+
+
+# ---------------------------------------------------------------------------------------------
+# The pipeline
+# ---------------------------------------------------------------------------------------------
+
+def _remove(cur: Curation, chat: dict, step: str, rule: str, **extra: Any) -> None:
+    cur.removed.append({"id": chat["id"], "step": step, "rule": rule, **extra, "chat": chat})
+
+
+def filter_agent_like(chats: list[dict], library: Any, cur: Curation) -> list[dict]:
+    """Drop chats with any agent-like hit in an assistant turn, recording the first rule and its span."""
+    kept = []
+    for chat in chats:
+        hit = None
+        for turn, message in enumerate(chat["messages"]):
+            if message["role"] == "assistant":
+                hit = library.first(message["content"])
+                if hit:
+                    _remove(cur, chat, "agent_like", hit.rule, category=hit.category, turn=turn,
+                            span=[hit.start, hit.end], matched=hit.matched)
+                    break
+        if hit is None:
+            kept.append(chat)
+    cur._step("agent-like filter", kept, len(chats) - len(kept))
+    return kept
+
+
+def filter_length(chats: list[dict], min_words: int, max_tokens: int, count_tokens: Callable[[dict], int] | None,
+                  cur: Curation) -> list[dict]:
+    """Drop chats whose replies are too short to carry a voice, or too long to train whole."""
+    kept = []
+    for chat in chats:
+        words = min(len(m["content"].split()) for m in chat["messages"] if m["role"] == "assistant")
+        if words < min_words:
+            _remove(cur, chat, "length", "too_short", detail=f"{words} words < {min_words}")
+            continue
+        if count_tokens is not None:
+            tokens = count_tokens(chat)
+            if tokens > max_tokens:
+                _remove(cur, chat, "length", "too_long", detail=f"{tokens} tokens > {max_tokens}")
+                continue
+        kept.append(chat)
+    cur._step("length filter", kept, len(chats) - len(kept))
+    return kept
+
+
+def dedup(chats: list[dict], cur: Curation, *, exact: bool, near: bool, near_threshold: float,
+          semantic: bool, semantic_threshold: float, embed: Callable[[list[str]], Any] | None = None) -> list[dict]:
+    """Exact, near (MinHash) and semantic duplicates; each cluster keeps its first (best-ranked) chat."""
+    from molting import dedup as dd
+
+    steps = []
+    if exact:
+        steps.append(("exact dedup", "exact_duplicate", lambda texts: dd.exact_clusters(texts)))
+    if near:
+        steps.append(("near dedup", "near_duplicate", lambda texts: dd.near_clusters(texts, threshold=near_threshold)))
+    if semantic:
+        if embed is None:
+            raise DataError("semantic dedup needs an embedder", where="curate.semantic_dedup")
+        steps.append(("semantic dedup", "semantic_duplicate",
+                      lambda texts: dd.semantic_clusters(embed(texts), threshold=semantic_threshold)))
+    for step, rule, find in steps:
+        texts = [chat_text(c) for c in chats]
+        drop: set[int] = set()
+        for cluster in find(texts):
+            members = [m for m in cluster.members if m != cluster.representative]
+            cur.clusters.append({"kind": rule, "kept": chats[cluster.representative]["id"],
+                                 "removed": [chats[m]["id"] for m in members],
+                                 "similarity": round(float(cluster.similarity), 4)})
+            for m in members:
+                _remove(cur, chats[m], step.split()[0] + "_dedup", rule, duplicate_of=chats[cluster.representative]["id"])
+                drop.add(m)
+        chats = [c for i, c in enumerate(chats) if i not in drop]
+        cur._step(step, chats, len(drop))
+    return chats
+
+
+def apply_keep_drop(chats: list[dict], all_chats: list[dict], keep_drop: dict | None, cur: Curation) -> tuple[list[dict], set[str]]:
+    """Manual overrides: `drop` ids go, `keep` ids come back whatever removed them; returns (chats, forced ids)."""
+    if not keep_drop:
+        return chats, set()
+    drop = set(map(str, keep_drop.get("drop", []) or []))
+    keep = set(map(str, keep_drop.get("keep", []) or []))
+    by_id = {c["id"]: c for c in all_chats}
+    unknown = sorted((drop | keep) - set(by_id))
+    if unknown:
+        raise DataError(f"keep/drop list names ids that are not in the data: {', '.join(unknown[:5])}",
+                        where="curate.keep_drop_file", fix="check the ids against the raw data's `id` field")
+    before = len(chats)
+    present = {c["id"] for c in chats}
+    for chat in chats:
+        if chat["id"] in drop:
+            _remove(cur, chat, "manual", "manual_drop")
+    chats = [c for c in chats if c["id"] not in drop]
+    restored = [by_id[i] for i in sorted(keep - present - drop)]
+    restored_ids = {c["id"] for c in restored}
+    cur.removed = [r for r in cur.removed if r["id"] not in restored_ids]  # a forced keep is no longer "removed"
+    chats = chats + restored
+    cur._step("manual keep/drop", chats, before - len(chats))
+    return chats, keep
+
+
+def split(chats: list[dict], heldout_fraction: float, heldout_min: int, seed: int) -> tuple[list[dict], list[dict]]:
+    """Deterministic train/held-out split (held-out at least heldout_min, at most half)."""
+    order = sorted(chats, key=lambda c: c["id"])
+    random.Random(seed).shuffle(order)
+    n_heldout = min(len(order) // 2, max(heldout_min, round(heldout_fraction * len(order))))
+    heldout_ids = {c["id"] for c in order[:n_heldout]}
+    return [c for c in chats if c["id"] not in heldout_ids], [c for c in chats if c["id"] in heldout_ids]
+
+
+def duplicate_best(train: list[dict], fraction: float) -> list[dict]:
+    """Repeat the best-ranked `fraction` of the training chats once (tagged), the lab's controlled duplication."""
+    if fraction <= 0:
+        return train
+    ranked = sorted(train, key=lambda c: (-c.get("quality", 0), c["id"]))
+    extra = [{**c, "id": f"{c['id']}#dup", "source": f"{c['source']}+duplicate"} for c in ranked[: round(fraction * len(train))]]
+    return train + extra
+
+
+def check_not_empty(chats: list[dict], cur: Curation, raw_count: int) -> None:
+    """Stop with the rule that removed the most when nothing is left."""
+    if chats:
+        return
+    top = next(iter(cur.removed_by_rule().items()), ("none", 0))
+    raise DataError(f"curation removed all {raw_count} chats; the rule that removed the most was `{top[0]}` ({top[1]} chats)",
+                    where="curate", fix=f"check the data, or disable that rule (curate.patterns_disabled: [{top[0]}]) "
+                                        "or relax the thresholds in the version's params")
+
+
+def curate(chats: list[dict], cfg: Any, *, library: Any, persona: dict,
+           count_tokens: Callable[[dict], int] | None = None, keep_drop: dict | None = None,
+           embed: Callable[[list[str]], Any] | None = None) -> Curation:
+    """Run every enabled curation step over loaded chats and split the result."""
+    c = cfg.curate
+    cur = Curation(kept=[])
+    cur.funnel.append({"step": "loaded", "remaining": len(chats), "removed": 0})
+    terms = persona_terms(persona)
+    for chat in chats:
+        chat["quality"] = quality_score(chat, terms)
+    if c.enabled:
+        kept = filter_agent_like(chats, library, cur)
+        kept = filter_length(kept, c.min_assistant_words, c.max_tokens, count_tokens, cur)
+        kept = sorted(kept, key=lambda ch: (-ch["quality"], ch["id"]))
+        kept = dedup(kept, cur, exact=c.exact_dedup, near=c.near_dedup, near_threshold=c.near_threshold,
+                     semantic=c.semantic_dedup, semantic_threshold=c.semantic_threshold, embed=embed)
+        kept, forced = apply_keep_drop(kept, chats, keep_drop, cur)
+        if c.top_k is not None and len(kept) > c.top_k:
+            ranked = sorted(kept, key=lambda ch: (ch["id"] not in forced, -ch["quality"], ch["id"]))
+            for chat in ranked[c.top_k:]:
+                _remove(cur, chat, "top_k", "below_top_k", detail=f"quality {chat['quality']}")
+            kept = ranked[: c.top_k]
+            cur._step(f"top {c.top_k}", kept, len(ranked) - c.top_k)
+    else:
+        kept = list(chats)
+        cur.funnel.append({"step": "curation off (raw data as loaded)", "remaining": len(kept), "removed": 0})
+    check_not_empty(kept, cur, len(chats))
+    kept = sorted(kept, key=lambda ch: ch["id"])
+    cur.kept = kept
+    train, heldout = split(kept, c.heldout_fraction, c.heldout_min, cfg.seed)
+    cur.train = duplicate_best(train, c.duplicate_fraction)
+    cur.heldout = heldout
+    if len(cur.train) != len(train):
+        cur.funnel.append({"step": f"duplicate best {c.duplicate_fraction:.0%}", "remaining": len(cur.train) + len(heldout),
+                           "removed": -(len(cur.train) - len(train))})
+    return cur
+
+
+def user_text(chat: dict) -> str:
+    """The user turns of a chat, joined."""
+    return " ".join(m["content"] for m in chat["messages"] if m["role"] == "user")
+
+
+def leakage(train_texts: list[str], train: list[dict], others: dict[str, list[str]], threshold: float) -> list[dict]:
+    """Items of `others` that (near-)duplicate one of `train_texts` (one per training chat)."""
+    from molting import dedup as dd
+
+    found = []
+    for name, texts in others.items():
+        for match in dd.cross_matches(train_texts, texts, threshold=threshold):
+            found.append({"set": name, "text": texts[match.other], "train_id": train[match.train]["id"],
+                          "similarity": round(match.similarity, 4)})
+    return found
+
+
+def digest(rows: list[dict]) -> str:
+    """sha256 of rows as canonical JSON lines (for the byte-identical check)."""
+    h = hashlib.sha256()
+    for row in rows:
+        h.update((json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n").encode())
+    return h.hexdigest()
+
+
+def public_row(chat: dict) -> dict:
+    """A chat as written to train/held-out JSONL."""
+    return {"id": chat["id"], "messages": chat["messages"], "source": chat.get("source", "raw"),
+            "quality": chat.get("quality")}
+
+
+def removed_row(row: dict) -> dict:
+    """A removed chat as written to removed.jsonl."""
+    return {k: v for k, v in row.items() if k != "chat"} | {"messages": row["chat"]["messages"]}
+
+
+def load_keep_drop(path: str | None, root: Path) -> dict | None:
+    """The manual keep/drop YAML file ({keep: [...], drop: [...]}) or None."""
+    if not path:
+        return None
+    from molting.params import read_yaml
+
+    data = read_yaml(root / path)
+    if not isinstance(data, dict) or set(data) - {"keep", "drop"}:
+        raise DataError("a keep/drop file is a mapping with `keep:` and/or `drop:` lists of ids", where=str(root / path),
+                        fix="write keep: [s0001, ...] and drop: [...]")
+    return data
+
+
+def save(cur: Curation, paths: Any, loaded: Any, cfg: Any) -> dict:
+    """Write train/held-out (JSONL + datasets folder), removed rows and curation.json; return the summary."""
+    import datasets
+
+    from molting.runs import file_sha256, write_json, write_jsonl
+
+    train_rows = [public_row(c) for c in cur.train]
+    heldout_rows = [public_row(c) for c in cur.heldout]
+    write_jsonl(paths.train_jsonl, train_rows)
+    write_jsonl(paths.heldout_jsonl, heldout_rows)
+    write_jsonl(paths.removed_jsonl, [removed_row(r) for r in cur.removed])
+    folder = paths.data_dir / "dataset"
+    datasets.DatasetDict({
+        "train": datasets.Dataset.from_list([{"id": r["id"], "messages": r["messages"], "source": r["source"]} for r in train_rows]),
+        "heldout": datasets.Dataset.from_list([{"id": r["id"], "messages": r["messages"], "source": r["source"]} for r in heldout_rows]),
+    }).save_to_disk(str(folder))
+    summary = {
+        "raw_file": str(loaded.path),
+        "raw_sha256": file_sha256(Path(loaded.path)) if Path(loaded.path).is_file() else None,
+        "formats": loaded.detected_formats,
+        "skipped_lines": loaded.skipped,
+        "curation_enabled": cfg.curate.enabled,
+        "funnel": cur.funnel,
+        "removed_by_rule": cur.removed_by_rule(),
+        "clusters": cur.clusters,
+        "leakage": cur.leakage,
+        "counts": {"raw": len(loaded.chats) + len(loaded.skipped), "loaded": len(loaded.chats), "kept": len(cur.kept),
+                   "train": len(cur.train), "heldout": len(cur.heldout)},
+        "sources": _count([c.get("source", "raw") for c in cur.train]),
+        "sha256": {"train": digest(train_rows), "heldout": digest(heldout_rows)},
+    }
+    write_json(paths.curation_json, summary)
+    return summary
+
+
+def _count(values: list[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    return counts
+
+
+def make_embedder(cfg: Any) -> Callable[[list[str]], Any] | None:
+    """The sentence embedder (cached by content hash) when semantic dedup is on, else None."""
+    if not (cfg.curate.enabled and cfg.curate.semantic_dedup):
+        return None
+    from molting.embed import Embedder
+    from molting.models import cache_dir
+
+    return Embedder(cache_dir=cache_dir() / "embeddings").encode
+
+
+def examples_by_rule(cur: Curation, per_rule: int = 2) -> list[dict]:
+    """A few removed replies per rule, with the matched span, for the notebook."""
+    shown: dict[str, int] = {}
+    rows = []
+    for row in cur.removed:
+        if shown.get(row["rule"], 0) >= per_rule:
+            continue
+        shown[row["rule"]] = shown.get(row["rule"], 0) + 1
+        reply = assistant_text(row["chat"])
+        rows.append({"rule": row["rule"], "matched": row.get("matched") or row.get("duplicate_of") or row.get("detail", ""),
+                     "reply": reply if len(reply) <= 240 else reply[:237] + "..."})
+    return rows
+
+
+def check_leakage(cur: Curation, cfg: Any) -> list[dict]:
+    """Held-out chats and eval-suite questions that near-duplicate a training chat's user turns."""
+    from molting.evaluate import load_suites
+
+    questions = [q.prompt for q in load_suites(list(cfg.eval.suites), Path(cfg.root))]
+    # held-out chats leak when the whole chat repeats; eval questions when a training prompt does
+    return (leakage([chat_text(c) for c in cur.train], cur.train, {"held-out": [chat_text(c) for c in cur.heldout]},
+                    cfg.curate.near_threshold)
+            + leakage([user_text(c) for c in cur.train], cur.train, {"eval questions": questions}, cfg.curate.near_threshold))

@@ -1,0 +1,271 @@
+"""Load raw chat data in any common format and normalise it to chats: {id, messages, source}.
+
+Formats (detected per row, or fixed by `data.format`):
+- messages:          {"messages": [{"role": "user"|"assistant"|"system", "content": str}, ...]}
+- sharegpt:          {"conversations": [{"from": "human"|"gpt"|"system", "value": str}, ...]}
+- alpaca:            {"instruction": str, "input": str (optional), "output": str}
+- prompt_completion: {"prompt": str, "completion": str}
+Files: .jsonl, .json (a list of rows), .csv, .parquet, or a folder written by `datasets`.
+JSONL is validated line by line here, before anything else, so an error names the file's own line.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from molting.errors import DataError
+
+FORMATS = ("messages", "sharegpt", "alpaca", "prompt_completion")
+SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
+                  "chatgpt": "assistant", "bot": "assistant", "model": "assistant", "system": "system"}
+ROLES = ("system", "user", "assistant")
+
+
+@dataclass
+class LoadResult:
+    """Chats loaded from one file, plus the rows skipped under on_bad_lines=skip."""
+
+    chats: list[dict]
+    skipped: list[dict] = field(default_factory=list)   # {line, reason, preview}
+    path: str = ""
+    detected_formats: dict[str, int] = field(default_factory=dict)
+
+
+def _preview(text: str, limit: int = 80) -> str:
+    text = text.replace("\n", " ").strip()
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def detect_format(row: Any) -> str | None:
+    """The chat format a row is in, or None if it matches none."""
+    if not isinstance(row, dict):
+        return None
+    if "messages" in row:
+        return "messages"
+    if "conversations" in row:
+        return "sharegpt"
+    if "instruction" in row and "output" in row:
+        return "alpaca"
+    if "prompt" in row and "completion" in row:
+        return "prompt_completion"
+    return None
+
+
+def _require_text(value: Any, name: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"`{name}` should be text but is {type(value).__name__}")
+    return value
+
+
+def _normalise_turns(turns: Any, role_key: str, text_key: str, role_map: dict[str, str] | None, field_name: str) -> list[dict]:
+    if isinstance(turns, str):
+        raise ValueError(f"`{field_name}` is a single string, not a list of turns (often a YAML/JSON indentation slip)")
+    if not isinstance(turns, list) or not turns:
+        raise ValueError(f"`{field_name}` should be a non-empty list of turns")
+    messages = []
+    for i, turn in enumerate(turns):
+        if not isinstance(turn, dict):
+            raise ValueError(f"turn {i} of `{field_name}` is {type(turn).__name__}, not an object")
+        if role_key not in turn or text_key not in turn:
+            raise ValueError(f"turn {i} of `{field_name}` lacks `{role_key}` or `{text_key}`")
+        role = str(turn[role_key]).strip().lower()
+        role = role_map.get(role, role) if role_map else role
+        if role not in ROLES:
+            raise ValueError(f"turn {i} has unknown role `{turn[role_key]}` (expected one of {', '.join(ROLES)})")
+        messages.append({"role": role, "content": _require_text(turn[text_key], f"{field_name}[{i}].{text_key}")})
+    return messages
+
+
+def check_roles(messages: list[dict]) -> None:
+    """A chat is: optional system, then user/assistant alternating from user, with an assistant turn."""
+    body = messages[1:] if messages and messages[0]["role"] == "system" else messages
+    if any(m["role"] == "system" for m in body):
+        raise ValueError("a system turn appears after the first turn")
+    if not any(m["role"] == "assistant" for m in body):
+        raise ValueError("the chat has no assistant turn, so there is nothing to learn from it")
+    for i, message in enumerate(body):
+        expected = "user" if i % 2 == 0 else "assistant"
+        if message["role"] != expected:
+            raise ValueError(f"roles out of order at turn {i + (len(messages) - len(body))}: "
+                             f"expected {expected}, found {message['role']}")
+
+
+def normalise(row: Any, fmt: str) -> list[dict]:
+    """A row in `fmt` as a list of {role, content} messages (raises ValueError saying what is wrong)."""
+    if not isinstance(row, dict):
+        raise ValueError(f"the row is {type(row).__name__}, not an object")
+    if fmt == "messages":
+        messages = _normalise_turns(row.get("messages"), "role", "content", None, "messages")
+    elif fmt == "sharegpt":
+        messages = _normalise_turns(row.get("conversations"), "from", "value", SHAREGPT_ROLES, "conversations")
+    elif fmt == "alpaca":
+        prompt = _require_text(row.get("instruction"), "instruction")
+        extra = row.get("input") or ""
+        prompt = f"{prompt}\n\n{_require_text(extra, 'input')}" if extra else prompt
+        messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": _require_text(row.get("output"), "output")}]
+        if row.get("system"):
+            messages.insert(0, {"role": "system", "content": _require_text(row["system"], "system")})
+    elif fmt == "prompt_completion":
+        messages = [{"role": "user", "content": _require_text(row.get("prompt"), "prompt")},
+                    {"role": "assistant", "content": _require_text(row.get("completion"), "completion")}]
+    else:
+        raise ValueError(f"unknown format {fmt}")
+    check_roles(messages)
+    return messages
+
+
+def _read_jsonl_rows(path: Path) -> list[tuple[int, Any, str]]:
+    """(line number, parsed row or an Exception, raw line) for each non-blank line."""
+    raw = path.read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 BOM is harmless: drop it rather than fail line 1
+        raw = raw[3:]
+    rows = []
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            rows.append((number, DataError(f"line {number} is not UTF-8 (byte {exc.start}: {line[exc.start:exc.start + 1]!r})",
+                                           where=f"{path}:{number}", fix="re-export the file as UTF-8 (e.g. iconv -t UTF-8)"),
+                         line.decode("utf-8", "replace")))
+            continue
+        try:
+            rows.append((number, json.loads(text), text))
+        except json.JSONDecodeError as exc:
+            rows.append((number, DataError(f"line {number} is not valid JSON ({exc.msg} at column {exc.colno}): {_preview(text)}",
+                                           where=f"{path}:{number}",
+                                           fix="fix or delete that line, or set data.on_bad_lines: skip"), text))
+    return rows
+
+
+def _read_rows(path: Path) -> list[tuple[int, Any, str]]:
+    """Rows of any supported file as (row number, row, preview text)."""
+    suffix = path.suffix.lower()
+    if path.is_dir():
+        try:
+            import datasets
+
+            dataset = datasets.load_from_disk(str(path))
+        except Exception as exc:  # datasets raises several types for a folder it did not write
+            raise DataError(f"not a folder written by `datasets` ({exc})", where=str(path),
+                            fix="point data.raw to a .jsonl/.json/.csv/.parquet file or a save_to_disk folder") from None
+        if isinstance(dataset, datasets.DatasetDict):
+            dataset = dataset["train"] if "train" in dataset else next(iter(dataset.values()))
+        return [(i + 1, row, json.dumps(row, ensure_ascii=False)[:200]) for i, row in enumerate(dataset)]
+    if suffix == ".jsonl":
+        return _read_jsonl_rows(path)
+    if suffix == ".json":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8-sig"))
+        except UnicodeDecodeError as exc:
+            raise DataError(f"not UTF-8 (byte {exc.start})", where=str(path), fix="re-export the file as UTF-8") from None
+        except json.JSONDecodeError as exc:
+            raise DataError(f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", where=f"{path}:{exc.lineno}",
+                            fix="fix the JSON (a .json file holds one list of rows; use .jsonl for one row per line)") from None
+        if isinstance(data, dict):
+            data = next((v for v in data.values() if isinstance(v, list)), None) if "messages" not in data else [data]
+        if not isinstance(data, list):
+            raise DataError("a .json file must hold a list of rows", where=str(path), fix="wrap the rows in [ ... ]")
+        return [(i + 1, row, json.dumps(row, ensure_ascii=False)[:200]) for i, row in enumerate(data)]
+    if suffix == ".csv":
+        try:
+            with open(path, newline="", encoding="utf-8-sig") as handle:
+                reader = csv.DictReader(handle)
+                # line numbers are the file's: the header is line 1
+                rows = [(reader.line_num, dict(row), json.dumps(row, ensure_ascii=False)[:200]) for row in reader]
+        except UnicodeDecodeError as exc:
+            raise DataError(f"not UTF-8 (byte {exc.start})", where=str(path), fix="re-export the file as UTF-8") from None
+        for _, row, _ in rows:
+            for key in ("messages", "conversations"):
+                if isinstance(row.get(key), str) and row[key].lstrip().startswith("["):
+                    try:
+                        row[key] = json.loads(row[key])
+                    except json.JSONDecodeError:
+                        pass
+        return rows
+    if suffix == ".parquet":
+        import pandas as pd
+
+        frame = pd.read_parquet(path)
+        return [(i + 1, _plain(row), json.dumps(_plain(row), ensure_ascii=False, default=str)[:200])
+                for i, row in enumerate(frame.to_dict(orient="records"))]
+    raise DataError(f"unknown file type `{suffix or '(none)'}`", where=str(path),
+                    fix="use .jsonl, .json, .csv, .parquet or a datasets folder")
+
+
+def _plain(value: Any) -> Any:
+    """numpy arrays from parquet as plain lists, recursively."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def load_chats(path: str | Path, fmt: str = "auto", on_bad_lines: str = "error", source: str = "raw") -> LoadResult:
+    """Read a raw data file into normalised chats; bad rows raise (naming file and line) or are skipped."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError("file not found", where=str(path), fix="check data.raw in the version's params")
+    if path.is_file() and path.stat().st_size == 0:
+        raise DataError("the file is empty", where=str(path), fix="point data.raw to a file with chats in it")
+    rows = _read_rows(path)
+    if not rows:
+        raise DataError("the file holds no rows", where=str(path), fix="point data.raw to a file with chats in it")
+    result = LoadResult(chats=[], path=str(path))
+    seen_ids: set[str] = set()
+    for number, row, text in rows:
+        where = f"{path}:{number}"
+        try:
+            if isinstance(row, DataError):
+                raise row
+            row_format = fmt if fmt != "auto" else detect_format(row)
+            if row_format is None:
+                keys = ", ".join(sorted(row)) if isinstance(row, dict) else type(row).__name__
+                raise DataError(f"unknown chat format (keys: {keys}): {_preview(text)}", where=where,
+                                fix="use messages, conversations (ShareGPT), instruction/output (Alpaca) or "
+                                    "prompt/completion, or set data.format")
+            try:
+                messages = normalise(row, row_format)
+            except ValueError as exc:
+                raise DataError(f"{exc}: {_preview(text)}", where=where,
+                                fix=f"fix that row ({row_format} format), or set data.on_bad_lines: skip") from None
+        except DataError as exc:
+            if on_bad_lines == "skip":
+                result.skipped.append({"line": number, "reason": exc.what, "preview": _preview(text)})
+                continue
+            raise
+        chat_id = str(row.get("id")) if isinstance(row, dict) and row.get("id") not in (None, "") else f"{source}-{number:05d}"
+        if chat_id in seen_ids:
+            chat_id = f"{chat_id}@{number}"
+        seen_ids.add(chat_id)
+        result.detected_formats[row_format] = result.detected_formats.get(row_format, 0) + 1
+        result.chats.append({"id": chat_id, "messages": messages, "source": source})
+    if not result.chats:
+        raise DataError(f"no usable chats: all {len(rows)} rows were skipped (first: line {result.skipped[0]['line']}, "
+                        f"{result.skipped[0]['reason']})", where=str(path), fix="fix the rows or check data.format")
+    return result
+
+
+def with_system_prompt(messages: list[dict], system_prompt: str | None) -> list[dict]:
+    """Add the params' system turn where a chat has none (None keeps the chat template's default)."""
+    if system_prompt is None or (messages and messages[0]["role"] == "system"):
+        return messages
+    return [{"role": "system", "content": system_prompt}, *messages]
+
+
+def assistant_text(chat: dict) -> str:
+    """All assistant turns of a chat, joined."""
+    return "\n".join(m["content"] for m in chat["messages"] if m["role"] == "assistant")
+
+
+def chat_text(chat: dict) -> str:
+    """The whole chat as plain text (for dedup and leakage checks)."""
+    return "\n".join(f"{m['role']}: {m['content']}" for m in chat["messages"])

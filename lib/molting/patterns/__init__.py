@@ -1,0 +1,460 @@
+"""The named library of agent-like patterns, shared by curation (filtering) and evaluation (scoring)."""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from molting.errors import ParamsError
+
+__all__ = [
+    "CATEGORIES",
+    "Pattern",
+    "PatternHit",
+    "PatternLibrary",
+    "check_examples",
+    "default_library_path",
+    "load_library",
+    "required_clauses",
+]
+
+CATEGORIES: tuple[str, ...] = (
+    "ai_self_reference",
+    "disclaimer",
+    "tool_narration",
+    "planning_meta",
+    "status_report",
+    "refusal",
+    "meta_leakage",
+    "assistant_boilerplate",
+)
+REQUIRED_KEYS: tuple[str, ...] = ("name", "category", "description", "regex", "must_match", "must_not_match")
+
+_NAME_RE = re.compile(r"[a-z][a-z0-9_]*")
+# Curly apostrophes/quotes are read as straight ones and no-break spaces as spaces, so one regex covers
+# both spellings. Every replacement is one character for one, so match offsets stay valid on the original.
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"',
+                         "\u00a0": " ", "\u202f": " "})
+# Texts a pattern is tried on at load time: a regex that matches nothing (zero width) here would flag everything.
+_EMPTY_PROBES = ("", "x", "Hello there.\nA second line.")
+_I_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i"})
+_MAX_EXACT = 256  # most alternative strings tracked for one part of a regex
+_MAX_CLASS = 16  # most characters a character class may stand for and still count as known
+_MIN_LITERAL = 2  # single letters occur everywhere: not worth requiring
+_GOOD_LITERAL = 6  # required strings this long are selective enough; beyond it, fewer strings is better
+_MAX_LITERAL = 12  # required strings are cut to this length (their prefix is required as well)
+_MAX_COMBOS = 16  # most clauses one alternation may expand into
+_COMMON_PUNCT = frozenset(".,;:!?'\"-()")  # punctuation too common in prose to be a useful required string
+
+try:  # CPython's regex parser, used only to derive the literal pre-check
+    import re._constants as _C  # type: ignore[import-not-found]
+    import re._parser as _PARSER  # type: ignore[import-not-found]
+except ImportError:  # Python 3.10
+    try:
+        import sre_constants as _C  # type: ignore[no-redef]
+        import sre_parse as _PARSER  # type: ignore[no-redef]
+    except ImportError:
+        _C = _PARSER = None  # type: ignore[assignment]
+_REPEATS = tuple(getattr(_C, n) for n in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") if hasattr(_C, n))
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """One named agent-like pattern with its self-test examples."""
+
+    name: str
+    category: str
+    description: str
+    regex: re.Pattern[str]
+    must_match: tuple[str, ...]
+    must_not_match: tuple[str, ...]
+    source: str  # file it came from, so errors and reports can point at it
+
+
+@dataclass(frozen=True)
+class PatternHit:
+    """Where one pattern matched in a text (`text[start:end] == matched`)."""
+
+    rule: str
+    category: str
+    start: int
+    end: int
+    matched: str
+
+
+def _normalise(text: str) -> str:
+    """Straighten curly quotes and no-break spaces without changing the text's length."""
+    return text.translate(_QUOTES)
+
+
+# --- Literal pre-check --------------------------------------------------------------------------------
+# Running ~40 regexes over every position of every text is the slow part of filtering 100k chats. From each
+# compiled regex we derive "clauses": sets of literal strings, one of which must occur in any text the regex
+# matches. One pass of a trie-shaped finder over the case-folded text then tells which patterns can match at
+# all; only those run. The clauses are necessary conditions only, so skipping never changes a result.
+
+
+def _fold(text: str) -> str:
+    """Case-fold for the pre-check; dotted and dotless i fold to i because `(?i)i` matches both."""
+    return text.translate(_I_FOLD).casefold()
+
+
+def _strength(literal: str) -> int:
+    """How selective a required string is: its length, but symbols like # or ✅ are rare in prose even alone."""
+    if literal and not any(c.isalnum() or c.isspace() or c in _COMMON_PUNCT for c in literal):
+        return _GOOD_LITERAL
+    return len(literal)
+
+
+def _char_strings(items: list[tuple[Any, Any]]) -> set[str] | None:
+    """The folded characters a small positive character class can match, or None if unknown or large."""
+    chars: set[str] = set()
+    for op, av in items:
+        if op is _C.LITERAL:
+            codes = [av]
+        elif op is _C.RANGE and av[1] - av[0] < _MAX_CLASS:
+            codes = list(range(av[0], av[1] + 1))
+        else:
+            return None  # negated classes, \w, \s, big ranges: anything could match
+        for code in codes:
+            c = chr(code)
+            # Non-ASCII cased letters may match other characters under (?i) in ways casefold() does not mirror.
+            if not c.isascii() and not (c.lower() == c.upper() == c.casefold() == c):
+                return None
+            chars.add(_fold(c))
+    return chars if len(chars) <= _MAX_CLASS else None
+
+
+def _clause(strings: set[str] | None) -> frozenset[str] | None:
+    """A requirement tidied for the finder, or None if it requires nothing useful."""
+    if not strings or "" in strings:
+        return None
+    # A prefix of a required string is required too: cutting strings short merges near-duplicates.
+    cut = {x[:_MAX_LITERAL] for x in strings}
+    # A string that contains another one adds nothing: if it occurs, so does the shorter one.
+    lean = frozenset(x for x in cut if not any(y != x and y in x for y in cut))
+    return lean if min(map(_strength, lean)) >= _MIN_LITERAL else None
+
+
+def _selectivity(clause: frozenset[str]) -> tuple[int, int]:
+    """Sort key: long weakest string first (up to a point), then few strings."""
+    return min(_GOOD_LITERAL, *map(_strength, clause)), -len(clause)
+
+
+Analysis = tuple[set[str] | None, list[frozenset[str]]]  # (every string it can match, or None; clauses)
+
+
+def _either(parts: list[Analysis]) -> list[frozenset[str]]:
+    """Clauses of an alternation: whichever branch matched, one clause of each branch holds."""
+    per = [sorted({c for c in [_clause(e), *cs] if c is not None}, key=_selectivity, reverse=True) for e, cs in parts]
+    if not all(per):
+        return []  # a branch that requires nothing makes the whole alternation require nothing
+    if math.prod(len(p) for p in per) > _MAX_COMBOS:
+        per = [p[:1] for p in per]
+    # (a1 and a2) or (b1) == (a1 or b1) and (a2 or b1): one clause per combination.
+    combos = [_clause(set().union(*combo)) for combo in itertools.product(*per)]
+    return [c for c in combos if c is not None]
+
+
+def _node(op: Any, av: Any) -> Analysis:
+    """Analysis of one parsed regex node."""
+    if op is _C.LITERAL:
+        return _char_strings([(op, av)]), []
+    if op is _C.IN:
+        return _char_strings(av), []
+    if op in (_C.AT, _C.ASSERT, _C.ASSERT_NOT):
+        return {""}, []  # zero width: adds no characters to the match
+    if op is _C.SUBPATTERN:
+        return _seq(av[-1])
+    if op is getattr(_C, "ATOMIC_GROUP", object()):
+        return _seq(av)
+    if op is _C.BRANCH:
+        parts = [_seq(branch) for branch in av[1]]
+        exacts = [e for e, _ in parts]
+        exact = set().union(*exacts) if all(e is not None for e in exacts) else None
+        if exact is not None and len(exact) > _MAX_EXACT:
+            exact = None
+        return exact, _either(parts)
+    if op in _REPEATS:
+        low, high, sub = av
+        exact, clauses = _seq(sub)
+        if low == 0:
+            return ((exact | {""}) if exact is not None and high == 1 else None), []
+        if low == high == 1:
+            return exact, clauses
+        return None, [c for c in [_clause(exact), *clauses] if c is not None]  # at least one copy matches
+    return None, []  # any character, backreferences, conditionals: nothing is known
+
+
+def _seq(items: Any) -> Analysis:
+    """Analysis of a sequence of nodes: runs of exactly-known nodes join into required strings."""
+    run: set[str] = {""}
+    whole = True
+    clauses: list[frozenset[str]] = []
+    for op, av in items:
+        exact, inner = _node(op, av)
+        clauses.extend(inner)
+        if exact is not None and len(run) * len(exact) <= _MAX_EXACT:
+            run = {a + b for a in run for b in exact}
+            continue
+        clauses.extend(c for c in [_clause(run)] if c is not None)  # contiguous text every match contains
+        whole = False
+        run = set(exact) if exact is not None and len(exact) <= _MAX_EXACT else {""}
+    if whole:
+        return run, clauses
+    return None, clauses + [c for c in [_clause(run)] if c is not None]
+
+
+def required_clauses(regex: re.Pattern[str]) -> tuple[frozenset[str], ...]:
+    """Sets of folded strings such that every text the regex matches contains one string of each set."""
+    if _PARSER is None:
+        return ()
+    try:
+        exact, clauses = _seq(_PARSER.parse(regex.pattern, regex.flags))
+    except Exception:  # the parser is CPython-internal: if it changes, lose speed, never correctness
+        return ()
+    found = [c for c in [_clause(exact), *clauses] if c is not None]
+    return tuple(sorted(set(found), key=_selectivity, reverse=True))
+
+
+def _trie_regex(words: Iterable[str]) -> str:
+    """A regex for the longest of `words` starting at a position, shaped as a trie so each position is cheap."""
+    end = ""  # key marking that a word ends at this trie node
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            node = node.setdefault(ch, {})
+        node[end] = {}
+
+    def emit(node: dict[str, Any]) -> str:
+        alts = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch != end]
+        if end in node:
+            alts.append("")  # tried last, so a longer word wins where both start here
+        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+    return emit(trie)
+
+
+class _Prefilter:
+    """Tells, per text, which patterns can possibly match, from the strings each one requires."""
+
+    def __init__(self, clauses: list[tuple[frozenset[str], ...]]):
+        self._clauses = clauses
+        self._always = [i for i, cs in enumerate(clauses) if not cs]
+        every = {x for cs in clauses for c in cs for x in c}
+        # The finder reports the longest required string starting at each position; the required strings
+        # it begins with are there too.
+        self._implied = {x: frozenset(x[:k] for k in range(1, len(x) + 1) if x[:k] in every) for x in every}
+        self._by_key: dict[str, list[int]] = {}  # string -> patterns whose most selective clause holds it
+        for i, cs in enumerate(clauses):
+            for x in cs[0] if cs else ():
+                self._by_key.setdefault(x, []).append(i)
+        self._finder = re.compile("(?=(" + _trie_regex(every) + "))") if every else None
+
+    def candidates(self, norm: str) -> list[int]:
+        """Indexes, in library order, of the patterns that may match the normalised text."""
+        if self._finder is None:
+            return self._always
+        found: set[str] = set()
+        for longest in set(self._finder.findall(_fold(norm))):
+            found |= self._implied[longest]
+        keyed = {i for x in found for i in self._by_key.get(x, ())}
+        ok = [i for i in keyed if all(not c.isdisjoint(found) for c in self._clauses[i][1:])]
+        return sorted([*self._always, *ok])
+
+
+class PatternLibrary:
+    """A loaded set of patterns: scan texts for hits, or ask whether a text is agent-like at all."""
+
+    def __init__(self, patterns: Iterable[Pattern]):
+        self.patterns: list[Pattern] = list(patterns)
+        self._prefilter = _Prefilter([required_clauses(p.regex) for p in self.patterns])
+
+    @property
+    def names(self) -> list[str]:
+        """Pattern names in library order."""
+        return [p.name for p in self.patterns]
+
+    def __len__(self) -> int:
+        return len(self.patterns)
+
+    def _hit(self, index: int, text: str, start: int, end: int) -> PatternHit:
+        """A hit for pattern `index`, quoting the original (not normalised) text."""
+        p = self.patterns[index]
+        return PatternHit(rule=p.name, category=p.category, start=start, end=end, matched=text[start:end])
+
+    def scan(self, text: str) -> list[PatternHit]:
+        """Every hit of every pattern, ordered by start (then library order)."""
+        norm = _normalise(text)
+        found: list[tuple[int, int, PatternHit]] = []
+        for i in self._prefilter.candidates(norm):
+            for m in self.patterns[i].regex.finditer(norm):
+                if m.end() > m.start():  # zero-width matches say nothing (and are rejected at load)
+                    found.append((m.start(), i, self._hit(i, text, m.start(), m.end())))
+        found.sort(key=lambda t: (t[0], t[1]))
+        return [hit for _, _, hit in found]
+
+    def first(self, text: str) -> PatternHit | None:
+        """The earliest hit (ties go to library order), or None if the text is not agent-like."""
+        norm = _normalise(text)
+        best: tuple[int, int, int] | None = None  # (start, index, end)
+        for i in self._prefilter.candidates(norm):
+            for m in self.patterns[i].regex.finditer(norm):
+                if m.end() > m.start():
+                    if best is None or m.start() < best[0]:
+                        best = (m.start(), i, m.end())
+                    break
+        return None if best is None else self._hit(best[1], text, best[0], best[2])
+
+    def by_category(self) -> dict[str, list[str]]:
+        """Pattern names grouped by category, categories in their canonical order."""
+        out: dict[str, list[str]] = {c: [] for c in CATEGORIES}
+        for p in self.patterns:
+            out.setdefault(p.category, []).append(p.name)
+        return {c: names for c, names in out.items() if names}
+
+
+def default_library_path() -> Path:
+    """The shipped library file (package data next to this module)."""
+    return Path(__file__).resolve().parent / "agent_like.yaml"
+
+
+def _bad(source: str, where: str, what: str, fix: str) -> ParamsError:
+    """A ParamsError that names the file and the pattern."""
+    return ParamsError(what, where=f"{source}: {where}" if where else source, fix=fix)
+
+
+def _read_yaml(path: Path) -> Any:
+    """Parse one pattern file, turning I/O and YAML errors into ParamsError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise _bad(str(path), "", "pattern file not found",
+                   "check the path given in curate.patterns_extra") from None
+    except OSError as exc:
+        raise _bad(str(path), "", f"cannot read pattern file ({exc})", "check the file's permissions") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise _bad(str(path), "", f"is not valid YAML: {exc}",
+                   "fix the YAML syntax; quote regexes with single quotes and double any ' inside") from None
+
+
+def _string_list(value: Any, source: str, where: str, key: str) -> tuple[str, ...]:
+    """A list of example strings, or a ParamsError saying what is wrong with it."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _bad(source, where, f"`{key}` must be a list of strings, got {type(value).__name__}",
+                   f"write `{key}:` followed by a YAML list of quoted example texts")
+    return tuple(value)
+
+
+def _parse_entry(entry: Any, index: int, source: str) -> Pattern:
+    """Validate one YAML entry and compile it into a Pattern."""
+    where = f"pattern #{index + 1}"
+    if not isinstance(entry, dict):
+        raise _bad(source, where, f"must be a mapping, got {type(entry).__name__}",
+                   f"give each pattern the keys {', '.join(REQUIRED_KEYS)}")
+    name = entry.get("name")
+    if isinstance(name, str):
+        where = f"pattern #{index + 1} ({name!r})"
+    missing = [k for k in REQUIRED_KEYS if k not in entry]
+    if missing:
+        raise _bad(source, where, f"missing key(s): {', '.join(missing)}",
+                   f"every pattern needs {', '.join(REQUIRED_KEYS)}")
+    unknown = sorted(set(entry) - set(REQUIRED_KEYS), key=str)
+    if unknown:
+        raise _bad(source, where, f"unknown key(s): {', '.join(map(str, unknown))}",
+                   f"use only {', '.join(REQUIRED_KEYS)} (a typo would otherwise pass silently)")
+    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
+        raise _bad(source, where, f"name {name!r} is not snake_case",
+                   "use lowercase letters, digits and underscores, starting with a letter")
+    category = entry["category"]
+    if category not in CATEGORIES:
+        close = difflib.get_close_matches(str(category), CATEGORIES, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise _bad(source, where, f"unknown category {category!r}",
+                   f"{hint}use one of: {', '.join(CATEGORIES)}")
+    description = entry["description"]
+    if not isinstance(description, str) or not description.strip():
+        raise _bad(source, where, "`description` must be a non-empty string",
+                   "say in one line what the pattern catches and why it is agent-like")
+    source_regex = entry["regex"]
+    if not isinstance(source_regex, str) or not source_regex:
+        raise _bad(source, where, "`regex` must be a non-empty string", "write a Python regular expression")
+    try:
+        regex = re.compile(source_regex)
+    except re.error as exc:
+        raise _bad(source, where, f"regex does not compile: {exc}",
+                   "fix the regular expression (Python `re` syntax; in single-quoted YAML write '' for ')") from None
+    for probe in _EMPTY_PROBES:
+        m = regex.search(probe)
+        if m is not None and m.end() == m.start():
+            raise _bad(source, where, "regex can match empty text, so it would flag every reply",
+                       "make the regex require at least one character")
+    must_match = _string_list(entry["must_match"], source, where, "must_match")
+    if not must_match:
+        raise _bad(source, where, "`must_match` is empty", "give at least one text the pattern must find")
+    must_not_match = _string_list(entry["must_not_match"], source, where, "must_not_match")
+    return Pattern(name=name, category=category, description=description.strip(), regex=regex,
+                   must_match=must_match, must_not_match=must_not_match, source=source)
+
+
+def _load_file(path: Path) -> list[Pattern]:
+    """All patterns of one YAML file, validated."""
+    data = _read_yaml(path)
+    if not isinstance(data, list):
+        got = "an empty file" if data is None else f"a {type(data).__name__}"
+        raise _bad(str(path), "", f"must be a YAML list of patterns, got {got}",
+                   "start each pattern with `- name: ...` (see the shipped agent_like.yaml)")
+    return [_parse_entry(entry, i, str(path)) for i, entry in enumerate(data)]
+
+
+def _drop_disabled(patterns: list[Pattern], disabled: Iterable[str]) -> list[Pattern]:
+    """Remove the named patterns; an unknown name is an error that suggests the closest one."""
+    names = [p.name for p in patterns]
+    off = set()
+    for name in disabled:
+        if name not in names:
+            close = difflib.get_close_matches(str(name), names, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ParamsError(f"unknown pattern {name!r} in patterns_disabled", where="curate.patterns_disabled",
+                              fix=f"{hint}list the names with `molt patterns`")
+        off.add(name)
+    return [p for p in patterns if p.name not in off]
+
+
+def load_library(disabled: Iterable[str] = (), extra_files: Iterable[str | Path] = ()) -> PatternLibrary:
+    """The shipped library plus any extra pattern files, minus the disabled names."""
+    patterns: list[Pattern] = []
+    seen: dict[str, str] = {}
+    for path in [default_library_path(), *(Path(f) for f in extra_files)]:
+        for p in _load_file(path):
+            if p.name in seen:
+                raise _bad(p.source, f"pattern {p.name!r}", f"duplicate name (already defined in {seen[p.name]})",
+                           "rename the pattern; to replace a shipped one, disable it and add yours under a new name")
+            seen[p.name] = p.source
+            patterns.append(p)
+    return PatternLibrary(_drop_disabled(patterns, disabled))
+
+
+def check_examples(lib: PatternLibrary) -> list[str]:
+    """Every must_match example a pattern misses and every must_not_match example it hits, described."""
+    problems: list[str] = []
+    for p in lib.patterns:
+        for text in p.must_match:
+            if p.regex.search(_normalise(text)) is None:
+                problems.append(f"{p.name} ({p.source}): must_match example not matched: {text!r}")
+        for text in p.must_not_match:
+            m = p.regex.search(_normalise(text))
+            if m is not None:
+                problems.append(f"{p.name} ({p.source}): must_not_match example matched "
+                                f"{text[m.start():m.end()]!r} in {text!r}")
+    return problems

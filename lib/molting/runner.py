@@ -1,0 +1,184 @@
+"""Run a version's four notebooks through papermill (fresh kernel each) and render its report."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from molting import params as params_mod
+from molting.errors import RunError
+from molting.runs import STAGES, RunPaths, atomic_write_bytes, atomic_write_text, is_done, write_json
+
+KERNEL = "molting"
+
+
+def notebooks_dir() -> Path:
+    """The notebooks shipped with the project (beside lib/)."""
+    return Path(__file__).resolve().parents[2] / "notebooks"
+
+
+def kernel_name() -> str:
+    """$MOLTING_KERNEL, else the registered `molting` kernel, else this environment's python3."""
+    if os.environ.get("MOLTING_KERNEL"):
+        return os.environ["MOLTING_KERNEL"]
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    specs = KernelSpecManager().find_kernel_specs()
+    return KERNEL if KERNEL in specs else "python3"
+
+
+def stage_names(from_stage: str | None, only: str | None) -> list[str]:
+    """The stages to run, from the --from / --only options (accepting '02' or 'train' for 02-train)."""
+    def find(name: str) -> str:
+        for stage in STAGES:
+            if name in (stage, stage[:2], stage[3:]):
+                return stage
+        raise RunError(f"unknown stage `{name}`", where="--from/--only", fix=f"use one of {', '.join(STAGES)}")
+
+    if only:
+        return [find(only)]
+    if from_stage:
+        return list(STAGES[STAGES.index(find(from_stage)):])
+    return list(STAGES)
+
+
+def prepare(version: str, root: Path, force: bool, stages: list[str]) -> tuple[RunPaths, Any]:
+    """Validate params, refuse to overwrite a completed version, write runs/<v>/params.yaml."""
+    cfg = params_mod.resolve(version, root)
+    paths = RunPaths(root, version)
+    if paths.complete_marker.is_file() and not force:
+        raise RunError(f"version {version} is already complete", where=str(paths.run_dir),
+                       fix=f"its report is in reports/{version}/; run `molt run {version} --force` to redo it "
+                           "(the old report stays until the new one is complete), or make a new version")
+    previous = paths.params_file.read_text() if paths.params_file.is_file() else None
+    new_yaml = params_mod.to_yaml(cfg)
+    if previous is not None and previous != new_yaml and not force and stages == list(STAGES):
+        # params changed since the stages on disk were made: start those stages over
+        for stage in STAGES:
+            paths.done_marker(stage).unlink(missing_ok=True)
+    atomic_write_text(paths.params_file, new_yaml)
+    return paths, cfg
+
+
+def execute_stage(stage: str, paths: RunPaths, cfg: Any, log: Callable[[str], None], progress: bool = True) -> float:
+    """Run one notebook in a fresh kernel into runs/<v>/<stage>.ipynb; failures name the cell and keep the notebook."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    source = notebooks_dir() / f"{stage}.ipynb"
+    target = paths.notebook(stage)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    params = {"version": paths.version, "params_override": cfg.to_dict() | {"root": None}, "root": str(paths.root)}
+    params["params_override"].pop("root", None)
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(str(source), str(target), parameters=params, kernel_name=kernel_name(),
+                                   progress_bar=progress, cwd=str(paths.root), log_output=False)
+    except PapermillExecutionError as exc:
+        last = str(exc.evalue).strip().splitlines()
+        raise RunError(f"{stage} failed in cell {exc.cell_index} (execution {exc.exec_count}): {exc.ename}: "
+                       f"{' '.join(last)[:1500]}", where=str(target),
+                       fix=f"open {target} to see the failing cell; fix the cause and run the same command again "
+                           "(finished stages are not redone)") from None
+    return time.perf_counter() - start
+
+
+def render_report(paths: RunPaths, notebook: Path | None = None, target: Path | None = None) -> dict[str, Path]:
+    """nbconvert the executed report notebook to self-contained HTML and Markdown (+ figures/), code hidden.
+
+    Everything is rendered into a temporary folder first and swapped in whole, so an interrupted or
+    failed render never leaves a half report, and a --force rerun keeps the old report until then.
+    """
+    import nbformat
+    from nbconvert import HTMLExporter, MarkdownExporter
+    from traitlets.config import Config
+
+    notebook = notebook or paths.notebook("04-report")
+    target = target or paths.report_dir
+    nb = nbformat.read(str(notebook), as_version=4)
+    config = Config()
+    config.TemplateExporter.exclude_input = True
+    config.TemplateExporter.exclude_input_prompt = True
+    config.TemplateExporter.exclude_output_prompt = True
+    html_body, _ = HTMLExporter(config=config, template_name="lab").from_notebook_node(nb, resources={"metadata": {"name": f"Molting report {paths.version}"}})
+    md_config = Config(config)
+    # Markdown wants our escaped pipe tables, not the HTML ones (figures are written as files)
+    md_config.NbConvertBase.display_data_priority = ["text/markdown", "image/png", "image/svg+xml", "text/html", "text/plain"]
+    md_body, resources = MarkdownExporter(config=md_config).from_notebook_node(nb, resources={"output_files_dir": "figures"})
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        (staging / "report.html").write_text(html_body, encoding="utf-8")
+        (staging / "report.md").write_text(md_body, encoding="utf-8")
+        for name, data in resources.get("outputs", {}).items():
+            out = staging / name
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_bytes(data)
+        old = target.with_name(f".{target.name}.old")
+        if old.exists():
+            shutil.rmtree(old)
+        if target.exists():
+            os.replace(target, old)
+        os.replace(staging, target)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return {"html": target / "report.html", "markdown": target / "report.md"}
+
+
+def run_version(version: str, root: Path, *, force: bool = False, from_stage: str | None = None, only: str | None = None,
+                skip_complete: bool = False, log: Callable[[str], None] = print, progress: bool = True) -> dict:
+    """Run the stages of one version that are not done yet, then render its report."""
+    stages = stage_names(from_stage, only)
+    if skip_complete and not force and RunPaths(root, version).complete_marker.is_file():
+        log(f"[{version}] already complete, report in {RunPaths(root, version).report_dir} (--force redoes it)")
+        return {}
+    paths, cfg = prepare(version, root, force, stages)
+    timings: dict[str, float] = {}
+    explicit = bool(from_stage or only)
+    for index, stage in enumerate(STAGES):
+        if stage not in stages:
+            continue
+        if not explicit and not force and is_done(paths, stage):
+            log(f"[{version}] {stage}: already done, skipped")
+            continue
+        upstream = [s for s in STAGES[:index] if not is_done(paths, s)]
+        if upstream:
+            raise RunError(f"{stage} needs {', '.join(upstream)} first", where=str(paths.run_dir),
+                           fix=f"run `molt run {version}` (or --from {upstream[0]})")
+        if force or explicit:
+            paths.done_marker(stage).unlink(missing_ok=True)
+            paths.complete_marker.unlink(missing_ok=True)
+        log(f"[{version}] stage {index + 1}/{len(STAGES)}: {stage} ...")
+        timings[stage] = round(execute_stage(stage, paths, cfg, log, progress), 1)
+        log(f"[{version}] {stage}: done in {timings[stage]:.1f} s")
+    if all(is_done(paths, s) for s in STAGES):
+        start = time.perf_counter()
+        rendered = render_report(paths)
+        timings["render"] = round(time.perf_counter() - start, 1)
+        write_json(paths.complete_marker, {"version": version, "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                                           "timings_s": timings})
+        log(f"[{version}] report: {rendered['html']} and {rendered['markdown']}")
+    return timings
+
+
+def run(versions: list[str], root: Path | None = None, **options: Any) -> dict[str, dict]:
+    """Run several versions in order; stop at the first failure."""
+    root = Path(root) if root else params_mod.find_root()
+    return {v: run_version(v, root, **options) for v in versions}
+
+
+def main_guard(fn: Callable[[], int]) -> int:
+    """Turn Molting errors into a clear message and exit code 1."""
+    from molting.errors import MoltingError
+
+    try:
+        return fn()
+    except MoltingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,176 @@
+"""The files a version's run leaves under runs/<version>/: one place names them all, writes are atomic."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+from molting.errors import RunError
+
+STAGES = ("01-curate", "02-train", "03-evaluate", "04-report")
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    """Every path of one version's run, derived from the project root and the version."""
+
+    root: Path
+    version: str
+
+    @property
+    def run_dir(self) -> Path:
+        return self.root / "runs" / self.version
+
+    @property
+    def params_file(self) -> Path:
+        return self.run_dir / "params.yaml"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.run_dir / "data"
+
+    @property
+    def train_jsonl(self) -> Path:
+        return self.data_dir / "train.jsonl"
+
+    @property
+    def heldout_jsonl(self) -> Path:
+        return self.data_dir / "heldout.jsonl"
+
+    @property
+    def removed_jsonl(self) -> Path:
+        return self.data_dir / "removed.jsonl"
+
+    @property
+    def curation_json(self) -> Path:
+        return self.data_dir / "curation.json"
+
+    @property
+    def adapter_dir(self) -> Path:
+        return self.run_dir / "adapter"
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.run_dir / "checkpoints"
+
+    @property
+    def train_json(self) -> Path:
+        return self.run_dir / "train.json"
+
+    @property
+    def eval_dir(self) -> Path:
+        return self.run_dir / "eval"
+
+    @property
+    def answers_jsonl(self) -> Path:
+        return self.eval_dir / "answers.jsonl"
+
+    @property
+    def eval_json(self) -> Path:
+        return self.eval_dir / "eval.json"
+
+    @property
+    def figures_dir(self) -> Path:
+        return self.run_dir / "figures"
+
+    @property
+    def report_dir(self) -> Path:
+        return self.root / "reports" / self.version
+
+    def notebook(self, stage: str) -> Path:
+        """Where the executed copy of a stage's notebook goes."""
+        return self.run_dir / f"{stage}.ipynb"
+
+    def done_marker(self, stage: str) -> Path:
+        """Written last by a stage; its presence means the stage's outputs are complete."""
+        return self.run_dir / ".done" / f"{stage}.json"
+
+    @property
+    def complete_marker(self) -> Path:
+        """Written when all stages and the report are done: the version is complete."""
+        return self.run_dir / ".done" / "complete.json"
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write via a temp file in the same folder and rename, so a reader never sees half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """atomic_write_bytes for UTF-8 text."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """Pretty, key-stable JSON, written atomically."""
+    atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, default=_jsonable) + "\n")
+
+
+def write_jsonl(path: Path, rows: Iterable[dict]) -> None:
+    """One JSON object per line, written atomically."""
+    atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False, default=_jsonable) + "\n" for r in rows))
+
+
+def read_json(path: Path) -> Any:
+    """Load a JSON file written by an earlier stage, saying which stage to run if it is missing."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunError("an earlier stage's output is missing", where=str(path),
+                       fix="run the earlier stages first: molt run <version>") from None
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """Rows of a JSONL file written by a stage."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RunError("an earlier stage's output is missing", where=str(path),
+                       fix="run the earlier stages first: molt run <version>") from None
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def _jsonable(obj: Any) -> Any:
+    if hasattr(obj, "item"):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def mark_done(paths: RunPaths, stage: str, **info: Any) -> None:
+    """Record that a stage finished; written after all of its outputs."""
+    write_json(paths.done_marker(stage), {"stage": stage, "finished": time.strftime("%Y-%m-%dT%H:%M:%S"), **info})
+
+
+def is_done(paths: RunPaths, stage: str) -> bool:
+    """Whether a stage's completion marker exists."""
+    return paths.done_marker(stage).is_file()

@@ -1,0 +1,66 @@
+"""Shared fixtures: a tiny random Llama with the bundled tokenizer, and a throwaway project folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach the hub
+
+
+@pytest.fixture(scope="session")
+def bundled_tokenizer():
+    """The bundled SmolLM2 tokenizer (converts the bundled GGUF once into the cache)."""
+    from molting import models
+
+    return models.load_tokenizer(models.resolve_source("bundled:smollm2-135m-instruct"))
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, bundled_tokenizer) -> Path:
+    """A 3M-parameter random Llama saved with the bundled tokenizer: fast enough for unit tests."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    config = LlamaConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                         num_key_value_heads=2, vocab_size=len(bundled_tokenizer), max_position_embeddings=1024,
+                         tie_word_embeddings=True, bos_token_id=bundled_tokenizer.bos_token_id,
+                         eos_token_id=bundled_tokenizer.eos_token_id, pad_token_id=bundled_tokenizer.pad_token_id)
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    LlamaForCausalLM(config).save_pretrained(folder)
+    bundled_tokenizer.save_pretrained(folder)
+    return folder
+
+
+def make_project(folder: Path, model_dir: Path, version: str = "tiny", overrides: dict | None = None) -> Path:
+    """A project folder with the real base params, suite and sample data, and one small version."""
+    (folder / "params" / "eval").mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "params" / "base.yaml", folder / "params" / "base.yaml")
+    shutil.copy(REPO / "params" / "eval" / "personality.yaml", folder / "params" / "eval" / "personality.yaml")
+    shutil.copytree(REPO / "data" / "sample", folder / "data" / "sample", dirs_exist_ok=True)
+    params = {
+        "description": "tiny test version",
+        "model": {"source": str(model_dir)},
+        "train": {"epochs": 1, "batch_size": 8, "max_length": 128, "logging_steps": 2, "early_stopping_patience": 0},
+        "curate": {"top_k": 40, "heldout_min": 8},
+        "eval": {"max_new_tokens": 8, "bootstrap": 100},
+    }
+    for section, values in (overrides or {}).items():
+        if isinstance(values, dict):
+            params.setdefault(section, {}).update(values)
+        else:
+            params[section] = values
+    (folder / "params" / f"{version}.yaml").write_text(yaml.safe_dump(params))
+    return folder
+
+
+@pytest.fixture
+def project(tmp_path, tiny_model_dir) -> Path:
+    """A throwaway project whose `tiny` version trains the tiny model for one short epoch."""
+    return make_project(tmp_path / "project", tiny_model_dir)

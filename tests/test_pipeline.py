@@ -1,0 +1,85 @@
+"""The four notebooks through papermill on a tiny version, end to end, and the runner's guarantees."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from molting import runner
+from molting.errors import RunError
+from molting.runs import STAGES, RunPaths, read_jsonl, write_jsonl
+
+from conftest import make_project
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory, tiny_model_dir):
+    """A project whose `tiny` version ran all four stages and rendered its report."""
+    root = make_project(tmp_path_factory.mktemp("pipeline"), tiny_model_dir)
+    timings = runner.run_version("tiny", root, progress=False, log=lambda _: None)
+    return root, timings
+
+
+def test_all_stages_leave_their_outputs(finished):
+    root, timings = finished
+    paths = RunPaths(root, "tiny")
+    assert set(timings) == {*STAGES, "render"}
+    for stage in STAGES:
+        assert paths.notebook(stage).is_file() and paths.done_marker(stage).is_file()
+    curation = json.loads(paths.curation_json.read_text())
+    assert curation["counts"]["raw"] == 484 and curation["counts"]["kept"] == 40
+    assert curation["funnel"][0] == {"step": "loaded", "remaining": 484, "removed": 0}
+    assert sum(curation["removed_by_rule"].values()) == 484 - 40
+    train = json.loads(paths.train_json.read_text())
+    assert train["epochs_run"] == 1 and train["train_loss"] and train["heldout_loss"]
+    assert (paths.adapter_dir / "adapter_config.json").is_file()
+    summary = json.loads(paths.eval_json.read_text())
+    assert set(summary["models"]) == {"base", "tuned"}
+    assert 0 <= summary["models"]["tuned"]["score"]["mean"] <= 10
+    answers = read_jsonl(paths.answers_jsonl)
+    assert len(answers) == 16 and all("verdict" in a for a in answers)
+    assert (root / "runs" / "tiny" / "params.yaml").is_file()
+
+
+def test_report_is_rendered_with_figures_and_no_code(finished):
+    root, _ = finished
+    html = (root / "reports" / "tiny" / "report.html").read_text()
+    md = (root / "reports" / "tiny" / "report.md").read_text()
+    assert "Molting report: tiny" in html and "Answers side by side" in html
+    assert "data:image/png;base64" in html                       # figures embedded: self-contained
+    assert "runs.mark_done" not in html and "import" not in md    # code hidden
+    figures = list((root / "reports" / "tiny" / "figures").glob("*.png"))
+    assert len(figures) >= 3 and all(f"figures/{f.name}" in md for f in figures)
+
+
+def test_completed_version_is_not_overwritten_without_force(finished):
+    root, _ = finished
+    with pytest.raises(RunError, match="(?s)already complete.*--force"):
+        runner.run_version("tiny", root, progress=False, log=lambda _: None)
+    assert runner.run_version("tiny", root, skip_complete=True, log=lambda _: None) == {}
+
+
+def test_model_text_is_escaped_in_both_reports(finished):
+    root, _ = finished
+    paths = RunPaths(root, "tiny")
+    answers = read_jsonl(paths.answers_jsonl)
+    answers[-1]["text"] = "<script>window.pwned=1</script><img src=x onerror=alert(1)> [click](javascript:alert(1))"
+    write_jsonl(paths.answers_jsonl, answers)
+    runner.run_version("tiny", root, only="04-report", force=True, progress=False, log=lambda _: None)
+    html = (root / "reports" / "tiny" / "report.html").read_text()
+    md = (root / "reports" / "tiny" / "report.md").read_text()
+    assert "<script>window.pwned" not in html and "&lt;script&gt;window.pwned" in html
+    assert "<img src=x" not in html and "<img src=x" not in md
+    assert "<script>window" not in md and "](javascript:" not in md
+
+
+def test_failing_cell_is_named_and_its_notebook_kept(tmp_path, tiny_model_dir):
+    root = make_project(tmp_path, tiny_model_dir, overrides={"data": {"raw": "data/broken.jsonl"}})
+    (root / "data" / "broken.jsonl").write_text('{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}\n{oops\n')
+    with pytest.raises(RunError) as err:
+        runner.run_version("tiny", root, progress=False, log=lambda _: None)
+    message = str(err.value)
+    assert "01-curate failed in cell" in message and "DataError" in message and "broken.jsonl:2" in message
+    assert (root / "runs" / "tiny" / "01-curate.ipynb").is_file()
+    assert not (root / "runs" / "tiny" / ".done" / "01-curate.json").exists()

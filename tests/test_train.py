@@ -1,0 +1,133 @@
+"""Training: assistant-only labels with EOS, LoRA moves only adapter weights, checkpoints, preflight."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from molting import models, params, preflight, runs, train
+from molting.errors import ModelError
+
+from conftest import make_project
+
+CHAT = [{"role": "system", "content": ""}, {"role": "user", "content": "Who are you?"},
+        {"role": "assistant", "content": "Fenna, love."}, {"role": "user", "content": "And the dog?"},
+        {"role": "assistant", "content": "Pilchard, a sock thief."}]
+
+
+def test_labels_cover_assistant_replies_and_their_eos(bundled_tokenizer):
+    example = train.tokenize_chat(bundled_tokenizer, CHAT, max_length=256)
+    trained = [t for t, lab in zip(example["input_ids"], example["labels"]) if lab != train.IGNORE]
+    text = bundled_tokenizer.decode(trained)
+    assert text == "Fenna, love.<|im_end|>\nPilchard, a sock thief.<|im_end|>\n"
+    assert trained.count(bundled_tokenizer.eos_token_id) == 2   # pad == eos, yet EOS is still trained
+    assert "[[Fenna, love.<|im_end|>\n]]" in train.label_mask_text(bundled_tokenizer, example)
+
+
+def test_long_chat_is_cut_and_counted(bundled_tokenizer):
+    example = train.tokenize_chat(bundled_tokenizer, CHAT, max_length=10)
+    assert len(example["input_ids"]) == 10 and example["cut"]
+
+
+def test_plan_on_cpu_falls_back_loudly():
+    cfg = params.resolve("v2.1", Path(__file__).resolve().parents[1])
+    plan = train.make_plan(cfg.train)
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    assert plan.quantization == "none" and plan.device == "cpu"
+    assert any("falls back to plain LoRA" in w for w in plan.warnings)
+    asked = params.Config({**cfg.train, "quantization": "4bit"})
+    plan4 = train.make_plan(asked)
+    assert plan4.quantization == "4bit" and any("autograd" in w for w in plan4.warnings)
+
+
+def _setup(project: Path, version: str = "tiny"):
+    cfg = params.resolve(version, project)
+    cfg["root"] = str(project)
+    paths = runs.RunPaths(project, version)
+    source = models.resolve_source(cfg.model.source)
+    tokenizer = models.load_tokenizer(source)
+    chats = [{"id": f"c{i}", "messages": CHAT[1:]} for i in range(12)]
+    train_set, _ = train.build_dataset(chats[:8], tokenizer, 64, "")
+    heldout_set, _ = train.build_dataset(chats[8:], tokenizer, 64, "")
+    return cfg, paths, source, tokenizer, train_set, heldout_set
+
+
+def test_lora_moves_adapters_and_freezes_base(project):
+    cfg, paths, source, tokenizer, train_set, heldout_set = _setup(project)
+    model = train.attach_lora(models.load_model(source), cfg.train, "none")
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    cfg["train"]["epochs"] = 2
+    figures = train.train(model, tokenizer, train_set, heldout_set, cfg, paths, train.make_plan(cfg.train))
+    after = dict(model.named_parameters())
+    lora_moved = [n for n in before if "lora_B" in n and not torch.equal(before[n], after[n].detach())]
+    base_moved = [n for n in before if "lora_" not in n and not torch.equal(before[n], after[n].detach())]
+    assert lora_moved and not base_moved
+    assert figures["epochs_run"] == 2 and len(figures["heldout_loss"]) == 2
+    assert figures["tokens_per_s"] > 0 and figures["peak_memory_mb"] > 0
+    assert 0 < figures["trainable_params"] < figures["total_params"]
+    # the adapter is standard PEFT and every kept checkpoint carries the completion marker
+    from peft import PeftModel
+
+    reloaded = PeftModel.from_pretrained(models.load_model(source), str(paths.adapter_dir))
+    assert any("lora_A" in n for n, _ in reloaded.named_parameters())
+    assert train.complete_checkpoints(paths.checkpoints_dir)
+
+
+def test_resume_skips_half_written_checkpoint(project):
+    cfg, paths, source, tokenizer, train_set, heldout_set = _setup(project)
+    cfg["train"]["epochs"] = 1
+    model = train.attach_lora(models.load_model(source), cfg.train, "none")
+    train.train(model, tokenizer, train_set, heldout_set, cfg, paths, train.make_plan(cfg.train))
+    done = train.complete_checkpoints(paths.checkpoints_dir)[-1]
+    half = paths.checkpoints_dir / "checkpoint-999"      # a save interrupted before its marker
+    half.mkdir()
+    (half / "adapter_model.safetensors").write_bytes(b"\0" * 10)
+    cfg["train"]["epochs"] = 2
+    model = train.attach_lora(models.load_model(source), cfg.train, "none")
+    figures = train.train(model, tokenizer, train_set, heldout_set, cfg, paths, train.make_plan(cfg.train))
+    assert figures["resumed_from"] == done.name
+    assert figures["discarded_incomplete_checkpoints"] == ["checkpoint-999"]
+    assert figures["epochs_run"] == 2 and not half.exists()
+
+
+def test_preflight_passes_for_tiny_model(project, tiny_model_dir):
+    cfg, paths, source, tokenizer, train_set, _ = _setup(project)
+    checks = preflight.run_checks(str(tiny_model_dir), tokenizer, train_set[0], train.make_plan(cfg.train), cfg.train)
+    assert all(c.ok for c in checks), preflight.as_rows(checks)
+    preflight.assert_passed(checks)
+
+
+def test_preflight_catches_template_without_eos(project, bundled_tokenizer):
+    cfg, paths, source, tokenizer, train_set, _ = _setup(project)
+    tokenizer.chat_template = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}" \
+                              "{% if add_generation_prompt %}assistant: {% endif %}"
+    example = train.tokenize_chat(tokenizer, CHAT[1:3], 64)
+    checks = preflight.check_template(tokenizer, example)
+    eos_check = next(c for c in checks if "EOS" in c.name)
+    assert not eos_check.ok and "never learn to stop" in eos_check.fix
+    with pytest.raises(ModelError, match="preflight failed"):
+        preflight.assert_passed(checks)
+
+
+def test_preflight_explains_phi3_rope_scaling_failure(tmp_path):
+    """The lab's Phi-3-mini failure: a rope_scaling the installed transformers rejects."""
+    config = {"model_type": "phi3", "architectures": ["Phi3ForCausalLM"], "hidden_size": 64, "num_attention_heads": 4,
+              "num_hidden_layers": 2, "intermediate_size": 128, "vocab_size": 100, "max_position_embeddings": 131072,
+              "original_max_position_embeddings": 4096,
+              "rope_scaling": {"type": "longrope", "short_factor": [1.0] * 3, "long_factor": [1.0] * 3}}
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelError) as err:
+        preflight.load_config(str(tmp_path))
+    message = str(err.value)
+    assert "rope_scaling is not valid" in message and "config.json" in message and "What to do:" in message
+
+
+def test_memory_check_fails_when_it_cannot_fit(tiny_model_dir):
+    config = preflight.load_config(str(tiny_model_dir))
+    plan = train.TrainPlan(device="cpu", quantization="none", bf16=False)
+    check = preflight.check_memory(config, 70_000_000_000, plan, batch_size=4, max_length=512)
+    assert not check.ok and "lower train.batch_size" in check.fix
