@@ -44,6 +44,7 @@ def make_project(folder: Path, model_dir: Path, version: str = "tiny", overrides
     shutil.copy(REPO / "params" / "base.yaml", folder / "params" / "base.yaml")
     shutil.copy(REPO / "params" / "eval" / "personality.yaml", folder / "params" / "eval" / "personality.yaml")
     shutil.copytree(REPO / "data" / "sample", folder / "data" / "sample", dirs_exist_ok=True)
+    shutil.copytree(REPO / "notebooks", folder / "notebooks", dirs_exist_ok=True)
     params = {
         "description": "tiny test version",
         "model": {"source": str(model_dir)},

@@ -8,7 +8,6 @@ import time
 import numpy as np
 import pytest
 from datasketch import LeanMinHash, MinHash, MinHashLSH
-
 from molting import dedup
 from molting.dedup import (
     Cluster,

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from molting import embed
 from molting.embed import (
     EXPECTED_SHA256,
-    EncodeStats,
     Embedder,
+    EncodeStats,
     VectorCache,
     default_model_dir,
     verify_weights,

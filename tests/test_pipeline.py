@@ -71,7 +71,7 @@ def test_model_text_is_escaped_in_both_reports(finished):
     md = (root / "reports" / "tiny" / "report.md").read_text()
     assert "<script>window.pwned" not in html and "&lt;script&gt;window.pwned" in html
     assert "<img src=x" not in html and "<img src=x" not in md
-    assert "<script>window" not in md and "](javascript:" not in md
+    assert "<script>window" not in md and "[click](javascript:" not in md and "\\[click\\]" in md
 
 
 def test_failing_cell_is_named_and_its_notebook_kept(tmp_path, tiny_model_dir):

@@ -217,11 +217,19 @@ def check_not_empty(chats: list[dict], cur: Curation, raw_count: int) -> None:
 
 def curate(chats: list[dict], cfg: Any, *, library: Any, persona: dict,
            count_tokens: Callable[[dict], int] | None = None, keep_drop: dict | None = None,
-           embed: Callable[[list[str]], Any] | None = None) -> Curation:
-    """Run every enabled curation step over loaded chats and split the result."""
+           embed: Callable[[list[str]], Any] | None = None, synthetic: list[dict] | None = None) -> Curation:
+    """Run every enabled curation step over loaded (and synthetic) chats and split the result.
+
+    Synthetic chats go through the same filters and dedup as the raw ones (so a synthetic chat that
+    repeats a raw one is dropped), and only ever land in the training split: the held-out split
+    measures the real voice.
+    """
     c = cfg.curate
     cur = Curation(kept=[])
-    cur.funnel.append({"step": "loaded", "remaining": len(chats), "removed": 0})
+    synthetic = synthetic or []
+    chats = [*chats, *synthetic]
+    label = f"loaded ({len(chats) - len(synthetic)} raw + {len(synthetic)} synthetic)" if synthetic else "loaded"
+    cur.funnel.append({"step": label, "remaining": len(chats), "removed": 0})
     terms = persona_terms(persona)
     for chat in chats:
         chat["quality"] = quality_score(chat, terms)
@@ -240,17 +248,53 @@ def curate(chats: list[dict], cfg: Any, *, library: Any, persona: dict,
             cur._step(f"top {c.top_k}", kept, len(ranked) - c.top_k)
     else:
         kept = list(chats)
-        cur.funnel.append({"step": "curation off (raw data as loaded)", "remaining": len(kept), "removed": 0})
+        cur.funnel.append({"step": "curation off (data as loaded)", "remaining": len(kept), "removed": 0})
     check_not_empty(kept, cur, len(chats))
     kept = sorted(kept, key=lambda ch: ch["id"])
     cur.kept = kept
-    train, heldout = split(kept, c.heldout_fraction, c.heldout_min, cfg.seed)
+    real = [ch for ch in kept if ch.get("source", "raw") == "raw"]
+    train, heldout = split(real, c.heldout_fraction, c.heldout_min, cfg.seed)
+    train = sorted([*train, *(ch for ch in kept if ch.get("source", "raw") != "raw")], key=lambda ch: ch["id"])
     cur.train = duplicate_best(train, c.duplicate_fraction)
     cur.heldout = heldout
     if len(cur.train) != len(train):
         cur.funnel.append({"step": f"duplicate best {c.duplicate_fraction:.0%}", "remaining": len(cur.train) + len(heldout),
                            "removed": -(len(cur.train) - len(train))})
     return cur
+
+
+def load_synthetic(cfg: Any) -> list[dict]:
+    """Synthetic chats from `curate.synthetic_file`, tagged source=synthetic (ids prefixed syn-)."""
+    if not cfg.curate.synthetic_file:
+        return []
+    from molting.data import load_chats
+    from molting.params import project_path
+
+    loaded = load_chats(project_path(cfg, cfg.curate.synthetic_file, "curate.synthetic_file"), cfg.data.format,
+                        cfg.data.on_bad_lines, source="synthetic")
+    return [{**chat, "id": f"syn-{chat['id']}"} for chat in loaded.chats]
+
+
+def cluster_rows(cur: Curation, chats: list[dict]) -> list[dict]:
+    """Duplicate clusters with the kept representative's reply and one removed reply, for the notebook."""
+    by_id = {c["id"]: c for c in chats}
+    rows = []
+    for cluster in cur.clusters:
+        kept, first = by_id.get(cluster["kept"]), by_id.get(cluster["removed"][0]) if cluster["removed"] else None
+        rows.append({"kind": cluster["kind"], "kept": cluster["kept"], "removed": ", ".join(cluster["removed"]),
+                     "similarity": cluster["similarity"],
+                     "kept reply": _short(assistant_text(kept)) if kept else "",
+                     "removed reply": _short(assistant_text(first)) if first else ""})
+    return rows
+
+
+def _short(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def reply_lengths(chats: list[dict]) -> list[int]:
+    """Words per chat across its assistant replies (for the before/after length plot)."""
+    return [len(assistant_text(c).split()) for c in chats]
 
 
 def user_text(chat: dict) -> str:
@@ -330,11 +374,16 @@ def save(cur: Curation, paths: Any, loaded: Any, cfg: Any) -> dict:
         "leakage": cur.leakage,
         "counts": {"raw": len(loaded.chats) + len(loaded.skipped), "loaded": len(loaded.chats), "kept": len(cur.kept),
                    "train": len(cur.train), "heldout": len(cur.heldout)},
-        "sources": _count([c.get("source", "raw") for c in cur.train]),
+        "sources": source_mix(cur.train),
         "sha256": {"train": digest(train_rows), "heldout": digest(heldout_rows)},
     }
     write_json(paths.curation_json, summary)
     return summary
+
+
+def source_mix(chats: list[dict]) -> dict[str, int]:
+    """How many chats come from each source (raw, synthetic, +duplicate)."""
+    return _count([c.get("source", "raw") for c in chats])
 
 
 def _count(values: list[str]) -> dict[str, int]:

@@ -577,7 +577,7 @@ def cross_matches_lexical(
             split = int(np.searchsorted(bucket, n_train))
             if 0 < split < len(bucket):
                 t_ids, o_ids = bucket[:split], bucket[split:]
-                keys.append((np.repeat(o_ids, len(t_ids)) * n_train + np.tile(t_ids, len(o_ids))))
+                keys.append(np.repeat(o_ids, len(t_ids)) * n_train + np.tile(t_ids, len(o_ids)))
         if keys:
             cand = np.unique(np.concatenate(keys))
             o_rows, t_ids = cand // n_train, cand % n_train

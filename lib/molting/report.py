@@ -53,12 +53,13 @@ def escape_html(value: Any) -> str:
     return html.escape(_fmt(value), quote=True).replace("\n", "<br>")
 
 
-MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>])")
+# what can form links, emphasis, code, tables or HTML inside a Markdown table cell
+MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
 
 def escape_markdown(value: Any) -> str:
-    """Model text as inert Markdown: HTML escaped, link/emphasis syntax backslashed, one line."""
-    text = html.escape(_fmt(value), quote=True)
+    """Model text as inert Markdown: <, > and & as entities, link/emphasis/table syntax backslashed, one line."""
+    text = html.escape(_fmt(value), quote=False)
     text = MD_SPECIAL.sub(r"\\\1", text)
     return text.replace("\r", " ").replace("\n", "<br>")
 

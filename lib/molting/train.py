@@ -237,6 +237,8 @@ def train(model: Any, tokenizer: Any, train_set: Any, heldout_set: Any, cfg: Any
     discarded = discard_incomplete_checkpoints(out)
     resume = complete_checkpoints(out)
     resume_from = str(resume[-1]) if resume else None
+    # read now: the Trainer's checkpoint rotation may delete the resumed checkpoint later
+    start_epoch = float(json.loads((resume[-1] / CHECKPOINT_MARKER).read_text())["epoch"]) if resume else 0.0
     args = TrainingArguments(
         output_dir=str(out),
         num_train_epochs=t.epochs,
@@ -282,7 +284,6 @@ def train(model: Any, tokenizer: Any, train_set: Any, heldout_set: Any, cfg: Any
     save_adapter(trainer.model, paths.adapter_dir)
     history = trainer.state.log_history
     epochs_run = float(trainer.state.epoch or 0)
-    start_epoch = float(json.loads((Path(resume_from) / CHECKPOINT_MARKER).read_text())["epoch"]) if resume_from else 0.0
     # non-pad tokens actually trained in this session (a resumed run did not redo earlier epochs)
     tokens_this_session = sum(train_set["length"]) * max(epochs_run - start_epoch, 0)
     train_losses = [{"step": h["step"], "epoch": h.get("epoch"), "loss": h["loss"]} for h in history if "loss" in h]

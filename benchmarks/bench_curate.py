@@ -1,0 +1,86 @@
+"""Curation at scale: the lexical pipeline (agent-like filter, length, exact + MinHash dedup) on 10k and 100k chats.
+
+Usage: python benchmarks/bench_curate.py [--quick]
+
+Chats are made from the sample data with small random edits (so most are distinct, with planted exact
+and near duplicates and the sample's own agent-like share). Prints the time per size, the
+10k -> 100k growth ratio (10.0 = linear) and the target (100k in <= 30 s on 2 cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "lib"))
+
+from molting import curate, params, patterns  # noqa: E402
+from molting.data import load_chats  # noqa: E402
+
+WORDS = "harbour tide gull kettle marmalade hive wireless fog lantern pasty choir piano van toast".split()
+
+
+def synthetic_chats(n: int, seed: int = 0) -> list[dict]:
+    """n chats built from the sample: each reply gets a few random words, 2% exact and 2% near copies."""
+    rng = random.Random(seed)
+    sample = load_chats(ROOT / "data" / "sample" / "raw.jsonl").chats
+    chats: list[dict] = []
+    for i in range(n):
+        roll = rng.random()
+        if chats and roll < 0.02:
+            base = rng.choice(chats)
+            chats.append({**base, "id": f"x{i}"})
+            continue
+        if chats and roll < 0.04:
+            base = rng.choice(chats)
+            msgs = [dict(m) for m in base["messages"]]
+            msgs[-1]["content"] = msgs[-1]["content"].replace(" the ", " that ", 1)
+            chats.append({"id": f"x{i}", "source": "raw", "messages": msgs})
+            continue
+        base = sample[i % len(sample)]
+        msgs = [dict(m) for m in base["messages"]]
+        extra = " ".join(rng.choice(WORDS) for _ in range(6))
+        msgs[-1]["content"] = f"{msgs[-1]['content']} ({extra}, note {i})"
+        chats.append({"id": f"x{i}", "source": "raw", "messages": msgs})
+    return chats
+
+
+def run(n: int, cfg, library, persona) -> tuple[float, int]:
+    """Seconds to curate n chats, and how many were kept."""
+    chats = synthetic_chats(n)
+    start = time.perf_counter()
+    result = curate.curate(chats, cfg, library=library, persona=persona)
+    return time.perf_counter() - start, len(result.kept)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1k and 10k instead of 10k and 100k")
+    args = parser.parse_args()
+    cfg = params.resolve("v2.1", ROOT)
+    cfg["root"] = str(ROOT)
+    library = patterns.load_library()
+    persona = params.read_yaml(ROOT / "data" / "sample" / "persona.yaml")
+    small, large = (1_000, 10_000) if args.quick else (10_000, 100_000)
+    t_small, kept_small = run(small, cfg, library, persona)
+    t_large, kept_large = run(large, cfg, library, persona)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    ratio = t_large / t_small
+    print("| chats | seconds | kept | chats/s |\n|---|---|---|---|")
+    print(f"| {small:,} | {t_small:.2f} | {kept_small:,} | {small / t_small:,.0f} |")
+    print(f"| {large:,} | {t_large:.2f} | {kept_large:,} | {large / t_large:,.0f} |")
+    print(f"growth {small:,} -> {large:,}: x{ratio:.1f} time for x{large // small} chats "
+          f"({'near-linear' if ratio <= 13 else 'SUPER-LINEAR'}); peak RSS {peak:,.0f} MiB")
+    if not args.quick:
+        verdict = "meets" if t_large <= 30 else "MISSES"
+        print(f"target: 100k in <= 30 s on 2 cores -> {t_large:.1f} s ({verdict} the target)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Curation on the sample data: the funnel, every removal explained, overrides, determinism."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from molting import curate, params, patterns, runs
+from molting.data import load_chats
+from molting.errors import DataError
+
+from conftest import REPO
+
+SAMPLE = REPO / "data" / "sample"
+
+
+@pytest.fixture(scope="module")
+def library():
+    return patterns.load_library()
+
+
+@pytest.fixture
+def cfg():
+    c = params.resolve("v2.1", REPO)
+    c["root"] = str(REPO)
+    return c
+
+
+def fresh_chats():
+    return load_chats(SAMPLE / "raw.jsonl").chats
+
+
+def persona():
+    return params.read_yaml(SAMPLE / "persona.yaml")
+
+
+def test_sample_funnel_replays_the_lab_story(cfg, library):
+    result = curate.curate(fresh_chats(), cfg, library=library, persona=persona())
+    funnel = {row["step"]: row for row in result.funnel}
+    assert funnel["loaded"]["remaining"] == 484
+    assert 140 <= len(result.kept) <= 165                     # the lab's 484 -> 153
+    assert sum(r["removed"] for r in result.funnel) == 484 - len(result.kept)
+    assert len(result.removed) == 484 - len(result.kept)       # every removal is recorded...
+    for row in result.removed:                                  # ...with the rule, and the span for patterns
+        assert row["rule"]
+        if row["step"] == "agent_like":
+            reply = row["chat"]["messages"][row["turn"]]["content"]
+            assert reply[row["span"][0]:row["span"][1]] == row["matched"]
+    labels = {r["id"]: r for r in map(json.loads, (SAMPLE / "labels.jsonl").read_text().splitlines())}
+    kept_noise = [c["id"] for c in result.kept if labels[c["id"]]["noise"] != "clean"]
+    assert len(kept_noise) <= 5, kept_noise
+    assert len(result.heldout) >= cfg.curate.heldout_min and not {c["id"] for c in result.heldout} & {c["id"] for c in result.train}
+
+
+def test_duplicates_keep_the_best_ranked_member(cfg, library):
+    result = curate.curate(fresh_chats(), cfg, library=library, persona=persona())
+    kept_ids = {c["id"] for c in result.kept}
+    assert result.clusters
+    for cluster in result.clusters:
+        assert cluster["kept"] in kept_ids and not set(cluster["removed"]) & kept_ids
+
+
+def test_curation_off_keeps_everything(cfg, library):
+    cfg["curate"]["enabled"] = False
+    result = curate.curate(fresh_chats(), cfg, library=library, persona=persona())
+    assert len(result.kept) == 484 and not result.removed
+
+
+def test_everything_removed_names_the_top_rule(cfg, library):
+    chats = [{"id": f"c{i}", "source": "raw", "messages": [{"role": "user", "content": "hi"},
+             {"role": "assistant", "content": f"As an AI language model, I cannot say {i}."}]} for i in range(5)]
+    with pytest.raises(DataError, match="removed all 5 chats.*`as_an_ai` \\(5 chats\\)"):
+        curate.curate(chats, cfg, library=library, persona=persona())
+
+
+def test_keep_drop_list_overrides_every_rule(cfg, library):
+    baseline = curate.curate(fresh_chats(), cfg, library=library, persona=persona())
+    removed_id = next(r["id"] for r in baseline.removed if r["step"] == "agent_like")
+    kept_id = baseline.kept[0]["id"]
+    result = curate.curate(fresh_chats(), cfg, library=library, persona=persona(),
+                           keep_drop={"keep": [removed_id], "drop": [kept_id]})
+    ids = {c["id"] for c in result.kept}
+    assert removed_id in ids and kept_id not in ids
+    assert any(r["id"] == kept_id and r["rule"] == "manual_drop" for r in result.removed)
+    with pytest.raises(DataError, match="not in the data: nope"):
+        curate.curate(fresh_chats(), cfg, library=library, persona=persona(), keep_drop={"keep": ["nope"]})
+
+
+def test_top_k_and_duplicate_fraction(cfg, library):
+    cfg["curate"]["top_k"] = 100
+    cfg["curate"]["duplicate_fraction"] = 0.25
+    result = curate.curate(fresh_chats(), cfg, library=library, persona=persona())
+    assert len(result.kept) == 100
+    originals = [c for c in result.train if "#dup" not in c["id"]]
+    dups = [c for c in result.train if "#dup" in c["id"]]
+    assert len(dups) == round(0.25 * len(originals))
+    best = sorted(originals, key=lambda c: (-c["quality"], c["id"]))[: len(dups)]
+    assert {d["id"].split("#")[0] for d in dups} == {c["id"] for c in best}
+    assert all(d["source"] == "raw+duplicate" for d in dups)
+
+
+def test_synthetic_chats_are_filtered_deduped_and_tagged(cfg, library):
+    raw = fresh_chats()
+    clean = next(c for c in curate.curate(fresh_chats(), cfg, library=library, persona=persona()).kept)
+    synthetic = [
+        {"id": "syn-1", "source": "synthetic", "messages": clean["messages"]},   # repeats a raw chat
+        {"id": "syn-2", "source": "synthetic", "messages": [{"role": "user", "content": "Favourite hymn?"},
+         {"role": "assistant", "content": "I'm sorry, but I can't help with that."}]},                     # agent-like
+        {"id": "syn-3", "source": "synthetic", "messages": [{"role": "user", "content": "What do gulls eat?"},
+         {"role": "assistant", "content": "Anything a visitor drops, love. I once saw one take a whole pasty off a pram at the harbour wall."}]},
+    ]
+    result = curate.curate(raw, cfg, library=library, persona=persona(), synthetic=synthetic)
+    train_ids = {c["id"] for c in result.train}
+    assert "syn-3" in train_ids and "syn-2" not in train_ids and "syn-3" not in {c["id"] for c in result.heldout}
+    assert "syn-1" not in train_ids or clean["id"] not in train_ids
+    assert curate.source_mix(result.train)["synthetic"] == 1
+
+
+def test_same_input_gives_byte_identical_outputs(cfg, library, tmp_path):
+    digests = []
+    for attempt in range(2):
+        loaded = load_chats(SAMPLE / "raw.jsonl")
+        result = curate.curate(loaded.chats, cfg, library=library, persona=persona())
+        paths = runs.RunPaths(tmp_path / str(attempt), "v")
+        curate.save(result, paths, loaded, cfg)
+        digests.append([runs.file_sha256(p) for p in (paths.train_jsonl, paths.heldout_jsonl, paths.removed_jsonl, paths.curation_json)])
+    assert digests[0] == digests[1]

@@ -1,0 +1,64 @@
+"""The model resolver: bundled GGUF, local folder, .gguf path, hub id; clear errors for the rest."""
+
+from __future__ import annotations
+
+import pytest
+
+from molting import models
+from molting.errors import ModelError
+
+
+def test_bundled_model_is_found_and_converted_once():
+    src = models.resolve_source("bundled:smollm2-135m-instruct")
+    assert src.kind == "bundled" and src.location.endswith("SmolLM2-135M-Instruct.Q4_1.gguf")
+    folder = models.local_folder(src)
+    assert (models.Path(folder) / "model.safetensors").is_file()
+    assert models.local_folder(src) == folder            # cached: the second call converts nothing
+
+
+def test_local_folder_and_gguf_path_and_hub_id(tiny_model_dir, tmp_path):
+    assert models.resolve_source(str(tiny_model_dir)).kind == "folder"
+    gguf = models.bundled_gguf("smollm2-135m-instruct")
+    assert models.resolve_source(str(gguf)).kind == "gguf"
+    hub = models.resolve_source("TinyLlama/TinyLlama-1.1B-Chat-v1.0", revision="main")
+    assert (hub.kind, hub.location, hub.revision) == ("hub", "TinyLlama/TinyLlama-1.1B-Chat-v1.0", "main")
+
+
+@pytest.mark.parametrize("source,match", [
+    ("bundled:gpt-5", "unknown bundled model"),
+    ("./models/missing", "local model folder not found"),
+    ("/nowhere/model.gguf", "GGUF file not found"),
+    ("just-a-name", "neither a hub id"),
+    ("", "model.source is empty"),
+])
+def test_unresolvable_sources_say_what_to_do(source, match):
+    with pytest.raises(ModelError, match=match) as err:
+        models.resolve_source(source)
+    assert "What to do:" in str(err.value)
+
+
+def test_folder_without_config_is_rejected(tmp_path):
+    with pytest.raises(ModelError, match="no config.json"):
+        models.resolve_source(str(tmp_path))
+
+
+def test_unreachable_hub_id_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    src = models.resolve_source("molting-test/does-not-exist")
+    with pytest.raises(ModelError, match="cannot load model `molting-test/does-not-exist`"):
+        models.load_model(src)
+
+
+def test_gguf_of_unsupported_architecture_is_named(tmp_path):
+    import gguf
+
+    path = tmp_path / "weird.gguf"
+    writer = gguf.GGUFWriter(str(path), arch="nonexistent-arch")
+    writer.add_block_count(1)
+    writer.add_tensor("token_embd.weight", __import__("numpy").zeros((4, 4), dtype="float32"))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    with pytest.raises(ModelError, match="transformers cannot load this GGUF"):
+        models.local_folder(models.resolve_source(str(path)))

@@ -1,0 +1,44 @@
+"""The notebooks outside the runner: "Run All" as in JupyterLab, and plain papermill from the repo root."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+from molting.runs import STAGES
+
+from conftest import REPO, make_project
+
+
+def test_committed_notebooks_have_no_outputs_and_a_parameters_cell():
+    for stage in STAGES:
+        nb = nbformat.read(REPO / "notebooks" / f"{stage}.ipynb", as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert all(not c.outputs and c.execution_count is None for c in code), stage
+        assert "parameters" in code[0].metadata.get("tags", []), stage
+        assert 'version: str = "v2.1"' in code[0].source
+
+
+def test_run_all_in_the_notebooks_folder_without_papermill(tmp_path, tiny_model_dir):
+    """JupyterLab runs a notebook with its folder as working directory and the parameter defaults."""
+    root = make_project(tmp_path, tiny_model_dir, version="v2.1")
+    for stage in STAGES:
+        nb = nbformat.read(root / "notebooks" / f"{stage}.ipynb", as_version=4)
+        NotebookClient(nb, timeout=600, kernel_name="python3",
+                       resources={"metadata": {"path": str(root / "notebooks")}}).execute()
+    assert (root / "runs" / "v2.1" / "eval" / "eval.json").is_file()
+    assert json.loads((root / "runs" / "v2.1" / "train.json").read_text())["epochs_run"] == 1
+
+
+def test_plain_papermill_from_the_repo_root(tmp_path, tiny_model_dir):
+    root = make_project(tmp_path, tiny_model_dir)
+    papermill = Path(sys.executable).parent / "papermill"
+    result = subprocess.run([str(papermill), "notebooks/01-curate.ipynb", str(tmp_path / "out.ipynb"), "-p", "version", "tiny",
+                             "-k", "python3"], cwd=root, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (root / "runs" / "tiny" / "data" / "train.jsonl").is_file()
