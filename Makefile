@@ -6,7 +6,7 @@ VERSIONS ?= v1 v2.1
 PHASE    ?= phase-sample
 PIP      := $(PY) -m pip install -q --disable-pip-version-check
 
-.PHONY: setup run test test-fast bench lab strip clean-runs
+.PHONY: setup run test test-fast bench lab strip browser
 
 setup: $(VENV)/.molting-setup
 
@@ -23,9 +23,17 @@ $(VENV)/.molting-setup: pyproject.toml constraints.txt
 
 run: setup
 	$(MOLT) run $(VERSIONS) --skip-complete
+	$(MOLT) report --phase $(PHASE) $(VERSIONS)
 
-test: setup
+test: setup browser
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# Chromium for the report's browser test; where it cannot be installed the test is skipped, saying why
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  (command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && \
+	   (apt-get install -y -q chromium >/dev/null 2>&1 || (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1))) || \
+	  echo "note: Chromium not installed; the browser test will be skipped"
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not integration"

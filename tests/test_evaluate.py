@@ -43,6 +43,18 @@ def library():
     return patterns.load_library()
 
 
+@pytest.fixture(scope="module")
+def coherence(library, tmp_path_factory):
+    """The real coherence scorer: all-MiniLM-L6-v2, calibrated on the sample data."""
+    from molting.data import load_chats
+    from molting.embed import Embedder
+
+    embedder = Embedder(cache_dir=tmp_path_factory.mktemp("embeddings"))
+    return evaluate.calibrate_coherence(embedder.encode, params.read_yaml(REPO / "data" / "sample" / "persona.yaml"),
+                                        evaluate.load_suite(SUITE), load_chats(REPO / "data" / "sample" / "raw.jsonl").chats,
+                                        library)
+
+
 def rows_for(answers: dict, label: str, truncated: bool = False) -> list[dict]:
     return [{"model": label, "question_id": qid, "prompt": qid, "category": "facts", "suite": "personality", "sample": 0,
              "text": text, "truncated": truncated, "ended_with_eos": not truncated, "new_tokens": 10}
@@ -57,16 +69,27 @@ def test_default_suite_is_the_8_question_test():
         assert verdict["factual"] == 1.0 and verdict["forbidden"] == 0 and verdict["agent_like"] == 0, q.id
 
 
-def test_agent_like_answers_score_lower_on_every_metric(library):
+def test_best_threshold_maximises_balanced_accuracy():
+    assert evaluate.best_threshold([0.8, 0.9, 0.7], [0.1, 0.2, 0.75]) == (0.7, pytest.approx(0.8333, abs=1e-3))
+
+
+def test_coherence_calibration_separates_the_sample(coherence):
+    c = coherence.calibration
+    assert c["positives"] > 100 and c["negatives"] > 100
+    assert c["positive_mean"] > c["negative_mean"] and c["balanced_accuracy"] > 0.9
+
+
+def test_agent_like_answers_score_lower_on_every_metric(library, coherence):
     questions = evaluate.load_suite(SUITE)
-    persona = evaluate.score_rows(rows_for(PERSONA_ANSWERS, "tuned"), questions, library, WEIGHTS)
-    agent = evaluate.score_rows(rows_for(AGENT_ANSWERS, "base"), questions, library, WEIGHTS)
+    persona = evaluate.score_rows(rows_for(PERSONA_ANSWERS, "tuned"), questions, library, WEIGHTS, coherence)
+    agent = evaluate.score_rows(rows_for(AGENT_ANSWERS, "base"), questions, library, WEIGHTS, coherence)
     good = evaluate.aggregate(persona, WEIGHTS, 200, 0)
     bad = evaluate.aggregate(agent, WEIGHTS, 200, 0)
     assert good["agent_like"]["mean"] == 0 and bad["agent_like"]["mean"] == 1
     assert good["factual"]["mean"] == 1 and bad["factual"]["mean"] == 0
     assert good["forbidden"]["mean"] < bad["forbidden"]["mean"]
-    assert good["score"]["mean"] == 10 and bad["score"]["mean"] < 3
+    assert good["coherence"]["mean"] > bad["coherence"]["mean"]
+    assert good["score"]["mean"] > 8.5 and bad["score"]["mean"] < 3
     assert not evaluate.within_noise(good["score"], bad["score"])
 
 
@@ -75,6 +98,7 @@ def test_truncated_answer_is_detected_and_reported_apart(library):
     rows = evaluate.score_rows(rows_for(PERSONA_ANSWERS, "tuned", truncated=True), questions, library, WEIGHTS)
     agg = evaluate.aggregate(rows, WEIGHTS, 100, 0)
     assert agg["truncated"]["mean"] == 1 and agg["factual"]["mean"] == 1   # cut off, but not wrong
+    assert evaluate.side_by_side(rows)[0]["tuned_verdict"].startswith("facts 100%; truncated")
 
 
 def test_generation_marks_truncation(tiny_model_dir, bundled_tokenizer):

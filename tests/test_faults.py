@@ -41,3 +41,63 @@ def test_kill_during_training_then_rerun_resumes(tmp_path, tiny_model_dir):
     assert train["resumed_from"] is not None and train["epochs_run"] == 40
     assert (root / "runs" / "tiny" / "data" / "train.jsonl").read_bytes() == curated   # finished work untouched
     assert (root / "reports" / "tiny" / "report.html").is_file()
+
+
+def wait_for(path_glob, root: Path, proc: subprocess.Popen, timeout: float = 300) -> None:
+    """Poll until a file matching the glob exists under root (the process must still be running)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline and not list(root.glob(path_glob)):
+        assert proc.poll() is None, proc.stdout.read()[-3000:]
+        time.sleep(0.1)
+    assert list(root.glob(path_glob)), f"{path_glob} never appeared"
+
+
+def kill(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def finish(root: Path, *args: str) -> str:
+    proc = molt(root, "run", "tiny", "--quiet", *args)
+    output, _ = proc.communicate(timeout=600)
+    assert proc.returncode == 0, output[-3000:]
+    return output
+
+
+def test_kill_during_evaluation_and_report_then_force_keeps_old_report(tmp_path, tiny_model_dir):
+    root = make_project(tmp_path / "a", tiny_model_dir)
+    run_dir = root / "runs" / "tiny"
+    proc = molt(root, "run", "tiny", "--quiet")
+    wait_for("runs/tiny/03-evaluate.ipynb", root, proc)
+    time.sleep(1.0)                                   # inside the evaluation notebook
+    kill(proc)
+    assert not (run_dir / ".done" / "03-evaluate.json").exists()
+    trained = {p.name: p.read_bytes() for p in (run_dir / "adapter").iterdir()}
+    train_json = (run_dir / "train.json").read_bytes()
+
+    proc = molt(root, "run", "tiny", "--quiet")
+    wait_for("runs/tiny/04-report.ipynb", root, proc)
+    kill(proc)                                        # during the report
+    assert not (root / "reports" / "tiny" / "report.html").exists()
+
+    output = finish(root)
+    assert "02-train: already done, skipped" in output and "03-evaluate: already done, skipped" in output
+    assert {p.name: p.read_bytes() for p in (run_dir / "adapter").iterdir()} == trained   # no finished work redone or lost
+    assert (run_dir / "train.json").read_bytes() == train_json
+    report = (root / "reports" / "tiny" / "report.html").read_bytes()
+
+    # --force with a stage that now fails: the old report stays until a new one is complete
+    (root / "params" / "eval" / "personality.yaml").write_text("questions: []\n")
+    proc = molt(root, "run", "tiny", "--quiet", "--force")
+    output, _ = proc.communicate(timeout=600)
+    assert proc.returncode == 1 and "failed in cell" in output and "SuiteError" in output
+    assert (root / "reports" / "tiny" / "report.html").read_bytes() == report
+
+    # determinism: the same version in a second folder gives byte-identical data and the same verdicts
+    other = make_project(tmp_path / "b", tiny_model_dir)
+    finish(other)
+    for name in ("data/train.jsonl", "data/heldout.jsonl", "data/removed.jsonl", "data/curation.json"):
+        assert (other / "runs" / "tiny" / name).read_bytes() == (run_dir / name).read_bytes(), name
+    first = [(r["model"], r["question_id"], r["text"], r["verdict"]) for r in map(json.loads, (run_dir / "eval" / "answers.jsonl").read_text().splitlines())]
+    second = [(r["model"], r["question_id"], r["text"], r["verdict"]) for r in map(json.loads, (other / "runs" / "tiny" / "eval" / "answers.jsonl").read_text().splitlines())]
+    assert first == second

@@ -131,3 +131,62 @@ def test_memory_check_fails_when_it_cannot_fit(tiny_model_dir):
     plan = train.TrainPlan(device="cpu", quantization="none", bf16=False)
     check = preflight.check_memory(config, 70_000_000_000, plan, batch_size=4, max_length=512)
     assert not check.ok and "lower train.batch_size" in check.fix
+
+
+def _write_split(project: Path, version: str = "tiny") -> runs.RunPaths:
+    paths = runs.RunPaths(project, version)
+    chats = [{"id": f"c{i}", "messages": CHAT[1:]} for i in range(12)]
+    runs.write_jsonl(paths.train_jsonl, chats[:8])
+    runs.write_jsonl(paths.heldout_jsonl, chats[8:])
+    return paths
+
+
+def test_accelerate_launch_single_process_cpu(project):
+    """The training step runs unchanged under `accelerate launch` (here one CPU process)."""
+    import os
+    import subprocess
+    import sys
+
+    paths = _write_split(project)
+    accelerate = Path(sys.executable).parent / "accelerate"
+    result = subprocess.run([str(accelerate), "launch", "--cpu", "--num_processes", "1", "--num_machines", "1",
+                             "--mixed_precision", "no", "--dynamo_backend", "no", "-m", "molting.cli", "train", "tiny"],
+                            cwd=project, env={**os.environ, "MOLTING_ROOT": str(project)},
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "trained tiny: 1.0 epochs" in result.stdout
+    assert (paths.adapter_dir / "adapter_config.json").is_file() and paths.done_marker("02-train").is_file()
+
+
+def test_export_merges_into_a_plain_transformers_model(project):
+    from transformers import AutoModelForCausalLM
+
+    cfg, paths, source, tokenizer, train_set, heldout_set = _setup(project)
+    model = train.attach_lora(models.load_model(source), cfg.train, "none")
+    train.train(model, tokenizer, train_set, heldout_set, cfg, paths, train.make_plan(cfg.train))
+    out = train.export_merged(cfg, paths, project / "merged")
+    merged = AutoModelForCausalLM.from_pretrained(out)
+    assert (out / "model.safetensors").is_file() and not any("lora" in n for n, _ in merged.named_parameters())
+    from peft import PeftModel
+
+    # the in-memory model keeps the Trainer's bf16 autocast wrapper, so compare with a clean fp32 reload
+    adapted = PeftModel.from_pretrained(models.load_model(source), str(paths.adapter_dir)).eval()
+    ids = torch.tensor([train_set[0]["input_ids"][:16]])
+    with torch.no_grad():
+        a, b = adapted(ids).logits, merged(ids).logits
+    assert torch.allclose(a, b, atol=1e-4), (a - b).abs().max()
+
+
+def test_explicit_4bit_on_cpu_exercises_the_qlora_path(project):
+    """No GPU in CI: bitsandbytes' CPU 4-bit path is taken when asked for, and the warning is recorded."""
+    cfg, paths, source, tokenizer, train_set, heldout_set = _setup(project)
+    cfg["train"]["quantization"] = "4bit"
+    cfg["train"]["bf16"] = True
+    plan = train.make_plan(cfg.train)
+    model = models.load_model(source, quantization=plan.quantization)
+    assert any("Linear4bit" in type(m).__name__ for m in model.modules())
+    model = train.attach_lora(model, cfg.train, plan.quantization)
+    figures = train.train(model, tokenizer, train_set, heldout_set, cfg, paths, plan)
+    assert figures["quantization"] == "4bit" and figures["epochs_run"] == 1
+    assert any("autograd" in w for w in figures["warnings"])
+    assert figures["final_train_loss"] is not None

@@ -36,13 +36,49 @@ def _cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_render(args: argparse.Namespace) -> int:
+def _cmd_report(args: argparse.Namespace) -> int:
     from molting import params, runner
     from molting.runs import RunPaths
 
-    paths = RunPaths(params.find_root(), args.version)
-    out = runner.render_report(paths)
+    if args.phase:
+        out = runner.run_phase(args.phase, args.versions, progress=not args.quiet)
+    else:
+        if len(args.versions) != 1:
+            print("error: give one version to re-render, or --phase NAME with several", file=sys.stderr)
+            return 2
+        out = runner.render_report(RunPaths(params.find_root(), args.versions[0]))
     print(f"{out['html']}\n{out['markdown']}")
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from molting import sweep
+
+    key, values = ("duplicate_fraction", args.duplicate_fractions) if args.duplicate_fractions else ("train_fraction", args.fractions)
+    out = sweep.sweep(args.version, key, [float(v) for v in values.split(",")], progress=not args.quiet)
+    print(f"learning curve: {out}")
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from molting import params, train
+    from molting.runs import RunPaths
+
+    cfg = params.load(args.version)
+    paths = RunPaths(params.find_root(), args.version)
+    figures = train.train_version(cfg, paths)
+    print(f"trained {args.version}: {figures['epochs_run']} epochs, best held-out loss {figures['best_heldout_loss']}")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from molting import params, train
+    from molting.runs import RunPaths
+
+    cfg = params.load(args.version)
+    paths = RunPaths(params.find_root(), args.version)
+    out = train.export_merged(cfg, paths, args.out or paths.run_dir / "merged")
+    print(f"merged model written to {out} (load it with AutoModelForCausalLM.from_pretrained)")
     return 0
 
 
@@ -65,9 +101,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("a")
     p.add_argument("b")
     p.set_defaults(func=_cmd_diff)
-    p = sub.add_parser("render", help="re-render a version's report from its executed 04-report notebook")
+    p = sub.add_parser("sweep", help="learning curve: run a version on subsets of its data (or duplication levels)")
     p.add_argument("version")
-    p.set_defaults(func=_cmd_render)
+    p.add_argument("--fractions", default="0.25,0.5,0.75,1.0", help="shares of the training split (default 0.25,0.5,0.75,1.0)")
+    p.add_argument("--duplicate-fractions", help="sweep curate.duplicate_fraction instead, e.g. 0,0.25,0.5,1.0")
+    p.add_argument("--quiet", action="store_true", help="no per-cell progress bar")
+    p.set_defaults(func=_cmd_sweep)
+    p = sub.add_parser("train", help="stage 02 alone, without the notebook (e.g. under `accelerate launch`)")
+    p.add_argument("version")
+    p.set_defaults(func=_cmd_train)
+    p = sub.add_parser("export", help="merge a version's adapter into its base model (safetensors)")
+    p.add_argument("version")
+    p.add_argument("--out", help="output folder (default: runs/<version>/merged)")
+    p.set_defaults(func=_cmd_export)
+    p = sub.add_parser("report", help="re-render a version's report, or render a phase report over several versions")
+    p.add_argument("versions", nargs="+", help="one version to re-render, or the versions of a phase")
+    p.add_argument("--phase", help="render reports/<PHASE>/ comparing the versions")
+    p.add_argument("--quiet", action="store_true", help="no per-cell progress bar")
+    p.set_defaults(func=_cmd_report)
     return parser
 
 

@@ -196,6 +196,14 @@ def split(chats: list[dict], heldout_fraction: float, heldout_min: int, seed: in
     return [c for c in chats if c["id"] not in heldout_ids], [c for c in chats if c["id"] in heldout_ids]
 
 
+def subset(chats: list[dict], fraction: float, seed: int) -> list[dict]:
+    """A seeded share of the chats; smaller fractions are subsets of larger ones (nested learning curves)."""
+    order = sorted(chats, key=lambda c: c["id"])
+    random.Random(seed + 1).shuffle(order)
+    keep = {c["id"] for c in order[: max(1, round(fraction * len(order)))]}
+    return [c for c in chats if c["id"] in keep]
+
+
 def duplicate_best(train: list[dict], fraction: float) -> list[dict]:
     """Repeat the best-ranked `fraction` of the training chats once (tagged), the lab's controlled duplication."""
     if fraction <= 0:
@@ -255,6 +263,10 @@ def curate(chats: list[dict], cfg: Any, *, library: Any, persona: dict,
     real = [ch for ch in kept if ch.get("source", "raw") == "raw"]
     train, heldout = split(real, c.heldout_fraction, c.heldout_min, cfg.seed)
     train = sorted([*train, *(ch for ch in kept if ch.get("source", "raw") != "raw")], key=lambda ch: ch["id"])
+    if c.train_fraction < 1:
+        train = subset(train, c.train_fraction, cfg.seed)
+        cur.funnel.append({"step": f"train fraction {c.train_fraction:g}", "remaining": len(train) + len(heldout),
+                           "removed": len(kept) - len(train) - len(heldout)})
     cur.train = duplicate_best(train, c.duplicate_fraction)
     cur.heldout = heldout
     if len(cur.train) != len(train):
@@ -363,7 +375,7 @@ def save(cur: Curation, paths: Any, loaded: Any, cfg: Any) -> dict:
         "heldout": datasets.Dataset.from_list([{"id": r["id"], "messages": r["messages"], "source": r["source"]} for r in heldout_rows]),
     }).save_to_disk(str(folder))
     summary = {
-        "raw_file": str(loaded.path),
+        "raw_file": _relative(Path(loaded.path), Path(cfg.root)),
         "raw_sha256": file_sha256(Path(loaded.path)) if Path(loaded.path).is_file() else None,
         "formats": loaded.detected_formats,
         "skipped_lines": loaded.skipped,
@@ -379,6 +391,14 @@ def save(cur: Curation, paths: Any, loaded: Any, cfg: Any) -> dict:
     }
     write_json(paths.curation_json, summary)
     return summary
+
+
+def _relative(path: Path, root: Path) -> str:
+    """A path relative to the project when it lies inside it (so outputs do not depend on where the project is)."""
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
 
 
 def source_mix(chats: list[dict]) -> dict[str, int]:

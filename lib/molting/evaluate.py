@@ -4,10 +4,16 @@ Metrics (per answer, each in [0, 1]; a model's rate is the mean over answers):
 - agent_like      1 if any agent-like pattern (the curation library) matches the answer, else 0
 - factual         share of the question's expected facts found (mode all: matched/total; mode any: 1 if one matches)
 - forbidden       1 if any forbidden regex matches (e.g. "SmolLM", "AI"), else 0
+- coherence       1 if the answer's persona similarity >= the coherence threshold, else 0, where
+                  persona similarity = mean of the 3 highest cosines (all-MiniLM-L6-v2) between the answer
+                  and the persona profile (persona-card lines + the suite's reference answers); the
+                  threshold maximises balanced accuracy separating the raw data's in-persona replies
+                  (no pattern hit) from its agent-like sentences (the sentence around each reply's
+                  first pattern hit), unless params fix it
 - truncated       1 if generation hit max_new_tokens without emitting EOS (reported apart from wrong answers)
 - distinct_2      distinct word bigrams / all word bigrams (1 = no repetition; low = looping)
 Score /10 = 10 * sum_k w_k * s_k / sum_k w_k over the weights in params `eval.weights`, with
-s = 1 - agent_like, factual, 1 - truncated, 1 - forbidden, averaged over answers.
+s = 1 - agent_like, factual, coherence, 1 - truncated, 1 - forbidden, averaged over answers.
 Intervals: 95% percentile bootstrap over questions (and samples), `eval.bootstrap` resamples.
 Held-out perplexity: exp(mean loss over assistant tokens of the held-out chats), base vs tuned.
 """
@@ -27,7 +33,7 @@ from molting.errors import SuiteError
 from molting.params import read_yaml
 
 CATEGORIES = ("identity", "facts", "opinions", "personality", "style")
-METRICS = ("agent_like", "factual", "forbidden", "truncated", "distinct_2")
+METRICS = ("agent_like", "factual", "coherence", "forbidden", "truncated", "distinct_2")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -148,8 +154,9 @@ def distinct_n(text: str, n: int = 2) -> float:
     return len(set(grams)) / len(grams) if grams else 1.0
 
 
-def judge_answer(question: Question, answer: dict, library: Any) -> dict:
-    """Per-metric verdicts for one answer, each with the reason."""
+def judge_answer(question: Question, answer: dict, library: Any, similarity: float | None = None,
+                 threshold: float | None = None) -> dict:
+    """Per-metric verdicts for one answer, each with the reason (coherence needs similarity and threshold)."""
     text = answer["text"]
     hits = library.scan(text)
     found = [p for p in question.expected if re.search(p, text, re.IGNORECASE)]
@@ -165,12 +172,14 @@ def judge_answer(question: Question, answer: dict, library: Any) -> dict:
         "forbidden_found": bad,
         "truncated": float(answer["truncated"]),
         "distinct_2": round(distinct_n(text), 4),
+        "coherence": float(similarity >= threshold) if similarity is not None and threshold is not None else 0.0,
+        "persona_similarity": None if similarity is None else round(float(similarity), 4),
     }
 
 
 def answer_score(verdict: dict, weights: dict) -> float:
     """The per-answer score in [0, 1] under the params' weights."""
-    parts = {"not_agent_like": 1 - verdict["agent_like"], "factual": verdict["factual"],
+    parts = {"not_agent_like": 1 - verdict["agent_like"], "factual": verdict["factual"], "coherence": verdict["coherence"],
              "not_truncated": 1 - verdict["truncated"], "no_forbidden": 1 - verdict["forbidden"]}
     total = sum(weights.values())
     return sum(weights[k] * parts[k] for k in weights) / total
@@ -211,6 +220,111 @@ def within_noise(a: dict, b: dict) -> bool:
     """Whether two score aggregates' intervals overlap (the difference may be noise)."""
     (alo, ahi), (blo, bhi) = a["ci95"], b["ci95"]
     return not (ahi < blo or bhi < alo)
+
+
+# ---------------------------------------------------------------------------------------------
+# Personality coherence
+# ---------------------------------------------------------------------------------------------
+
+def persona_profile(persona: dict, questions: list[Question]) -> list[str]:
+    """What "in character" is measured against: persona-card lines and the suite's reference answers."""
+    lines = [str(persona.get("summary", ""))]
+    for key in ("background", "likes", "dislikes"):
+        lines += [str(x) for x in persona.get(key, []) or []]
+    lines += [q.reference for q in questions if q.reference]
+    return [line for line in lines if line.strip()]
+
+
+@dataclass
+class Coherence:
+    """Persona similarity of texts, and the threshold above which a text counts as in character."""
+
+    embed: Any                      # texts -> L2-normalised vectors
+    profile: np.ndarray             # (n_profile, dim)
+    threshold: float
+    calibration: dict
+
+    def similarities(self, texts: list[str], top: int = 3) -> list[float]:
+        """Mean of the `top` highest cosines between each text and the profile."""
+        if not texts:
+            return []
+        sims = np.asarray(self.embed(texts)) @ self.profile.T
+        k = min(top, sims.shape[1])
+        return np.sort(sims, axis=1)[:, -k:].mean(axis=1).astype(float).tolist()
+
+
+def best_threshold(positives: list[float], negatives: list[float]) -> tuple[float, float]:
+    """The cut that maximises balanced accuracy (TPR + TNR) / 2, and that accuracy."""
+    pos, neg = np.asarray(positives), np.asarray(negatives)
+    best = (0.5, 0.0)
+    for cut in np.unique(np.concatenate([pos, neg])):
+        accuracy = ((pos >= cut).mean() + (neg < cut).mean()) / 2
+        if accuracy > best[1]:
+            best = (float(cut), float(accuracy))
+    return round(best[0], 4), round(best[1], 4)
+
+
+def hit_sentence(text: str, library: Any) -> str | None:
+    """The sentence (or line) holding the first agent-like hit of a text, or None."""
+    hit = library.first(text)
+    if hit is None:
+        return None
+    bounds = [m.end() for m in re.finditer(r"[.!?]\s+|\n", text)]
+    start = max([b for b in bounds if b <= hit.start] + [0])
+    end = min([b for b in bounds if b > hit.end] + [len(text)])
+    return text[start:end].strip() or hit.matched
+
+
+def calibrate_coherence(embed: Any, persona: dict, questions: list[Question], raw_chats: list[dict], library: Any,
+                        fixed_threshold: float | None = None, limit: int = 2000) -> Coherence:
+    """Profile vectors and a threshold calibrated on the raw data: in-persona replies vs agent-like ones."""
+    from molting.data import assistant_text
+
+    profile = np.asarray(embed(persona_profile(persona, questions)))
+    coherence = Coherence(embed, profile, 0.5, {})
+    replies = [assistant_text(c) for c in raw_chats[:limit]]
+    in_persona = [r for r in replies if library.first(r) is None]
+    # a noisy reply is mostly persona text with one agent-like sentence in it, so the negatives are
+    # those sentences themselves: the voice we do not want, without the persona text around it
+    agent_like = [s for s in (hit_sentence(r, library) for r in replies) if s]
+    positives = coherence.similarities(in_persona)
+    negatives = coherence.similarities(agent_like)
+    if positives and negatives:
+        threshold, accuracy = best_threshold(positives, negatives)
+    else:
+        threshold, accuracy = 0.5, None
+    if fixed_threshold is not None:
+        threshold = fixed_threshold
+    coherence.threshold = threshold
+    coherence.calibration = {
+        "threshold": threshold, "source": "params eval.coherence_threshold" if fixed_threshold is not None else "calibrated",
+        "balanced_accuracy": accuracy, "positives": len(positives), "negatives": len(negatives),
+        "positive_mean": round(float(np.mean(positives)), 4) if positives else None,
+        "negative_mean": round(float(np.mean(negatives)), 4) if negatives else None,
+        "positive_similarities": [round(x, 4) for x in positives], "negative_similarities": [round(x, 4) for x in negatives],
+    }
+    return coherence
+
+
+def make_coherence(cfg: Any, questions: list[Question], library: Any) -> Coherence:
+    """The coherence scorer for a version: persona card and raw data from its params, cached embeddings."""
+    from molting.data import load_chats
+    from molting.embed import Embedder
+    from molting.models import cache_dir
+    from molting.params import project_path, read_yaml
+
+    persona = read_yaml(project_path(cfg, cfg.data.persona, "data.persona"))
+    raw = load_chats(project_path(cfg, cfg.data.raw, "data.raw"), cfg.data.format, "skip").chats
+    embedder = Embedder(cache_dir=cache_dir() / "embeddings")
+    return calibrate_coherence(embedder.encode, persona, questions, raw, library, cfg.eval.coherence_threshold)
+
+
+def calibration_rows(coherence: Coherence) -> list[dict]:
+    """The calibration as a small table for the notebook."""
+    c = coherence.calibration
+    return [{"threshold": c["threshold"], "from": c["source"], "in-persona replies": c["positives"],
+             "agent-like sentences": c["negatives"], "mean similarity (in-persona)": c["positive_mean"],
+             "mean similarity (agent-like)": c["negative_mean"], "balanced accuracy": c["balanced_accuracy"]}]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -263,16 +377,20 @@ def answer_suite(model: Any, tokenizer: Any, questions: list[Question], cfg: Any
     return rows
 
 
-def score_rows(rows: list[dict], questions: list[Question], library: Any, weights: dict) -> list[dict]:
+def score_rows(rows: list[dict], questions: list[Question], library: Any, weights: dict,
+               coherence: "Coherence | None" = None) -> list[dict]:
     """Attach verdicts and the per-answer score to generated rows."""
     by_id = {q.id: q for q in questions}
-    for row in rows:
-        row["verdict"] = judge_answer(by_id[row["question_id"]], row, library)
+    sims = coherence.similarities([r["text"] for r in rows]) if coherence else [None] * len(rows)
+    for row, sim in zip(rows, sims):
+        row["verdict"] = judge_answer(by_id[row["question_id"]], row, library, sim,
+                                      coherence.threshold if coherence else None)
         row["score"] = round(answer_score(row["verdict"], weights), 4)
     return rows
 
 
-def summarize(rows: list[dict], cfg: Any, perplexity: dict) -> dict:
+def summarize(rows: list[dict], cfg: Any, perplexity: dict, calibration: dict | None = None,
+              judge: dict | None = None) -> dict:
     """eval.json: per-model aggregates with intervals, perplexities, the noise verdict and the config."""
     e = cfg.eval
     weights = dict(e.weights)
@@ -286,9 +404,20 @@ def summarize(rows: list[dict], cfg: Any, perplexity: dict) -> dict:
                "config": {"max_new_tokens": e.max_new_tokens, "samples": e.samples, "batch_size": e.batch_size,
                           "temperature": e.temperature if e.samples > 1 else None, "suites": list(e.suites),
                           "seed": cfg.seed, "bootstrap": e.bootstrap}}
+    summary["coherence_calibration"] = calibration
+    summary["judge"] = judge
     if "base" in models and "tuned" in models:
         summary["tuned_vs_base_within_noise"] = within_noise(models["base"]["score"], models["tuned"]["score"])
     return summary
+
+
+def attach_judge(rows: list[dict], judged: list[dict]) -> None:
+    """Put each LLM-judge score on its answer row (shown beside the automatic verdicts)."""
+    by_key = {(j["model"], j["question_id"], j["sample"]): j for j in judged}
+    for row in rows:
+        found = by_key.get((row["model"], row["question_id"], row["sample"]))
+        if found:
+            row["judge"] = {"score": found["judge_score"], "reason": found["judge_reason"]}
 
 
 def side_by_side(rows: list[dict]) -> list[dict]:
@@ -300,9 +429,10 @@ def side_by_side(rows: list[dict]) -> list[dict]:
         entry = table.setdefault(row["question_id"], {"question": row["prompt"], "category": row["category"]})
         v = row["verdict"]
         flags = [name for name, on in (("agent-like", v["agent_like"]), ("forbidden", v["forbidden"]),
-                                       ("truncated", v["truncated"])) if on]
+                                       ("truncated", v["truncated"]), ("out of character", not v["coherence"])) if on]
         entry[f"{row['model']}_answer"] = row["text"]
-        entry[f"{row['model']}_verdict"] = f"facts {v['factual']:.0%}" + (f"; {', '.join(flags)}" if flags else "")
+        judged = f"; judge {row['judge']['score']}/10" if row.get("judge") and row["judge"]["score"] is not None else ""
+        entry[f"{row['model']}_verdict"] = f"facts {v['factual']:.0%}" + (f"; {', '.join(flags)}" if flags else "") + judged
     return list(table.values())
 
 

@@ -30,8 +30,11 @@ NULLABLE: dict[str, type] = {
     "curate.synthetic_file": str,
     "model.revision": str,
     "report.compare_to": str,
+    "eval.coherence_threshold": float,
+    "eval.judge.base_url": str,
+    "eval.judge.model": str,
 }
-FRACTIONS = ("curate.near_threshold", "curate.semantic_threshold", "curate.duplicate_fraction",
+FRACTIONS = ("eval.coherence_threshold", "curate.train_fraction", "curate.near_threshold", "curate.semantic_threshold", "curate.duplicate_fraction",
              "curate.heldout_fraction", "train.lora_dropout", "train.warmup_ratio")
 POSITIVE = ("train.lora_r", "train.epochs", "train.batch_size", "train.grad_accum", "train.max_length",
             "train.learning_rate", "eval.max_new_tokens", "eval.batch_size", "eval.samples",

@@ -35,7 +35,7 @@ def loss_curves(train: dict, title: str = "") -> Any:
     return fig
 
 
-def metric_bars(models: dict, metrics: tuple[str, ...] = ("agent_like", "factual", "forbidden", "truncated")) -> Any:
+def metric_bars(models: dict, metrics: tuple[str, ...] = ("agent_like", "factual", "coherence", "forbidden", "truncated")) -> Any:
     """Base vs tuned bar per metric with 95% bootstrap intervals."""
     labels = list(models)
     fig, axes = plt.subplots(1, len(metrics), figsize=(3.0 * len(metrics), 3.2), sharey=True)
@@ -75,6 +75,72 @@ def length_distributions(before: list[int], after: list[int]) -> Any:
     ax.set_ylabel("chats")
     ax.set_title("Reply lengths before and after curation")
     ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def coherence_calibration(calibration: dict) -> Any:
+    """Persona similarity of the raw data's in-persona and agent-like replies, with the threshold."""
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    ax.hist(calibration["positive_similarities"], bins=30, alpha=0.6, label="in-persona replies")
+    ax.hist(calibration["negative_similarities"], bins=30, alpha=0.6, label="agent-like sentences")
+    ax.axvline(calibration["threshold"], color="black", linestyle="--", label=f"threshold {calibration['threshold']:.3f}")
+    ax.set_xlabel("persona similarity (mean of top-3 cosines)")
+    ax.set_ylabel("replies")
+    ax.set_title("Coherence calibration on the raw data")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def metric_trends(runs: list[dict], metrics: tuple[str, ...] = ("agent_like", "factual", "coherence", "truncated")) -> Any:
+    """Score /10 and key rates across the versions of a phase, with 95% intervals."""
+    versions = [r["version"] for r in runs]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    scores = [r["eval"]["models"]["tuned"]["score"] for r in runs]
+    axes[0].errorbar(versions, [s["mean"] for s in scores], marker="o", capsize=4,
+                     yerr=[[s["mean"] - s["ci95"][0] for s in scores], [s["ci95"][1] - s["mean"] for s in scores]])
+    axes[0].axhline(runs[-1]["eval"]["target_score"], color="grey", linestyle="--", label="target")
+    axes[0].set_ylim(0, 10.2)
+    axes[0].set_title("Score /10 (tuned)")
+    axes[0].legend()
+    for metric in metrics:
+        axes[1].plot(versions, [r["eval"]["models"]["tuned"][metric]["mean"] for r in runs], marker="o",
+                     label=METRIC_LABELS.get(metric, metric))
+    axes[1].set_ylim(-0.02, 1.02)
+    axes[1].set_title("Rates (tuned)")
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def loss_overlay(runs: list[dict]) -> Any:
+    """Held-out loss per epoch of each version, overlaid."""
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    for run in runs:
+        held = run["train"].get("heldout_loss", [])
+        ax.plot([p["epoch"] for p in held], [p["loss"] for p in held], marker="o", label=run["version"])
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("held-out loss")
+    ax.set_title("Held-out loss by version")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def learning_curve(points: list[dict], x_label: str) -> Any:
+    """Score /10 and held-out perplexity against the swept quantity (dataset size or duplication)."""
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    xs = [p["x"] for p in points]
+    ax.errorbar(xs, [p["score"] for p in points], marker="o", capsize=4, color="C0", label="score /10",
+                yerr=[[p["score"] - p["score_ci"][0] for p in points], [p["score_ci"][1] - p["score"] for p in points]])
+    ax.set_xlabel(x_label)
+    ax.set_ylabel("score /10", color="C0")
+    ax.set_ylim(0, 10.2)
+    other = ax.twinx()
+    other.plot(xs, [p["perplexity"] for p in points], marker="s", color="C1", label="held-out perplexity")
+    other.set_ylabel("held-out perplexity", color="C1")
+    ax.set_title("Learning curve")
     fig.tight_layout()
     return fig
 

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from molting.evaluate import within_noise
 from molting.runs import RunPaths, read_json, read_jsonl
 
 
@@ -70,6 +71,7 @@ def load_run(paths: RunPaths) -> dict:
 
     return {
         "version": paths.version,
+        "root": str(paths.root),
         "params": yaml.safe_load(paths.params_file.read_text()) if paths.params_file.is_file() else {},
         "curation": read_json(paths.curation_json),
         "train": read_json(paths.train_json),
@@ -78,12 +80,30 @@ def load_run(paths: RunPaths) -> dict:
     }
 
 
+def previous_version(run: dict) -> str | None:
+    """The version this one is compared with: report.compare_to, else the one it extends."""
+    params = run["params"]
+    return (params.get("report") or {}).get("compare_to") or params.get("extends")
+
+
+def load_previous(run: dict) -> dict | None:
+    """The compared version's run, if it has finished evaluating (else None: the report says so)."""
+    name = previous_version(run)
+    if not name:
+        return None
+    paths = RunPaths(Path(run["root"]), name)
+    if not paths.eval_json.is_file():
+        return None
+    return load_run(paths)
+
+
 def header(run: dict) -> Table:
-    """Version, date, git commit, hardware and model."""
+    """Version, date, git commit, hardware, model and seed."""
     train = run["train"]
     rows = [
         {"": "version", "value": run["version"]},
         {"": "description", "value": run["params"].get("description", "")},
+        {"": "compared with", "value": previous_version(run) or "(none)"},
         {"": "date", "value": time.strftime("%Y-%m-%d %H:%M")},
         {"": "git commit", "value": git_commit(Path(run.get("root", ".")))},
         {"": "hardware", "value": f"{train.get('device_name')} ({train.get('device')})"},
@@ -110,44 +130,147 @@ def _interval(agg: dict) -> str:
     return f"[{low:.2f}, {high:.2f}]"
 
 
-def results_table(run: dict) -> Table:
-    """Base vs tuned for each metric, the lab's 'Agent-like 6/8 -> 2/8' style, with intervals."""
+METRIC_ROWS = (("agent_like", "Agent-like answers", True), ("factual", "Factual accuracy", False),
+               ("coherence", "Personality coherence", True), ("forbidden", "Forbidden content", True),
+               ("truncated", "Truncated answers", True), ("distinct_2", "Distinct-2 (repetition)", False))
+
+
+def _value(agg: dict, metric: str, as_count: bool) -> str:
+    return f"{agg[metric]['count']}/{agg['answers']}" if as_count else f"{agg[metric]['mean']:.2f}"
+
+
+def results_table(run: dict, previous: dict | None = None) -> Table:
+    """Each metric for the base model, the compared version's tuned model and this one, the lab's "6/8 -> 2/8" style."""
     models = run["eval"]["models"]
     base, tuned = models["base"], models["tuned"]
-    n = tuned["answers"]
+    before = previous["eval"]["models"]["tuned"] if previous else base
+    before_label = f"{previous['version']} (tuned)" if previous else "base"
     rows = []
-    for metric, label in (("agent_like", "Agent-like answers"), ("factual", "Factual accuracy"),
-                          ("forbidden", "Forbidden content"), ("truncated", "Truncated answers"),
-                          ("distinct_2", "Distinct-2 (repetition)")):
-        b, t = base[metric], tuned[metric]
-        as_count = metric in ("agent_like", "forbidden", "truncated")
-        rows.append({
-            "metric": label,
-            "base": f"{b['count']}/{n}" if as_count else f"{b['mean']:.2f}",
-            "tuned": f"{t['count']}/{n}" if as_count else f"{t['mean']:.2f}",
-            "change": f"{t['mean'] - b['mean']:+.2f}",
-            "tuned 95% CI": _interval(t),
-        })
-    rows.append({"metric": "Score /10", "base": f"{base['score']['mean']:.1f}", "tuned": f"{tuned['score']['mean']:.1f}",
-                 "change": f"{tuned['score']['mean'] - base['score']['mean']:+.1f}", "tuned 95% CI": _interval(tuned["score"])})
-    rows.append({"metric": "Held-out perplexity", "base": _fmt(base.get("heldout_perplexity")),
-                 "tuned": _fmt(tuned.get("heldout_perplexity")),
-                 "change": _fmt((tuned.get("heldout_perplexity") or 0) - (base.get("heldout_perplexity") or 0)),
-                 "tuned 95% CI": ""})
-    return Table(rows)
+    for metric, label, as_count in METRIC_ROWS:
+        if metric not in tuned:
+            continue
+        rows.append({"metric": label, "base": _value(base, metric, as_count),
+                     before_label: _value(before, metric, as_count) if previous else None,
+                     "this version": _value(tuned, metric, as_count),
+                     "change": f"{tuned[metric]['mean'] - before[metric]['mean']:+.2f}",
+                     "95% CI": _interval(tuned[metric])})
+    rows.append({"metric": "Score /10", "base": f"{base['score']['mean']:.1f}",
+                 before_label: f"{before['score']['mean']:.1f}" if previous else None,
+                 "this version": f"{tuned['score']['mean']:.1f}",
+                 "change": f"{tuned['score']['mean'] - before['score']['mean']:+.1f}"
+                           + (" (within noise)" if within_noise(tuned["score"], before["score"]) else ""),
+                 "95% CI": _interval(tuned["score"])})
+    judge = run["eval"].get("judge")
+    if judge:
+        prev_judge = (previous["eval"].get("judge") or {}).get("tuned", {}) if previous else judge.get("base", {})
+        rows.append({"metric": "LLM judge /10", "base": _fmt(judge.get("base", {}).get("mean_score")),
+                     before_label: _fmt(prev_judge.get("mean_score")) if previous else None,
+                     "this version": _fmt(judge.get("tuned", {}).get("mean_score")), "change": "", "95% CI": ""})
+    ppl = lambda agg: agg.get("heldout_perplexity")  # noqa: E731
+    rows.append({"metric": "Held-out perplexity", "base": _fmt(ppl(base)), before_label: _fmt(ppl(before)) if previous else None,
+                 "this version": _fmt(ppl(tuned)),
+                 "change": _fmt(ppl(tuned) - ppl(before)) if ppl(tuned) is not None and ppl(before) is not None else "",
+                 "95% CI": ""})
+    columns = ["metric", "base", *([before_label] if previous else []), "this version", "change", "95% CI"]
+    return Table(rows, columns)
 
 
-def key_results(run: dict) -> Table:
-    """Score, change vs base, target and gap."""
+def key_results(run: dict, previous: dict | None = None) -> Table:
+    """Score, change vs the compared version (or the base model), target and gap."""
     ev = run["eval"]
-    tuned, base = ev["models"]["tuned"]["score"], ev["models"]["base"]["score"]
+    tuned = ev["models"]["tuned"]["score"]
+    before = previous["eval"]["models"]["tuned"]["score"] if previous else ev["models"]["base"]["score"]
+    label = previous["version"] if previous else "base model"
     return Table([{
-        "score /10 (tuned)": f"{tuned['mean']:.1f} {_interval(tuned)}",
-        "base": f"{base['mean']:.1f}",
-        "change": f"{tuned['mean'] - base['mean']:+.1f}" + (" (within noise)" if ev.get("tuned_vs_base_within_noise") else ""),
+        "score /10": f"{tuned['mean']:.1f} {_interval(tuned)}",
+        "compared with": f"{label}: {before['mean']:.1f}",
+        "change": f"{tuned['mean'] - before['mean']:+.1f}" + (" (within noise)" if within_noise(tuned, before) else ""),
         "target": ev["target_score"],
         "gap to target": f"{max(0.0, ev['target_score'] - tuned['mean']):.1f}",
     }])
+
+
+def gap_rows(run: dict) -> list[dict]:
+    """Points of the score /10 each weighted metric costs: 10 * w_k * (1 - s_k) / sum(w)."""
+    ev = run["eval"]
+    tuned = ev["models"]["tuned"]
+    weights = ev["weights"]
+    total = sum(weights.values())
+    sources = {"not_agent_like": ("agent_like", True), "factual": ("factual", False), "coherence": ("coherence", False),
+               "not_truncated": ("truncated", True), "no_forbidden": ("forbidden", True)}
+    rows = []
+    for key, weight in weights.items():
+        metric, inverted = sources[key]
+        if metric not in tuned:
+            continue
+        achieved = 1 - tuned[metric]["mean"] if inverted else tuned[metric]["mean"]
+        rows.append({"metric": key, "weight": weight, "achieved": round(achieved, 3),
+                     "points lost": round(10 * weight * (1 - achieved) / total, 2)})
+    rows.sort(key=lambda r: -r["points lost"])
+    rows.append({"metric": "gap to target", "weight": "", "achieved": f"score {tuned['score']['mean']:.2f}",
+                 "points lost": round(max(0.0, ev["target_score"] - tuned["score"]["mean"]), 2)})
+    return rows
+
+
+def gap_table(run: dict) -> Table:
+    """How many points each metric costs against a perfect 10, and the gap to the target."""
+    return Table(gap_rows(run))
+
+
+def next_steps(run: dict, previous: dict | None = None) -> list[str]:
+    """Suggestions derived from the figures by fixed rules (each rule is documented in its message)."""
+    ev, train, curation = run["eval"], run["train"], run["curation"]
+    tuned = ev["models"]["tuned"]
+    params = run["params"]
+    steps = []
+    if tuned["truncated"]["mean"] > 0:
+        now = params.get("eval", {}).get("max_new_tokens")
+        steps.append(f"Truncation: {tuned['truncated']['count']}/{tuned['answers']} answers hit max_new_tokens ({now}) "
+                     f"without ending; raise eval.max_new_tokens (e.g. to {int((now or 96) * 1.5)}) or train on shorter replies.")
+    held = [p["loss"] for p in train.get("heldout_loss", [])]
+    if len(held) >= 3 and held[-1] > min(held) * 1.01:
+        best = held.index(min(held)) + 1
+        steps.append(f"Overfitting: held-out loss rose after epoch {best} ({min(held):.3f} -> {held[-1]:.3f}); "
+                     f"train fewer epochs (train.epochs: {best}) or keep early stopping on.")
+    rules = sorted({rule for r in run["answers"] if r["model"] == "tuned" for rule in r["verdict"].get("agent_like_rules", [])})
+    if rules:
+        removed = curation.get("removed_by_rule", {})
+        caught = [f"{r} ({removed[r]} removed)" for r in rules if r in removed]
+        missed = [r for r in rules if r not in removed]
+        line = f"Agent-like answers remain, matching {', '.join(rules)}."
+        if not curation.get("curation_enabled", True):
+            line += " Curation was off for this version: turn it on (curate.enabled: true)."
+        else:
+            if caught:
+                line += f" Curation removed these from the training data ({', '.join(caught)}), so the base model's habit survives: train longer or add in-voice examples for those questions."
+            if missed:
+                line += f" Curation removed nothing for {', '.join(missed)}: the training data has none, so the habit comes from the base model."
+        steps.append(line)
+    n_train = curation["counts"]["train"]
+    if n_train < 200 and params.get("curate", {}).get("duplicate_fraction", 0) == 0 and not params.get("curate", {}).get("synthetic_file"):
+        steps.append(f"Small dataset: {n_train} training chats. Add synthetic in-voice examples (curate.synthetic_file, "
+                     f"50-100 chats) or repeat the best 25% (curate.duplicate_fraction: 0.25).")
+    if tuned["factual"]["mean"] < 0.75:
+        missing = sorted({p for r in run["answers"] if r["model"] == "tuned" for p in r["verdict"].get("facts_missing", [])})
+        steps.append(f"Facts: factual accuracy is {tuned['factual']['mean']:.0%}; the tuned model misses {len(missing)} "
+                     "expected facts. Check that the training data states them often (curation funnel, kept chats), or train longer.")
+    if previous and within_noise(tuned["score"], previous["eval"]["models"]["tuned"]["score"]):
+        steps.append(f"The change from {previous['version']} is within noise (95% intervals overlap): add questions or "
+                     "samples per question (eval.samples) before drawing conclusions.")
+    return steps or ["No rule fired: every metric is within its target."]
+
+
+class Bullets:
+    """A bulleted list (next steps) that renders as inert HTML and Markdown."""
+
+    def __init__(self, items: list[str]):
+        self.items = items
+
+    def _repr_html_(self) -> str:
+        return "<ul>" + "".join(f"<li>{escape_html(i)}</li>" for i in self.items) + "</ul>"
+
+    def _repr_markdown_(self) -> str:
+        return "\n".join(f"- {escape_markdown(i)}" for i in self.items)
 
 
 def training_table(run: dict) -> Table:
@@ -157,7 +280,7 @@ def training_table(run: dict) -> Table:
         {"": "device", "value": f"{t['device_name']} ({t['device']})"},
         {"": "quantization used", "value": f"{t['quantization']} (asked: {t['quantization_requested']}), bf16: {t['bf16']}"},
         {"": "epochs", "value": f"{t['epochs_run']} of {t['epochs_planned']}" + (" (stopped early)" if t["stopped_early"] else "")},
-        {"": "wall time", "value": f"{t['wall_time_s'] / 60:.1f} min"},
+        {"": "wall time", "value": f"{t['wall_time_s'] / 60:.1f} min" + (f" (resumed from {t['resumed_from']})" if t.get("resumed_from") else "")},
         {"": "tokens/s (non-pad)", "value": t["tokens_per_s"]},
         {"": "peak memory", "value": f"{t['peak_memory_mb']:,.0f} MiB ({t['peak_memory_kind']})"},
         {"": "final train loss", "value": _fmt(t["final_train_loss"])},
@@ -173,12 +296,143 @@ def funnel_table(run: dict) -> Table:
     return Table(run["curation"]["funnel"], ["step", "remaining", "removed"])
 
 
-def answers_table(run: dict) -> Table:
-    """Base and tuned answers per question, with verdicts (model text escaped)."""
+def answers_table(run: dict, previous: dict | None = None) -> Table:
+    """Base, compared and tuned answers per question, with verdicts (model text escaped)."""
     from molting.evaluate import side_by_side
 
-    return Table(side_by_side(run["answers"]),
-                 ["question", "base_answer", "base_verdict", "tuned_answer", "tuned_verdict"])
+    rows = side_by_side(run["answers"])
+    columns = ["question", "base_answer", "base_verdict"]
+    if previous:
+        before = {r["question"]: r for r in side_by_side(previous["answers"])}
+        label = previous["version"]
+        for row in rows:
+            row[f"{label}_answer"] = before.get(row["question"], {}).get("tuned_answer")
+            row[f"{label}_verdict"] = before.get(row["question"], {}).get("tuned_verdict")
+        columns += [f"{label}_answer", f"{label}_verdict"]
+    return Table(rows, columns + ["tuned_answer", "tuned_verdict"])
+
+
+def summary_lines(run: dict, previous: dict | None = None) -> list[str]:
+    """About ten lines for a post or a changelog: headline numbers, what changed, what is next."""
+    ev = run["eval"]
+    tuned, base = ev["models"]["tuned"], ev["models"]["base"]
+    before = previous["eval"]["models"]["tuned"] if previous else base
+    label = previous["version"] if previous else "base"
+    t = run["train"]
+    n = tuned["answers"]
+    lines = [f"# {run['version']}: {run['params'].get('description', '')}", "",
+             f"- Score {tuned['score']['mean']:.1f}/10 (95% CI {tuned['score']['ci95'][0]:.1f}-{tuned['score']['ci95'][1]:.1f}), "
+             f"{label} {before['score']['mean']:.1f}; target {ev['target_score']}, gap {max(0.0, ev['target_score'] - tuned['score']['mean']):.1f}.",
+             f"- Agent-like answers {before['agent_like']['count']}/{n} -> {tuned['agent_like']['count']}/{n}; "
+             f"factual accuracy {before['factual']['mean']:.0%} -> {tuned['factual']['mean']:.0%}; "
+             f"in character {before['coherence']['count']}/{n} -> {tuned['coherence']['count']}/{n}.",
+             f"- Held-out perplexity {base.get('heldout_perplexity')} (base) -> {tuned.get('heldout_perplexity')} (tuned).",
+             f"- Data: {run['curation']['counts']['raw']} raw chats -> {run['curation']['counts']['kept']} kept "
+             f"({run['curation']['counts']['train']} train, {run['curation']['counts']['heldout']} held out).",
+             f"- Training: {t['epochs_run']:g} epochs in {t['wall_time_s'] / 60:.1f} min on {t['device_name']}, "
+             f"{t['quantization']} quantization, peak {t['peak_memory_mb']:,.0f} MiB.",
+             f"- Next: {next_steps(run, previous)[0]}"]
+    return lines
+
+
+class SummaryBlock:
+    """The summary as shown in the report (the same lines go to summary.md)."""
+
+    def __init__(self, lines: list[str]):
+        self.lines = lines
+
+    def _repr_html_(self) -> str:
+        return "<ul>" + "".join(f"<li>{escape_html(line[2:])}</li>" for line in self.lines if line.startswith("- ")) + "</ul>"
+
+    def _repr_markdown_(self) -> str:
+        return "\n".join(f"- {escape_markdown(line[2:])}" for line in self.lines if line.startswith("- "))
+
+
+def write_summary(run: dict, previous: dict | None, folder: Path) -> Path:
+    """summary.md beside the report (the runner moves it into reports/<version>/ with the report)."""
+    from molting.runs import atomic_write_text
+
+    path = Path(folder) / "summary.md"
+    atomic_write_text(path, "\n".join(summary_lines(run, previous)) + "\n")
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Phase report: several versions side by side
+# ---------------------------------------------------------------------------------------------
+
+def load_runs(root: Path, versions: list[str]) -> list[dict]:
+    """The runs of a phase, each of which must have finished evaluating."""
+    from molting.errors import RunError
+
+    runs = []
+    for version in versions:
+        paths = RunPaths(Path(root), version)
+        if not paths.eval_json.is_file():
+            raise RunError(f"version {version} has not finished evaluating", where=str(paths.run_dir),
+                           fix=f"run `molt run {version}` first")
+        runs.append(load_run(paths))
+    return runs
+
+
+def phase_table(runs: list[dict]) -> Table:
+    """One row per version: score with interval, the key metrics, data and training figures."""
+    rows = []
+    for i, run in enumerate(runs):
+        tuned = run["eval"]["models"]["tuned"]
+        n = tuned["answers"]
+        prev = runs[i - 1]["eval"]["models"]["tuned"]["score"] if i else None
+        rows.append({"version": run["version"], "description": run["params"].get("description", ""),
+                     "score /10": f"{tuned['score']['mean']:.1f} {_interval(tuned['score'])}",
+                     "change": "" if prev is None else f"{tuned['score']['mean'] - prev['mean']:+.1f}"
+                               + (" (noise)" if within_noise(tuned["score"], prev) else ""),
+                     "agent-like": f"{tuned['agent_like']['count']}/{n}", "factual": f"{tuned['factual']['mean']:.0%}",
+                     "in character": f"{tuned['coherence']['count']}/{n}", "truncated": f"{tuned['truncated']['count']}/{n}",
+                     "perplexity": _fmt(tuned.get("heldout_perplexity")),
+                     "train chats": run["curation"]["counts"]["train"], "epochs": run["train"]["epochs_run"],
+                     "train min": round(run["train"]["wall_time_s"] / 60, 1)})
+    return Table(rows)
+
+
+def phase_answers(runs: list[dict]) -> Table:
+    """Each question's tuned answer across versions (first column: the base model of the first version)."""
+    from molting.evaluate import side_by_side
+
+    tables = [{r["question"]: r for r in side_by_side(run["answers"])} for run in runs]
+    rows = []
+    for question, first in tables[0].items():
+        row = {"question": question, "base": first.get("base_answer")}
+        for run, table in zip(runs, tables):
+            row[run["version"]] = table.get(question, {}).get("tuned_answer")
+        rows.append(row)
+    return Table(rows)
+
+
+def phase_params_diff(runs: list[dict]) -> Table:
+    """Params that differ between consecutive versions."""
+    from molting.params import Config, diff
+
+    rows = []
+    for a, b in zip(runs, runs[1:]):
+        for key, left, right in diff(Config(a["params"]), Config(b["params"])):
+            rows.append({"from -> to": f"{a['version']} -> {b['version']}", "key": key, "before": left, "after": right})
+    return Table(rows or [{"from -> to": "-", "key": "no differences"}])
+
+
+def phase_summary_lines(name: str, runs: list[dict]) -> list[str]:
+    """About ten lines summarising a phase."""
+    first, last = runs[0]["eval"]["models"]["tuned"], runs[-1]["eval"]["models"]["tuned"]
+    best = max(runs, key=lambda r: r["eval"]["models"]["tuned"]["score"]["mean"])
+    n = last["answers"]
+    return [f"# Phase {name}: {', '.join(r['version'] for r in runs)}", "",
+            f"- Score {runs[0]['version']} {first['score']['mean']:.1f} -> {runs[-1]['version']} {last['score']['mean']:.1f}/10"
+            + (" (within noise)" if within_noise(first["score"], last["score"]) else "") + ".",
+            f"- Best: {best['version']} at {best['eval']['models']['tuned']['score']['mean']:.1f}/10; target "
+            f"{best['eval']['target_score']}.",
+            f"- Agent-like answers {first['agent_like']['count']}/{n} -> {last['agent_like']['count']}/{n}; factual "
+            f"{first['factual']['mean']:.0%} -> {last['factual']['mean']:.0%}.",
+            *[f"- {r['version']}: {r['params'].get('description', '')}" for r in runs],
+            f"- Next: {next_steps(runs[-1], runs[-2] if len(runs) > 1 else None)[0]}"]
 
 
 class Title:
@@ -193,6 +447,17 @@ class Title:
 
     def _repr_markdown_(self) -> str:
         return f"# {escape_markdown(self.text)}\n\n{escape_markdown(self.description)}"
+
+
+class PhaseTitle:
+    """The phase report's title."""
+
+    def __init__(self, name: str, runs: list[dict]):
+        self.text = f"Molting phase report: {name}"
+        self.description = "Versions: " + ", ".join(r["version"] for r in runs)
+
+    _repr_html_ = Title._repr_html_
+    _repr_markdown_ = Title._repr_markdown_
 
 
 class ParamsBlock:

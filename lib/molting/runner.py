@@ -15,6 +15,11 @@ from molting.errors import RunError
 from molting.runs import STAGES, RunPaths, atomic_write_bytes, atomic_write_text, is_done, write_json
 
 KERNEL = "molting"
+# readable on a phone: tables scroll sideways instead of overflowing, long answers wrap
+REPORT_CSS = ("table.molting{display:block;overflow-x:auto;border-collapse:collapse;font-size:0.9em;max-width:100%}"
+              "table.molting td,table.molting th{border:1px solid #ddd;padding:4px 6px;vertical-align:top;"
+              "min-width:6em;max-width:32em;overflow-wrap:anywhere}"
+              "img{max-width:100%;height:auto}")
 
 
 def notebooks_dir() -> Path:
@@ -60,9 +65,18 @@ def prepare(version: str, root: Path, force: bool, stages: list[str]) -> tuple[R
     if previous is not None and previous != new_yaml and not force and stages == list(STAGES):
         # params changed since the stages on disk were made: start those stages over
         for stage in STAGES:
-            paths.done_marker(stage).unlink(missing_ok=True)
+            reset_stage(paths, stage)
     atomic_write_text(paths.params_file, new_yaml)
     return paths, cfg
+
+
+def reset_stage(paths: RunPaths, stage: str) -> None:
+    """Make a stage run from scratch: drop its marker (and, for training, its checkpoints, which a
+    rerun would otherwise resume from). Its finished outputs stay until the new ones replace them."""
+    paths.done_marker(stage).unlink(missing_ok=True)
+    paths.complete_marker.unlink(missing_ok=True)
+    if stage == "02-train" and paths.checkpoints_dir.exists():
+        shutil.rmtree(paths.checkpoints_dir)
 
 
 def execute_stage(stage: str, paths: RunPaths, cfg: Any, log: Callable[[str], None], progress: bool = True) -> float:
@@ -88,7 +102,8 @@ def execute_stage(stage: str, paths: RunPaths, cfg: Any, log: Callable[[str], No
     return time.perf_counter() - start
 
 
-def render_report(paths: RunPaths, notebook: Path | None = None, target: Path | None = None) -> dict[str, Path]:
+def render_report(paths: RunPaths, notebook: Path | None = None, target: Path | None = None,
+                  extra: dict[str, str] | None = None) -> dict[str, Path]:
     """nbconvert the executed report notebook to self-contained HTML and Markdown (+ figures/), code hidden.
 
     Everything is rendered into a temporary folder first and swapped in whole, so an interrupted or
@@ -105,7 +120,9 @@ def render_report(paths: RunPaths, notebook: Path | None = None, target: Path | 
     config.TemplateExporter.exclude_input = True
     config.TemplateExporter.exclude_input_prompt = True
     config.TemplateExporter.exclude_output_prompt = True
-    html_body, _ = HTMLExporter(config=config, template_name="lab").from_notebook_node(nb, resources={"metadata": {"name": f"Molting report {paths.version}"}})
+    title = f"Molting report {target.name}"
+    html_body, _ = HTMLExporter(config=config, template_name="lab").from_notebook_node(nb, resources={"metadata": {"name": title}})
+    html_body = html_body.replace("</head>", f"<style>{REPORT_CSS}</style></head>", 1)
     md_config = Config(config)
     # Markdown wants our escaped pipe tables, not the HTML ones (figures are written as files)
     md_config.NbConvertBase.display_data_priority = ["text/markdown", "image/png", "image/svg+xml", "text/html", "text/plain"]
@@ -115,6 +132,11 @@ def render_report(paths: RunPaths, notebook: Path | None = None, target: Path | 
     try:
         (staging / "report.html").write_text(html_body, encoding="utf-8")
         (staging / "report.md").write_text(md_body, encoding="utf-8")
+        summary = paths.run_dir / "summary.md"
+        if summary.is_file() and extra is None:
+            extra = {"summary.md": summary.read_text(encoding="utf-8")}
+        for name, text in (extra or {}).items():
+            (staging / name).write_text(text, encoding="utf-8")
         for name, data in resources.get("outputs", {}).items():
             out = staging / name
             out.parent.mkdir(parents=True, exist_ok=True)
@@ -152,8 +174,7 @@ def run_version(version: str, root: Path, *, force: bool = False, from_stage: st
             raise RunError(f"{stage} needs {', '.join(upstream)} first", where=str(paths.run_dir),
                            fix=f"run `molt run {version}` (or --from {upstream[0]})")
         if force or explicit:
-            paths.done_marker(stage).unlink(missing_ok=True)
-            paths.complete_marker.unlink(missing_ok=True)
+            reset_stage(paths, stage)
         log(f"[{version}] stage {index + 1}/{len(STAGES)}: {stage} ...")
         timings[stage] = round(execute_stage(stage, paths, cfg, log, progress), 1)
         log(f"[{version}] {stage}: done in {timings[stage]:.1f} s")
@@ -171,6 +192,33 @@ def run(versions: list[str], root: Path | None = None, **options: Any) -> dict[s
     """Run several versions in order; stop at the first failure."""
     root = Path(root) if root else params_mod.find_root()
     return {v: run_version(v, root, **options) for v in versions}
+
+
+def run_phase(name: str, versions: list[str], root: Path | None = None, progress: bool = True) -> dict[str, Path]:
+    """Render reports/<name>/ comparing finished versions (phase-report notebook through papermill)."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    from molting import report
+
+    root = Path(root) if root else params_mod.find_root()
+    params_mod.check_version_name(name)
+    if (root / "params" / f"{name}.yaml").is_file():
+        raise RunError(f"`{name}` is a version, so its report folder is taken", where="--phase",
+                       fix="give the phase another name, e.g. phase-1")
+    runs = report.load_runs(root, versions)   # every version must be finished: fail before starting a kernel
+    target = root / "runs" / "_phases" / f"{name}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        papermill.execute_notebook(str(notebooks_dir() / "phase-report.ipynb"), str(target),
+                                   parameters={"name": name, "versions": list(versions), "root": str(root)},
+                                   kernel_name=kernel_name(), progress_bar=progress, cwd=str(root))
+    except PapermillExecutionError as exc:
+        raise RunError(f"the phase report failed in cell {exc.cell_index}: {exc.ename}: {exc.evalue}", where=str(target),
+                       fix=f"open {target} to see the failing cell") from None
+    summary = "\n".join(report.phase_summary_lines(name, runs)) + "\n"
+    return render_report(RunPaths(root, name), notebook=target, target=root / "reports" / name,
+                         extra={"summary.md": summary})
 
 
 def main_guard(fn: Callable[[], int]) -> int:

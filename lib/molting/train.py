@@ -281,7 +281,8 @@ def train(model: Any, tokenizer: Any, train_set: Any, heldout_set: Any, cfg: Any
     wall = time.perf_counter() - start
     library_warnings = sorted({str(w.message).splitlines()[0][:300] for w in caught
                                if "bitsandbytes" in str(w.message) or "autograd" in str(w.message)})
-    save_adapter(trainer.model, paths.adapter_dir)
+    if is_main_process():
+        save_adapter(trainer.model, paths.adapter_dir)
     history = trainer.state.log_history
     epochs_run = float(trainer.state.epoch or 0)
     # non-pad tokens actually trained in this session (a resumed run did not redo earlier epochs)
@@ -352,3 +353,59 @@ def _cpu_name() -> str:
 def save_train_json(paths: RunPaths, figures: dict) -> None:
     """train.json, atomically."""
     write_json(paths.train_json, figures)
+
+
+def train_version(cfg: Any, paths: RunPaths) -> dict:
+    """Stage 02 without the notebook (for `molt train` and `accelerate launch`): the same calls, in order."""
+    from molting import models, preflight
+    from molting.runs import mark_done, read_jsonl, write_json
+
+    source = models.resolve_source(cfg.model.source, cfg.model.revision, Path(cfg.root))
+    tokenizer = models.load_tokenizer(source, cfg.model.trust_remote_code)
+    train_set, _ = build_dataset(read_jsonl(paths.train_jsonl), tokenizer, cfg.train.max_length, cfg.data.system_prompt)
+    heldout_set, _ = build_dataset(read_jsonl(paths.heldout_jsonl), tokenizer, cfg.train.max_length, cfg.data.system_prompt)
+    plan = make_plan(cfg.train)
+    for warning in plan.warnings:
+        print("WARNING:", warning, file=sys.stderr)
+    checks = preflight.run_checks(models.local_folder(source), tokenizer, train_set[0], plan, cfg.train,
+                                  cfg.model.trust_remote_code)
+    write_json(paths.run_dir / "preflight.json", preflight.as_rows(checks))
+    preflight.assert_passed(checks)
+    model = attach_lora(models.load_model(source, trust_remote_code=cfg.model.trust_remote_code,
+                                          quantization=plan.quantization), cfg.train, plan.quantization)
+    figures = train(model, tokenizer, train_set, heldout_set, cfg, paths, plan)
+    if is_main_process():
+        save_train_json(paths, figures)
+        mark_done(paths, "02-train", final_train_loss=figures["final_train_loss"],
+                  best_heldout_loss=figures["best_heldout_loss"])
+    return figures
+
+
+def is_main_process() -> bool:
+    """True in a single process, and in rank 0 under accelerate/torchrun."""
+    return int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0"))) == 0
+
+
+def export_merged(cfg: Any, paths: RunPaths, out: Path) -> Path:
+    """Merge the version's adapter into its base model and save a plain transformers folder (safetensors)."""
+    from peft import PeftModel
+
+    from molting import models
+
+    if not (paths.adapter_dir / "adapter_config.json").is_file():
+        raise ModelError("this version has no trained adapter", where=str(paths.adapter_dir),
+                         fix=f"run `molt run {paths.version}` first")
+    source = models.resolve_source(cfg.model.source, cfg.model.revision, Path(cfg.root))
+    tokenizer = models.load_tokenizer(source, cfg.model.trust_remote_code)
+    merged = PeftModel.from_pretrained(models.load_model(source, trust_remote_code=cfg.model.trust_remote_code),
+                                       str(paths.adapter_dir)).merge_and_unload()
+    out = Path(out)
+    tmp = out.with_name(f".{out.name}.tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    merged.save_pretrained(str(tmp), safe_serialization=True)
+    tokenizer.save_pretrained(str(tmp))
+    if out.exists():
+        shutil.rmtree(out)
+    os.replace(tmp, out)
+    return out

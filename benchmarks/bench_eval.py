@@ -1,0 +1,90 @@
+"""Evaluation: batched vs one-question-at-a-time generation, and the whole stage's time on the default.
+
+Usage: python benchmarks/bench_eval.py [--quick] [--device cpu|cuda] [--version v2.1]
+
+Generation uses the bundled SmolLM2-135M-Instruct on the personality suite's questions, greedy,
+max_new_tokens from the version's params, left padding and KV cache; both ways must give the same
+answers. The stage time re-runs 03-evaluate's library calls (model + adapter load, coherence
+calibration, base and tuned answers, scoring, held-out perplexity) read-only against the version's
+finished run, when there is one. Targets: batched >= 3x faster; the stage <= 60 s on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "lib"))
+
+from molting import evaluate, models, params, patterns, runs  # noqa: E402
+from molting.data import with_system_prompt  # noqa: E402
+
+
+def generation(cfg, device: str, quick: bool) -> tuple[float, float, int]:
+    """Seconds for batched and for sequential generation of the suite, and the tokens generated."""
+    source = models.resolve_source(cfg.model.source, cfg.model.revision, ROOT)
+    tokenizer = models.load_tokenizer(source)
+    model = models.load_model(source).to(device).eval()
+    questions = evaluate.load_suites(list(cfg.eval.suites), ROOT)
+    chats = [with_system_prompt([{"role": "user", "content": q.prompt}], cfg.data.system_prompt) for q in questions]
+    max_new = 16 if quick else cfg.eval.max_new_tokens
+    evaluate.generate(model, tokenizer, chats[:1], max_new_tokens=4, batch_size=1)   # warm-up
+    start = time.perf_counter()
+    batched = evaluate.generate(model, tokenizer, chats, max_new_tokens=max_new, batch_size=len(chats))
+    t_batched = time.perf_counter() - start
+    start = time.perf_counter()
+    single = evaluate.generate(model, tokenizer, chats, max_new_tokens=max_new, batch_size=1)
+    t_single = time.perf_counter() - start
+    same = sum(a["text"] == b["text"] for a, b in zip(batched, single))
+    print(f"answers identical batched vs sequential: {same}/{len(chats)}")
+    return t_batched, t_single, sum(a["new_tokens"] for a in batched)
+
+
+def stage_time(cfg, paths: runs.RunPaths) -> float | None:
+    """03-evaluate's library calls against a finished run, read-only; None when the run is missing."""
+    if not (paths.adapter_dir / "adapter_config.json").is_file():
+        return None
+    start = time.perf_counter()
+    questions = evaluate.load_suites(list(cfg.eval.suites), ROOT)
+    library = patterns.load_library(cfg.curate.patterns_disabled)
+    model, tokenizer = evaluate.load_tuned(models.resolve_source(cfg.model.source, cfg.model.revision, ROOT), paths.adapter_dir)
+    coherence = evaluate.make_coherence(cfg, questions, library)
+    with model.disable_adapter():
+        base = evaluate.answer_suite(model, tokenizer, questions, cfg, "base")
+    tuned = evaluate.answer_suite(model, tokenizer, questions, cfg, "tuned")
+    rows = evaluate.score_rows(base + tuned, questions, library, dict(cfg.eval.weights), coherence)
+    heldout = runs.read_jsonl(paths.heldout_jsonl)
+    with model.disable_adapter():
+        evaluate.heldout_perplexity(model, tokenizer, heldout, cfg.data.system_prompt, cfg.train.max_length)
+    evaluate.heldout_perplexity(model, tokenizer, heldout, cfg.data.system_prompt, cfg.train.max_length)
+    evaluate.summarize(rows, cfg, {}, coherence.calibration)
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="16 new tokens, no stage timing")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--version", default="v2.1")
+    args = parser.parse_args()
+    cfg = params.load(args.version, root=ROOT)
+    t_batched, t_single, tokens = generation(cfg, args.device, args.quick)
+    ratio = t_single / t_batched
+    print("| way | seconds | tokens/s |\n|---|---|---|")
+    print(f"| batched ({cfg.eval.batch_size} at once) | {t_batched:.1f} | {tokens / t_batched:.0f} |")
+    print(f"| one question at a time | {t_single:.1f} | {tokens / t_single:.0f} |")
+    print(f"batched vs sequential: {ratio:.2f}x (target >= 3x: {'met' if ratio >= 3 else 'MISSED'})")
+    if not args.quick:
+        seconds = stage_time(cfg, runs.RunPaths(ROOT, args.version))
+        if seconds is None:
+            print(f"stage time: no finished run of {args.version} (run `make run` first)")
+        else:
+            print(f"03-evaluate stage on {args.version}: {seconds:.1f} s (target <= 60 s: {'met' if seconds <= 60 else 'MISSED'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

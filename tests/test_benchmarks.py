@@ -1,0 +1,44 @@
+"""Smoke runs of every benchmark (--quick): each produces its figures. Speed is never asserted here."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+
+def bench(script: str, *args: str) -> str:
+    result = subprocess.run([sys.executable, str(REPO / "benchmarks" / script), "--quick", *args], cwd=REPO,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def test_bench_filter():
+    out = bench("bench_filter.py")
+    assert "precision" in out and "recall" in out
+
+
+def test_bench_curate():
+    out = bench("bench_curate.py")
+    assert "| 1,000 |" in out and "| 10,000 |" in out and "growth" in out
+
+
+def test_bench_dedup():
+    out = bench("bench_dedup.py")
+    assert "exact" in out and "near" in out and "semantic" in out
+
+
+def test_bench_eval():
+    out = bench("bench_eval.py")
+    assert "batched vs sequential:" in out and "answers identical batched vs sequential" in out
+
+
+@pytest.mark.integration
+def test_bench_train():
+    out = bench("bench_train.py")
+    for figure in ("tokens/s (non-pad)", "peak memory", "held-out loss", "MFU molting", "MFU trl"):
+        assert figure in out
