@@ -109,6 +109,7 @@ def header(run: dict) -> Table:
         {"": "hardware", "value": f"{train.get('device_name')} ({train.get('device')})"},
         {"": "python / platform", "value": f"{platform.python_version()} / {platform.platform(terse=True)}"},
         {"": "model", "value": run["params"].get("model", {}).get("source")},
+        {"": "trust_remote_code", "value": "ON: the model repository's own code ran" if run["params"].get("model", {}).get("trust_remote_code") else "off"},
         {"": "seed", "value": run["params"].get("seed")},
     ]
     return Table(rows)
@@ -294,6 +295,18 @@ def training_table(run: dict) -> Table:
 def funnel_table(run: dict) -> Table:
     """The curation funnel."""
     return Table(run["curation"]["funnel"], ["step", "remaining", "removed"])
+
+
+def skipped_table(run: dict) -> Table:
+    """Raw lines skipped under data.on_bad_lines: skip, with the reason (or a line saying there were none)."""
+    skipped = run["curation"].get("skipped_lines") or []
+    return Table(skipped, ["line", "reason", "preview"]) if skipped else Table([{"skipped lines": "none"}])
+
+
+def removed_by_rule_table(run: dict) -> Table:
+    """How many chats each curation rule removed, and duplicate clusters found."""
+    rows = [{"rule": rule, "chats removed": n} for rule, n in run["curation"].get("removed_by_rule", {}).items()]
+    return Table(rows or [{"rule": "-", "chats removed": 0}])
 
 
 def answers_table(run: dict, previous: dict | None = None) -> Table:
