@@ -219,20 +219,22 @@ def gap_table(run: dict) -> Table:
 
 
 def next_steps(run: dict, previous: dict | None = None) -> list[str]:
-    """Suggestions derived from the figures by fixed rules (each rule is documented in its message)."""
+    """Suggestions derived from the figures by fixed rules (each rule is documented in its message),
+    the ones tied to the metrics that cost the most points first."""
     ev, train, curation = run["eval"], run["train"], run["curation"]
     tuned = ev["models"]["tuned"]
     params = run["params"]
-    steps = []
+    lost = {row["metric"]: row["points lost"] for row in gap_rows(run)[:-1]}
+    steps: list[tuple[float, str]] = []
     if tuned["truncated"]["mean"] > 0:
         now = params.get("eval", {}).get("max_new_tokens")
-        steps.append(f"Truncation: {tuned['truncated']['count']}/{tuned['answers']} answers hit max_new_tokens ({now}) "
-                     f"without ending; raise eval.max_new_tokens (e.g. to {int((now or 96) * 1.5)}) or train on shorter replies.")
+        steps.append((lost.get("not_truncated", 0), f"Truncation: {tuned['truncated']['count']}/{tuned['answers']} answers hit max_new_tokens ({now}) "
+                     f"without ending; raise eval.max_new_tokens (e.g. to {int((now or 96) * 1.5)}) or train on shorter replies."))
     held = [p["loss"] for p in train.get("heldout_loss", [])]
     if len(held) >= 3 and held[-1] > min(held) * 1.01:
         best = held.index(min(held)) + 1
-        steps.append(f"Overfitting: held-out loss rose after epoch {best} ({min(held):.3f} -> {held[-1]:.3f}); "
-                     f"train fewer epochs (train.epochs: {best}) or keep early stopping on.")
+        steps.append((0.5, f"Overfitting: held-out loss rose after epoch {best} ({min(held):.3f} -> {held[-1]:.3f}); "
+                     f"train fewer epochs (train.epochs: {best}) or keep early stopping on."))
     rules = sorted({rule for r in run["answers"] if r["model"] == "tuned" for rule in r["verdict"].get("agent_like_rules", [])})
     if rules:
         removed = curation.get("removed_by_rule", {})
@@ -246,19 +248,20 @@ def next_steps(run: dict, previous: dict | None = None) -> list[str]:
                 line += f" Curation removed these from the training data ({', '.join(caught)}), so the base model's habit survives: train longer or add in-voice examples for those questions."
             if missed:
                 line += f" Curation removed nothing for {', '.join(missed)}: the training data has none, so the habit comes from the base model."
-        steps.append(line)
+        steps.append((lost.get("not_agent_like", 0), line))
     n_train = curation["counts"]["train"]
     if n_train < 200 and params.get("curate", {}).get("duplicate_fraction", 0) == 0 and not params.get("curate", {}).get("synthetic_file"):
-        steps.append(f"Small dataset: {n_train} training chats. Add synthetic in-voice examples (curate.synthetic_file, "
-                     f"50-100 chats) or repeat the best 25% (curate.duplicate_fraction: 0.25).")
+        steps.append((0.1, f"Small dataset: {n_train} training chats. Add synthetic in-voice examples (curate.synthetic_file, "
+                     f"50-100 chats) or repeat the best 25% (curate.duplicate_fraction: 0.25)."))
     if tuned["factual"]["mean"] < 0.75:
         missing = sorted({p for r in run["answers"] if r["model"] == "tuned" for p in r["verdict"].get("facts_missing", [])})
-        steps.append(f"Facts: factual accuracy is {tuned['factual']['mean']:.0%}; the tuned model misses {len(missing)} "
-                     "expected facts. Check that the training data states them often (curation funnel, kept chats), or train longer.")
+        steps.append((lost.get("factual", 0), f"Facts: factual accuracy is {tuned['factual']['mean']:.0%}; the tuned model misses {len(missing)} "
+                     "expected facts. Check that the training data states them often (curation funnel, kept chats), or train longer."))
     if previous and within_noise(tuned["score"], previous["eval"]["models"]["tuned"]["score"]):
-        steps.append(f"The change from {previous['version']} is within noise (95% intervals overlap): add questions or "
-                     "samples per question (eval.samples) before drawing conclusions.")
-    return steps or ["No rule fired: every metric is within its target."]
+        steps.append((0.05, f"The change from {previous['version']} is within noise (95% intervals overlap): add questions or "
+                     "samples per question (eval.samples) before drawing conclusions."))
+    ordered = [text for _, text in sorted(steps, key=lambda step: -step[0])]
+    return ordered or ["No rule fired: every metric is within its target."]
 
 
 class Bullets:
