@@ -146,3 +146,20 @@ def test_malformed_suite_names_file_and_question(tmp_path, question, match):
 def test_distinct_2_flags_repetition():
     assert evaluate.distinct_n("the tide the tide the tide the tide") < 0.5
     assert evaluate.distinct_n("every word here is new and fresh") == 1.0
+
+
+def test_several_seeded_samples_per_question(tiny_model_dir, bundled_tokenizer, library):
+    """eval.samples > 1 samples with temperature, reproducibly, and the interval resamples whole questions."""
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    cfg = params.resolve("v2.1", REPO)
+    cfg["eval"]["samples"], cfg["eval"]["max_new_tokens"] = 3, 6
+    questions = evaluate.load_suite(SUITE)[:2]
+    first = evaluate.answer_suite(model, bundled_tokenizer, questions, cfg, "tuned")
+    again = evaluate.answer_suite(model, bundled_tokenizer, questions, cfg, "tuned")
+    assert len(first) == 6 and [r["text"] for r in first] == [r["text"] for r in again]
+    assert len({r["text"] for r in first if r["question_id"] == questions[0].id}) > 1   # samples differ
+    rows = evaluate.score_rows(first, questions, library, WEIGHTS)
+    agg = evaluate.aggregate(rows, WEIGHTS, 200, 0)
+    assert agg["answers"] == 6 and agg["questions"] == 2
