@@ -17,7 +17,7 @@ from molting.runs import STAGES, RunPaths, atomic_write_bytes, atomic_write_text
 KERNEL = "molting"
 # readable on a phone: tables scroll sideways instead of overflowing, long answers wrap
 REPORT_CSS = ("table.molting{display:block;overflow-x:auto;border-collapse:collapse;font-size:0.9em;max-width:100%}"
-              "table.molting td,table.molting th{border:1px solid #ddd;padding:4px 6px;vertical-align:top;"
+              "table.molting td,table.molting th{border:1px solid #ddd;padding:4px 6px;vertical-align:top;text-align:left;"
               "min-width:6em;max-width:32em;overflow-wrap:anywhere}"
               "img{max-width:100%;height:auto}")
 
