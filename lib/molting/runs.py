@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -124,6 +125,19 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 def atomic_write_text(path: Path, text: str) -> None:
     """atomic_write_bytes for UTF-8 text."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def swap_in_folder(staging: Path, target: Path) -> None:
+    """Replace `target` by the fully written `staging` folder: the old one is moved aside first and
+    removed last, so a crash leaves either the old or the new folder in place, never half of one."""
+    staging, target = Path(staging), Path(target)
+    old = target.with_name(f".{target.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(staging, target)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def write_json(path: Path, obj: Any) -> None:

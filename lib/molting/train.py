@@ -19,7 +19,7 @@ from typing import Any
 
 from molting.data import with_system_prompt
 from molting.errors import ModelError
-from molting.runs import RunPaths, atomic_write_text, write_json
+from molting.runs import RunPaths, atomic_write_text, swap_in_folder, write_json
 
 CHECKPOINT_MARKER = "molting-complete.json"
 IGNORE = -100
@@ -328,14 +328,7 @@ def save_adapter(model: Any, folder: Path) -> None:
     if tmp.exists():
         shutil.rmtree(tmp)
     model.save_pretrained(str(tmp))
-    old = folder.with_name(f".{folder.name}.old")
-    if folder.exists():
-        if old.exists():
-            shutil.rmtree(old)
-        os.replace(folder, old)
-    os.replace(tmp, folder)
-    if old.exists():
-        shutil.rmtree(old)
+    swap_in_folder(tmp, folder)
 
 
 def _cpu_name() -> str:
@@ -405,7 +398,5 @@ def export_merged(cfg: Any, paths: RunPaths, out: Path) -> Path:
         shutil.rmtree(tmp)
     merged.save_pretrained(str(tmp), safe_serialization=True)
     tokenizer.save_pretrained(str(tmp))
-    if out.exists():
-        shutil.rmtree(out)
-    os.replace(tmp, out)
+    swap_in_folder(tmp, out)
     return out
