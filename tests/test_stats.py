@@ -46,7 +46,7 @@ def test_paired_test_finds_a_consistent_shift_that_intervals_hide():
     ib = stats.bootstrap_ci(list(b.values()), 1000, 0)
     assert ia[1] > ib[0]                                        # the intervals overlap
     paired = stats.paired_difference(a, b, 2000, 0)
-    assert paired["p_value"] < 0.01 and not stats.within_noise(paired)      # 0.001: the floor of 2000 resamples
+    assert paired["p_value"] < 0.001 and not stats.within_noise(paired)
     assert 0.2 < paired["ci95"][0] < paired["difference"] < paired["ci95"][1] < 0.4
 
 

@@ -824,11 +824,16 @@ def summarize(rows: list[dict], cfg: Any, perplexity: dict, calibration: dict | 
     return summary
 
 
+def greedy_rows(rows: list[dict]) -> list[dict]:
+    """The greedy answers (one per question and model): what the side-by-side tables and the LLM judge see."""
+    return [r for r in rows if r.get("decoding") == "greedy"]
+
+
 def attach_judge(rows: list[dict], judged: list[dict]) -> None:
-    """Put each LLM-judge score on its answer row (shown beside the automatic verdicts)."""
-    by_key = {(j["model"], j["question_id"], j.get("decoding", "sampled"), j["sample"]): j for j in judged}
-    for row in rows:
-        found = by_key.get((row["model"], row["question_id"], row.get("decoding", "sampled"), row["sample"]))
+    """Put each LLM-judge score on its greedy answer row (shown beside the automatic verdicts)."""
+    by_key = {(j["model"], j["question_id"]): j for j in judged}
+    for row in greedy_rows(rows):
+        found = by_key.get((row["model"], row["question_id"]))
         if found:
             row["judge"] = {"score": found["judge_score"], "reason": found["judge_reason"]}
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 ALPHA = 0.05
+PERMUTATIONS = 9999
 
 
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float] | None:
@@ -68,9 +69,10 @@ def paired_difference(a: dict[str, float | None], b: dict[str, float | None], re
     else:
         rng = np.random.default_rng(seed)
         # permutation_type="samples" swaps a and b within each pair: the sign-flip test of the mean difference;
-        # with 2**n <= resamples it enumerates every flip (exact)
+        # with 2**n <= the resamples it enumerates every flip (exact). At least PERMUTATIONS flips, so a small
+        # p-value is resolved (a Monte-Carlo p cannot go below 2/(resamples + 1)); they cost milliseconds.
         result = permutation_test((x, y), lambda u, v, axis: np.mean(v - u, axis=axis), permutation_type="samples",
-                                  vectorized=True, n_resamples=resamples, alternative="two-sided", rng=rng)
+                                  vectorized=True, n_resamples=max(resamples, PERMUTATIONS), alternative="two-sided", rng=rng)
         p_value = float(min(1.0, result.pvalue))
         idx = np.random.default_rng(seed).integers(0, len(diffs), size=(resamples, len(diffs)))
         low, high = np.percentile(diffs[idx].mean(axis=1), [2.5, 97.5])
