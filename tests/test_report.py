@@ -102,6 +102,7 @@ def test_results_table_fills_the_base_column_and_shows_the_paired_p():
     from molting.report import results_table, summary_lines, training_table
 
     run = fake_run(answers("tuned", agent_like=1), held=[1.0], removed={})
+    run["eval"]["judge"] = {"base": {"mean_score": 3.0}, "tuned": {"mean_score": 7.0}}
     table = results_table(run)
     rows = {r["metric"]: r for r in table.rows}
     assert table.columns == ["metric", "base", "this version", "95% CI", "change vs base (paired)", "p"]

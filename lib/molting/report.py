@@ -153,7 +153,7 @@ def comparison(run: dict, previous: dict | None = None) -> tuple[str, dict]:
 
 
 def _change(paired: dict | None, scale: float = 1.0, digits: int = 2) -> tuple[str, str]:
-    """('+0.25 [0.10, 0.40]', 'p=0.003' or 'p=0.41 (within noise)') for a paired comparison."""
+    """('+0.25 [0.10, 0.40]', '0.003' or '0.41 (within noise)'): a paired comparison's change and p-value."""
     if not paired or paired.get("difference") is None:
         return "", ""
     low, high = paired["ci95"]
@@ -180,9 +180,11 @@ def results_table(run: dict, previous: dict | None = None) -> Table:
         rows.append(row)
     judge = run["eval"].get("judge")
     if judge:
-        rows.append({"metric": "LLM judge /10", "base": _fmt(judge.get("base", {}).get("mean_score")),
-                     label: _fmt(((previous["eval"].get("judge") or {}).get("tuned") or {}).get("mean_score")) if previous else None,
-                     "this version": _fmt(judge.get("tuned", {}).get("mean_score"))})
+        row = {"metric": "LLM judge /10 (greedy answers)", "base": _fmt(judge.get("base", {}).get("mean_score")),
+               "this version": _fmt(judge.get("tuned", {}).get("mean_score"))}
+        if previous:   # never keyed by `label` without one: that label is "base", and would blank the base column
+            row[label] = _fmt(((previous["eval"].get("judge") or {}).get("tuned") or {}).get("mean_score"))
+        rows.append(row)
     for kind, name in (("test", "Perplexity, shared test chats"), ("heldout", "Perplexity, this version's held-out split")):
         key = f"{kind}_perplexity"
         if tuned.get(key) is None:
