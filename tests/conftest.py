@@ -11,6 +11,9 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach the hub
+# what a model may well say, and what Markdown, GitHub math or MathJax would turn into markup if not escaped
+LITERAL = ("Three pounds a jar, $3, or two for $5.\nSolve \\(x\\) and \\[y\\]: *stars*, _under_, `tick`, a|b, "
+           "~~strike~~, C:\\temp\\ and <b>bold</b> &amp; &#36; <https://example.com> -> done\r\nlast line")
 
 
 @pytest.fixture(scope="session")
@@ -66,3 +69,31 @@ def make_project(folder: Path, model_dir: Path, version: str = "tiny", overrides
 def project(tmp_path, tiny_model_dir) -> Path:
     """A throwaway project whose `tiny` version trains the tiny model for one short epoch."""
     return make_project(tmp_path / "project", tiny_model_dir)
+
+
+def gfm_tables(markdown: str) -> list[list[dict[str, str]]]:
+    """The tables of a Markdown text as GitHub-flavoured Markdown shows them (markdown-it-py with GFM
+    tables, raw HTML allowed as on GitHub): rows of {header: cell text}, a <br> read as a newline."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(render_gfm(markdown), "html.parser")
+    tables = []
+    for table in soup.find_all("table"):
+        headers = [cell_text(th) for th in table.find_all("th")]
+        tables.append([dict(zip(headers, (cell_text(td) for td in tr.find_all("td")))) for tr in table.tbody.find_all("tr")]
+                      if table.tbody else [])
+    return tables
+
+
+def render_gfm(markdown: str) -> str:
+    """Markdown to HTML the way GitHub reads it: CommonMark, tables, strikethrough, raw HTML passed through."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"]).render(markdown)
+
+
+def cell_text(cell) -> str:
+    """A table cell's text as a reader sees it, <br> as a newline."""
+    for br in cell.find_all("br"):
+        br.replace_with("\n")
+    return cell.get_text()

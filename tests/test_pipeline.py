@@ -10,7 +10,7 @@ from molting import evaluate, runner
 from molting.errors import RunError
 from molting.runs import STAGES, RunPaths, read_jsonl, write_jsonl
 
-from conftest import make_project
+from conftest import make_project, render_gfm
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +81,10 @@ def test_model_text_is_escaped_in_both_reports(finished):
     html = (root / "reports" / "tiny" / "report.html").read_text()
     md = (root / "reports" / "tiny" / "report.md").read_text()
     assert "<script>window.pwned" not in html and "&lt;script&gt;window.pwned" in html
-    assert "<img src=x" not in html and "<img src=x" not in md
-    assert "<script>window" not in md and "[click](javascript:" not in md and "\\[click\\]" in md
+    assert "<img src=x" not in html
+    rendered = render_gfm(md)                                    # Markdown keeps it as text: \<script> shows <script>
+    assert "<script>window" not in rendered and "<img src=x" not in rendered and 'href="javascript' not in rendered
+    assert "&lt;script&gt;window.pwned=1&lt;/script&gt;" in rendered and "\\[click\\]" in md
 
 
 def test_failing_cell_is_named_and_its_notebook_kept(tmp_path, tiny_model_dir):

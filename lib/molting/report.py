@@ -50,20 +50,47 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _unix_newlines(text: str) -> str:
+    # a lone \r would reach the page as a second line break next to the <br>
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def escape_html(value: Any) -> str:
     """Model text as inert HTML: tags, entities and quotes escaped, newlines kept."""
-    return html.escape(_fmt(value), quote=True).replace("\n", "<br>")
+    return html.escape(_unix_newlines(_fmt(value)), quote=True).replace("\n", "<br>")
 
 
-# what can form links, emphasis, code, tables or HTML inside a Markdown table cell
-MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+# CommonMark shows any ASCII punctuation after a backslash literally. These can start code, emphasis,
+# links, strikethrough, a table cell, raw HTML or (on GitHub) math: `$3 ... $5` must not become a formula
+MD_SPECIAL = re.compile(r"([\\`*_\[\]|~$<])")
+# an & that would start an entity (&gt; &#36;) is escaped; a lone & ("R&D") reads better as it is
+MD_ENTITY = re.compile(r"&(?=#?\w+;)")
+# what opens a block at the start of a paragraph or list item: heading, quote, list, setext underline
+# (table cells hold inline text only, so "-0.12" in a cell needs no backslash)
+MD_BLOCK_START = re.compile(r"^(\s*)([#>+=-]|\d+(?=[.)]))")
 
 
-def escape_markdown(value: Any) -> str:
-    """Model text as inert Markdown: <, > and & as entities, link/emphasis/table syntax backslashed, one line."""
-    text = html.escape(_fmt(value), quote=False)
-    text = MD_SPECIAL.sub(r"\\\1", text)
-    return text.replace("\r", " ").replace("\n", "<br>")
+def escape_markdown(value: Any, starts_block: bool = False) -> str:
+    """Model text as inert Markdown on one line: syntax backslashed (no HTML entities), newlines as <br>;
+    `starts_block` for text that begins a paragraph or list item rather than a table cell."""
+    text = MD_SPECIAL.sub(r"\\\1", _fmt(value))
+    text = MD_ENTITY.sub(r"\\&", text)
+    if starts_block:
+        text = MD_BLOCK_START.sub(_escape_block_start, text)
+    return _unix_newlines(text).replace("\n", "<br>")
+
+
+def _escape_block_start(match: re.Match) -> str:
+    indent, marker = match.groups()
+    # "1." opens an ordered list: the dot (or parenthesis) after the digits is what gets escaped
+    return f"{indent}{marker}\\" if marker[0].isdigit() else f"{indent}\\{marker}"
+
+
+def fenced_code(text: str, info: str = "") -> str:
+    """Text as a fenced Markdown code block, shown verbatim: the fence is longer than any backtick run inside."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{info}\n{text.rstrip(chr(10))}\n{fence}"
 
 
 def load_run(paths: RunPaths) -> dict:
@@ -359,7 +386,7 @@ class Bullets:
         return "<ul>" + "".join(f"<li>{escape_html(i)}</li>" for i in self.items) + "</ul>"
 
     def _repr_markdown_(self) -> str:
-        return "\n".join(f"- {escape_markdown(i)}" for i in self.items)
+        return "\n".join(f"- {escape_markdown(i, starts_block=True)}" for i in self.items)
 
 
 def training_table(run: dict) -> Table:
@@ -445,6 +472,15 @@ def summary_lines(run: dict, previous: dict | None = None) -> list[str]:
     return lines
 
 
+def summary_markdown(lines: list[str]) -> str:
+    """Summary lines ("# title", "- item", "") as Markdown, the text after each marker escaped."""
+    out = []
+    for line in lines:
+        marker = line[:2] if line.startswith(("# ", "- ")) else ""
+        out.append(marker + escape_markdown(line[len(marker):], starts_block=True))
+    return "\n".join(out)
+
+
 class SummaryBlock:
     """The summary as shown in the report (the same lines go to summary.md)."""
 
@@ -455,7 +491,7 @@ class SummaryBlock:
         return "<ul>" + "".join(f"<li>{escape_html(line[2:])}</li>" for line in self.lines if line.startswith("- ")) + "</ul>"
 
     def _repr_markdown_(self) -> str:
-        return "\n".join(f"- {escape_markdown(line[2:])}" for line in self.lines if line.startswith("- "))
+        return summary_markdown([line for line in self.lines if line.startswith("- ")])
 
 
 def write_summary(run: dict, previous: dict | None, folder: Path) -> Path:
@@ -463,7 +499,7 @@ def write_summary(run: dict, previous: dict | None, folder: Path) -> Path:
     from molting.runs import atomic_write_text
 
     path = Path(folder) / "summary.md"
-    atomic_write_text(path, "\n".join(summary_lines(run, previous)) + "\n")
+    atomic_write_text(path, summary_markdown(summary_lines(run, previous)) + "\n")
     return path
 
 
@@ -600,7 +636,7 @@ class Title:
         return f"<h1>{html.escape(self.text)}</h1><p>{html.escape(self.description)}</p>"
 
     def _repr_markdown_(self) -> str:
-        return f"# {escape_markdown(self.text)}\n\n{escape_markdown(self.description)}"
+        return f"# {escape_markdown(self.text)}\n\n{escape_markdown(self.description, starts_block=True)}"
 
 
 class PhaseTitle:
@@ -626,4 +662,6 @@ class ParamsBlock:
         return f"<details><summary>Resolved params</summary><pre>{html.escape(self.text)}</pre></details>"
 
     def _repr_markdown_(self) -> str:
-        return f"<details><summary>Resolved params</summary>\n\n<pre>{html.escape(self.text)}</pre>\n\n</details>"
+        # a fenced block needs no escaping (an HTML <pre> would need entities); the blank lines let GitHub
+        # parse Markdown inside <details>
+        return f"<details><summary>Resolved params</summary>\n\n{fenced_code(self.text, 'yaml')}\n\n</details>"

@@ -15,11 +15,8 @@ from molting.errors import RunError
 from molting.runs import STAGES, RunPaths, atomic_write_text, is_done, swap_in_folder, write_json
 
 KERNEL = "molting"
-# readable on a phone: tables scroll sideways instead of overflowing, long answers wrap
-REPORT_CSS = ("table.molting{display:block;overflow-x:auto;border-collapse:collapse;font-size:0.9em;max-width:100%}"
-              "table.molting td,table.molting th{border:1px solid #ddd;padding:4px 6px;vertical-align:top;text-align:left;"
-              "min-width:6em;max-width:32em;overflow-wrap:anywhere}"
-              "img{max-width:100%;height:auto}")
+# nbconvert templates of our own: lab without scripts (+ CSP), markdown without runs of blank lines
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 def notebooks_dir() -> Path:
@@ -120,13 +117,16 @@ def render_report(paths: RunPaths, notebook: Path | None = None, target: Path | 
     config.TemplateExporter.exclude_input = True
     config.TemplateExporter.exclude_input_prompt = True
     config.TemplateExporter.exclude_output_prompt = True
+    # only our folder: the default also searches the working directory, where a `lab/` folder would win
+    config.TemplateExporter.extra_template_basedirs = [str(TEMPLATES)]
     title = f"Molting report {target.name}"
-    html_body, _ = HTMLExporter(config=config, template_name="lab").from_notebook_node(nb, resources={"metadata": {"name": title}})
-    html_body = html_body.replace("</head>", f"<style>{REPORT_CSS}</style></head>", 1)
+    html_body, _ = HTMLExporter(config=config, template_name="molting-html").from_notebook_node(
+        nb, resources={"metadata": {"name": title}})
     md_config = Config(config)
     # Markdown wants our escaped pipe tables, not the HTML ones (figures are written as files)
     md_config.NbConvertBase.display_data_priority = ["text/markdown", "image/png", "image/svg+xml", "text/html", "text/plain"]
-    md_body, resources = MarkdownExporter(config=md_config).from_notebook_node(nb, resources={"output_files_dir": "figures"})
+    md_body, resources = MarkdownExporter(config=md_config, template_name="molting-markdown").from_notebook_node(
+        nb, resources={"output_files_dir": "figures"})
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
@@ -210,7 +210,7 @@ def run_phase(name: str, versions: list[str], root: Path | None = None, progress
     except PapermillExecutionError as exc:
         raise RunError(f"the phase report failed in cell {exc.cell_index}: {exc.ename}: {exc.evalue}", where=str(target),
                        fix=f"open {target} to see the failing cell") from None
-    summary = "\n".join(report.phase_summary_lines(name, runs)) + "\n"
+    summary = report.summary_markdown(report.phase_summary_lines(name, runs)) + "\n"
     return render_report(RunPaths(root, name), notebook=target, target=root / "reports" / name,
                          extra={"summary.md": summary})
 
