@@ -153,6 +153,15 @@ def test_credit_must_sum_to_one(tmp_path):
     cfg["eval"]["credit"]["facts"] = 0.9
     with pytest.raises(ParamsError, match="eval.credit sums to 1.4"):
         evaluate.ScoreWeights.from_params(cfg.eval)
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params" / "base.yaml").write_text((REPO / "params" / "base.yaml").read_text())
+    (tmp_path / "params" / "v9.yaml").write_text("eval:\n  credit:\n    facts: 0.9\n")
+    with pytest.raises(ParamsError, match="eval.credit sums to 1.4") as err:   # caught when the params resolve
+        params.resolve("v9", tmp_path)
+    assert "v9.yaml: eval.credit" in str(err.value) and "in_voice + eval.credit.facts = 1" in str(err.value)
+    (tmp_path / "params" / "v9.yaml").write_text("eval:\n  penalty:\n    truncated: -0.1\n")
+    with pytest.raises(ParamsError, match="must not be negative"):
+        params.resolve("v9", tmp_path)
 
 
 # -- the detector beside the library --------------------------------------------------------------
