@@ -53,6 +53,55 @@ def test_sample_funnel_replays_the_lab_story(cfg, library):
     assert len(result.heldout) >= cfg.curate.heldout_min and not {c["id"] for c in result.heldout} & {c["id"] for c in result.train}
 
 
+def reply_chat(chat_id: str, *sentences: str) -> dict:
+    return {"id": chat_id, "source": "raw", "messages": [{"role": "user", "content": "Tell me something."},
+                                                        {"role": "assistant", "content": " ".join(sentences)}]}
+
+
+def test_split_keeps_chats_that_share_a_sentence_on_one_side():
+    chats = [reply_chat(f"c{i:02d}", f"Here is sentence number {i} about the harbour.") for i in range(20)]
+    chats[3] = reply_chat("c03", "When I looked round, the gulls had taken my whole pasty.", "And then they came back for more.")
+    chats[7] = reply_chat("c07", "Honestly, I was furious.", "When I looked round the gulls had taken my whole pasty!")  # same words
+    chats[12] = reply_chat("c12", "And then they came back for more!")                                   # linked through c03
+    sides = set()
+    for seed in range(12):
+        train, heldout = curate.split(chats, 0.25, 2, seed)
+        ids = {c["id"] for c in heldout}
+        assert len(heldout) == 5 and len(ids & {"c03", "c07", "c12"}) in (0, 3)
+        assert not curate.sentence_leakage(train, {"held-out": heldout})
+        sides.add(bool(ids & {"c03"}))
+    assert sides == {True, False}                       # the group does land in held-out for some seeds
+    assert curate.split(chats, 0.25, 2, 5) == curate.split(chats, 0.25, 2, 5)
+
+
+def test_split_falls_back_chat_by_chat_and_the_leak_is_reported():
+    chats = [reply_chat(f"c{i:02d}", "Everyone round here says the very same thing.", f"Then sentence {i} is mine alone.")
+             for i in range(20)]
+    train, heldout = curate.split(chats, 0.25, 2, 0)
+    assert len(heldout) == 5 and len(train) == 15
+    rows = curate.sentence_leakage(train, {"held-out": heldout})
+    assert [r["text"].split(": ", 1)[1] for r in rows] == ["everyone round here says the very same thing"]
+    assert curate.sentence_leakage_summary(train, {"held-out": heldout})["held-out"] == \
+        {"chats": 5, "sentences": 6, "shared_with_train": 1, "chats_sharing": 5}
+
+
+def test_check_leakage_names_shared_sentences_in_heldout_and_test_chats(cfg, tmp_path):
+    train = [reply_chat("t1", "Pilchard stole a sock off the line this morning.", "The tide was right out.")]
+    heldout = [reply_chat("h1", "The tide was right out.", "I picked winkles for tea."),
+               reply_chat("h2", "Nothing in this reply was ever trained on.")]
+    test_file = tmp_path / "test.jsonl"
+    test_file.write_text(json.dumps({"id": "x1", "messages": [{"role": "user", "content": "Morning?"}, {"role": "assistant",
+                         "content": "Grand. Pilchard stole a sock off the line this morning!"}]}) + "\n")
+    cfg["data"]["test_chats"] = str(test_file)
+    cur = curate.Curation(kept=train + heldout, train=train, heldout=heldout)
+    rows = [r for r in curate.check_leakage(cur, cfg) if r["set"].endswith("sentences")]
+    assert rows == [{"set": "held-out sentences", "text": "h1: the tide was right out", "train_id": "t1", "similarity": 1.0},
+                    {"set": "test sentences", "text": "x1: pilchard stole a sock off the line this morning", "train_id": "t1",
+                     "similarity": 1.0}]
+    summary = curate.sentence_leakage_summary(cur.train, curate.leakage_sets(cur, cfg))
+    assert summary["held-out"]["chats_sharing"] == 1 and summary["test"]["shared_with_train"] == 1
+
+
 def test_duplicates_keep_the_best_ranked_member(cfg, library):
     result = curate.curate(fresh_chats(), cfg, library=library, persona=persona())
     kept_ids = {c["id"] for c in result.kept}
