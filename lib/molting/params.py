@@ -25,6 +25,7 @@ CHOICES: dict[str, tuple] = {
 }
 NULLABLE: dict[str, type] = {
     "data.system_prompt": str,
+    "data.test_chats": str,
     "curate.top_k": int,
     "curate.keep_drop_file": str,
     "curate.synthetic_file": str,
