@@ -11,6 +11,7 @@ import pytest
 from molting.errors import ParamsError
 from molting.patterns import (
     CATEGORIES,
+    OPT_IN_CATEGORIES,
     PatternLibrary,
     check_examples,
     default_library_path,
@@ -19,8 +20,9 @@ from molting.patterns import (
 )
 
 LABELED = Path(__file__).parent / "data" / "agent_like_labeled.jsonl"
-SHIPPED = load_library()  # loaded once at collection so parametrize can name every pattern
-BY_NAME = {p.name: p for p in SHIPPED.patterns}
+SHIPPED = load_library()  # the default library (opt-in categories off), loaded once at collection
+EVERY = load_library(enabled=OPT_IN_CATEGORIES)  # every shipped pattern, so parametrize can name each one
+BY_NAME = {p.name: p for p in EVERY.patterns}
 STRAIGHT_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"',
                                  "\u00a0": " ", "\u202f": " "})
 
@@ -62,12 +64,13 @@ def _brute_first(lib: PatternLibrary, text: str) -> tuple[int, str] | None:
 
 def test_library_has_enough_patterns_in_every_category():
     assert len(SHIPPED) >= 24
-    assert set(SHIPPED.by_category()) == set(CATEGORIES)
-    assert all(len(names) >= 2 for names in SHIPPED.by_category().values())
-    assert len(set(SHIPPED.names)) == len(SHIPPED.names)
+    assert set(EVERY.by_category()) == set(CATEGORIES)
+    assert set(SHIPPED.by_category()) == set(CATEGORIES) - set(OPT_IN_CATEGORIES)
+    assert all(len(names) >= 2 for names in EVERY.by_category().values())
+    assert len(set(EVERY.names)) == len(EVERY.names)
 
 
-@pytest.mark.parametrize("name", SHIPPED.names)
+@pytest.mark.parametrize("name", EVERY.names)
 def test_pattern_is_well_formed(name):
     p = BY_NAME[name]
     assert re.fullmatch(r"[a-z][a-z0-9_]*", p.name)
@@ -78,7 +81,7 @@ def test_pattern_is_well_formed(name):
     assert p.source == str(default_library_path())
 
 
-@pytest.mark.parametrize("name", SHIPPED.names)
+@pytest.mark.parametrize("name", EVERY.names)
 def test_pattern_matches_its_must_match_examples(name):
     p = BY_NAME[name]
     alone = PatternLibrary([p])  # goes through the pre-check too, so a wrong pre-check shows up here
@@ -86,7 +89,7 @@ def test_pattern_matches_its_must_match_examples(name):
     assert not missed, f"{name} misses {missed}"
 
 
-@pytest.mark.parametrize("name", SHIPPED.names)
+@pytest.mark.parametrize("name", EVERY.names)
 def test_pattern_leaves_its_hard_negatives_alone(name):
     p = BY_NAME[name]
     alone = PatternLibrary([p])
@@ -95,7 +98,7 @@ def test_pattern_leaves_its_hard_negatives_alone(name):
 
 
 def test_check_examples_is_clean_for_the_shipped_library():
-    assert check_examples(SHIPPED) == []
+    assert check_examples(EVERY) == []
 
 
 def test_check_examples_describes_failures(tmp_path):
@@ -106,7 +109,7 @@ def test_check_examples_describes_failures(tmp_path):
     assert "marmalade_shop_talk" in problems[0] and "Buy some marmalade" in problems[0]
 
 
-@pytest.mark.parametrize("name", SHIPPED.names)
+@pytest.mark.parametrize("name", EVERY.names)
 def test_every_shipped_pattern_has_a_literal_pre_check(name):
     # A pattern with no required literal runs on every text, which makes filtering 100k chats slow.
     assert required_clauses(BY_NAME[name].regex)
@@ -153,10 +156,10 @@ def test_clean_text_has_no_hits():
 
 def test_pre_check_never_changes_a_result():
     texts = [row["text"] for row in _labeled()]
-    texts += [t for p in SHIPPED.patterns for t in (*p.must_match, *p.must_not_match)]
+    texts += [t for p in EVERY.patterns for t in (*p.must_match, *p.must_not_match)]
     for text in texts:
-        hit = SHIPPED.first(text)
-        assert _brute_first(SHIPPED, text) == (None if hit is None else (hit.start, hit.rule)), text
+        hit = EVERY.first(text)
+        assert _brute_first(EVERY, text) == (None if hit is None else (hit.start, hit.rule)), text
 
 
 # --- disabling and user files ---------------------------------------------------------------------------
@@ -239,14 +242,15 @@ def test_labeled_set_is_big_varied_and_balanced():
     assert len({r["text"] for r in rows}) == len(rows)
     positives = [r for r in rows if r["agent_like"]]
     assert 0.4 <= len(positives) / len(rows) <= 0.6
-    assert {r["kind"] for r in positives} == set(CATEGORIES)
+    assert {r["kind"] for r in positives} == set(CATEGORIES) - set(OPT_IN_CATEGORIES)
     assert sum(r["kind"] == "hard_negative" for r in rows) >= 60
 
 
 def test_precision_and_recall_on_the_labeled_set():
+    # This set speaks for a persona who only chats (Fenna Rook), so the persona_format rules are on.
     tp = fp = fn = 0
     for row in _labeled():
-        flagged = SHIPPED.first(row["text"]) is not None
+        flagged = EVERY.first(row["text"]) is not None
         tp += flagged and row["agent_like"]
         fp += flagged and not row["agent_like"]
         fn += (not flagged) and row["agent_like"]

@@ -16,12 +16,16 @@ from molting.errors import ParamsError
 
 __all__ = [
     "CATEGORIES",
+    "OPT_IN_CATEGORIES",
     "Pattern",
     "PatternHit",
     "PatternLibrary",
     "check_examples",
     "default_library_path",
+    "library_for",
     "load_library",
+    "load_patterns",
+    "pattern_states",
     "required_clauses",
 ]
 
@@ -34,7 +38,11 @@ CATEGORIES: tuple[str, ...] = (
     "refusal",
     "meta_leakage",
     "assistant_boilerplate",
+    "persona_format",
 )
+# Categories that are agent-like only for some personas (a coding helper's replies are full of code fences):
+# off unless a version switches them on with curate.patterns_enabled.
+OPT_IN_CATEGORIES: tuple[str, ...] = ("persona_format",)
 REQUIRED_KEYS: tuple[str, ...] = ("name", "category", "description", "regex", "must_match", "must_not_match")
 
 _NAME_RE = re.compile(r"[a-z][a-z0-9_]*")
@@ -76,6 +84,11 @@ class Pattern:
     must_match: tuple[str, ...]
     must_not_match: tuple[str, ...]
     source: str  # file it came from, so errors and reports can point at it
+
+    @property
+    def on_by_default(self) -> bool:
+        """Whether the pattern runs without being named in curate.patterns_enabled."""
+        return self.category not in OPT_IN_CATEGORIES
 
 
 @dataclass(frozen=True)
@@ -417,22 +430,16 @@ def _load_file(path: Path) -> list[Pattern]:
     return [_parse_entry(entry, i, str(path)) for i, entry in enumerate(data)]
 
 
-def _drop_disabled(patterns: list[Pattern], disabled: Iterable[str]) -> list[Pattern]:
-    """Remove the named patterns; an unknown name is an error that suggests the closest one."""
-    names = [p.name for p in patterns]
-    off = set()
-    for name in disabled:
-        if name not in names:
-            close = difflib.get_close_matches(str(name), names, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            raise ParamsError(f"unknown pattern {name!r} in patterns_disabled", where="curate.patterns_disabled",
-                              fix=f"{hint}list the names with `molt patterns`")
-        off.add(name)
-    return [p for p in patterns if p.name not in off]
+def _unknown(name: str, choices: list[str], key: str) -> ParamsError:
+    """An unknown pattern (or category) name in a params list, with the closest valid one."""
+    close = difflib.get_close_matches(str(name), choices, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return ParamsError(f"unknown pattern {name!r} in {key.split('.')[-1]}", where=key,
+                       fix=f"{hint}list the names with `molt patterns`")
 
 
-def load_library(disabled: Iterable[str] = (), extra_files: Iterable[str | Path] = ()) -> PatternLibrary:
-    """The shipped library plus any extra pattern files, minus the disabled names."""
+def load_patterns(extra_files: Iterable[str | Path] = ()) -> list[Pattern]:
+    """Every pattern of the shipped library and the extra files, on or off, in library order."""
     patterns: list[Pattern] = []
     seen: dict[str, str] = {}
     for path in [default_library_path(), *(Path(f) for f in extra_files)]:
@@ -442,7 +449,40 @@ def load_library(disabled: Iterable[str] = (), extra_files: Iterable[str | Path]
                            "rename the pattern; to replace a shipped one, disable it and add yours under a new name")
             seen[p.name] = p.source
             patterns.append(p)
-    return PatternLibrary(_drop_disabled(patterns, disabled))
+    return patterns
+
+
+def pattern_states(patterns: list[Pattern], disabled: Iterable[str] = (),
+                   enabled: Iterable[str] = ()) -> list[tuple[Pattern, bool]]:
+    """Each pattern with whether it is on: on by default unless opt-in, `enabled` (pattern or category
+    names) switches opt-in ones on, `disabled` (pattern names) switches any off and wins over `enabled`."""
+    names = [p.name for p in patterns]
+    categories = sorted({*CATEGORIES, *(p.category for p in patterns)})
+    for name in enabled:
+        if name not in names and name not in categories:
+            raise _unknown(name, names + categories, "curate.patterns_enabled")
+    for name in disabled:
+        if name not in names:
+            raise _unknown(name, names, "curate.patterns_disabled")
+    on, off = set(enabled), set(disabled)
+    return [(p, p.name not in off and (p.on_by_default or p.name in on or p.category in on)) for p in patterns]
+
+
+def load_library(disabled: Iterable[str] = (), extra_files: Iterable[str | Path] = (),
+                 enabled: Iterable[str] = ()) -> PatternLibrary:
+    """The shipped library plus any extra pattern files: default patterns and the `enabled` opt-in ones
+    (pattern or category names), minus the `disabled` names."""
+    states = pattern_states(load_patterns(extra_files), list(disabled), list(enabled))
+    return PatternLibrary(p for p, on in states if on)
+
+
+def library_for(cfg: Any) -> PatternLibrary:
+    """The library a version curates with (curate.patterns_disabled, patterns_enabled, patterns_extra)."""
+    from molting.params import project_path
+
+    c = cfg.curate
+    extra = [project_path(cfg, f, "curate.patterns_extra") for f in c.patterns_extra]
+    return load_library(c.patterns_disabled, extra, c.get("patterns_enabled", []))
 
 
 def check_examples(lib: PatternLibrary) -> list[str]:
