@@ -369,7 +369,60 @@ def _string_list(value: Any, source: str, where: str, key: str) -> tuple[str, ..
     return tuple(value)
 
 
-def _parse_entry(entry: Any, index: int, source: str) -> Pattern:
+_VOCAB_REF = re.compile(r"\{\{\s*([A-Za-z0-9_]*)\s*\}\}")
+
+
+def _expand(regex: str, vocabulary: dict[str, str], source: str, where: str) -> str:
+    """The regex with each `{{name}}` replaced by that vocabulary's alternation."""
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in vocabulary:
+            close = difflib.get_close_matches(name, list(vocabulary), n=1)
+            hint = f"did you mean {{{{{close[0]}}}}}? " if close else ""
+            raise _bad(source, where, f"unknown vocabulary {{{{{name}}}}} in `regex`",
+                       f"{hint}use one of the names under `vocabulary:` ({', '.join(sorted(vocabulary)) or 'none defined'})")
+        return vocabulary[name]
+
+    return _VOCAB_REF.sub(sub, regex)
+
+
+def _parse_vocabulary(data: Any, source: str, known: dict[str, str]) -> dict[str, str]:
+    """A file's `vocabulary:` mapping (name -> list of regex fragments) as name -> one non-capturing alternation."""
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise _bad(source, "vocabulary", f"must be a mapping of names to lists, got {type(data).__name__}",
+                   "write `vocabulary:` followed by `name: [word, word, ...]` lines")
+    out: dict[str, str] = {}
+    for name, words in data.items():
+        where = f"vocabulary {name!r}"
+        if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
+            raise _bad(source, where, f"name {name!r} is not snake_case",
+                       "use lowercase letters, digits and underscores, starting with a letter")
+        if name in known:
+            raise _bad(source, where, "duplicate vocabulary name (already defined in the shipped library)",
+                       "choose another name; the shipped vocabularies can be used as they are")
+        if not isinstance(words, list) or not words or not all(isinstance(w, str) and w for w in words):
+            raise _bad(source, where, "must be a non-empty list of non-empty strings",
+                       "list the words (regex fragments such as 'commits?') in quotes")
+        for word in words:
+            try:
+                compiled = re.compile(word)
+            except re.error as exc:
+                raise _bad(source, where, f"entry {word!r} does not compile: {exc}",
+                           "fix the regex fragment, or escape special characters with \\") from None
+            if compiled.groups:
+                raise _bad(source, where, f"entry {word!r} has a capturing group",
+                           "write (?:...) instead of (...)")
+            if compiled.fullmatch(""):
+                raise _bad(source, where, f"entry {word!r} can match empty text",
+                           "make every entry require at least one character")
+        # longest first, so that a regex engine trying alternatives in order prefers "pull request" to "pull"
+        out[name] = "(?:" + "|".join(sorted(words, key=len, reverse=True)) + ")"
+    return out
+
+
+def _parse_entry(entry: Any, index: int, source: str, vocabulary: dict[str, str] | None = None) -> Pattern:
     """Validate one YAML entry and compile it into a Pattern."""
     where = f"pattern #{index + 1}"
     if not isinstance(entry, dict):
@@ -402,6 +455,7 @@ def _parse_entry(entry: Any, index: int, source: str) -> Pattern:
     source_regex = entry["regex"]
     if not isinstance(source_regex, str) or not source_regex:
         raise _bad(source, where, "`regex` must be a non-empty string", "write a Python regular expression")
+    source_regex = _expand(source_regex, vocabulary or {}, source, where)
     try:
         regex = re.compile(source_regex)
     except re.error as exc:
@@ -420,14 +474,32 @@ def _parse_entry(entry: Any, index: int, source: str) -> Pattern:
                    must_match=must_match, must_not_match=must_not_match, source=source)
 
 
-def _load_file(path: Path) -> list[Pattern]:
-    """All patterns of one YAML file, validated."""
+FILE_KEYS = ("vocabulary", "patterns")
+
+
+def _load_file(path: Path, shipped_vocabulary: dict[str, str] | None = None) -> tuple[list[Pattern], dict[str, str]]:
+    """All patterns of one YAML file, validated, and the vocabulary it defines.
+
+    A file is either a list of patterns, or a mapping with `patterns:` (that list) and `vocabulary:`
+    (named word lists that regexes use as {{name}}). Extra files may use the shipped vocabulary.
+    """
     data = _read_yaml(path)
+    source = str(path)
+    known = dict(shipped_vocabulary or {})
+    own: dict[str, str] = {}
+    if isinstance(data, dict):
+        unknown = sorted(set(data) - set(FILE_KEYS), key=str)
+        if unknown:
+            raise _bad(source, "", f"unknown top-level key(s): {', '.join(map(str, unknown))}",
+                       f"a pattern file holds only {' and '.join(FILE_KEYS)} (or is a plain list of patterns)")
+        own = _parse_vocabulary(data.get("vocabulary"), source, known)
+        data = data.get("patterns")
     if not isinstance(data, list):
         got = "an empty file" if data is None else f"a {type(data).__name__}"
-        raise _bad(str(path), "", f"must be a YAML list of patterns, got {got}",
+        raise _bad(source, "", f"must be a YAML list of patterns, got {got}",
                    "start each pattern with `- name: ...` (see the shipped agent_like.yaml)")
-    return [_parse_entry(entry, i, str(path)) for i, entry in enumerate(data)]
+    vocabulary = {**known, **own}
+    return [_parse_entry(entry, i, source, vocabulary) for i, entry in enumerate(data)], own
 
 
 def _unknown(name: str, choices: list[str], key: str) -> ParamsError:
@@ -442,8 +514,11 @@ def load_patterns(extra_files: Iterable[str | Path] = ()) -> list[Pattern]:
     """Every pattern of the shipped library and the extra files, on or off, in library order."""
     patterns: list[Pattern] = []
     seen: dict[str, str] = {}
-    for path in [default_library_path(), *(Path(f) for f in extra_files)]:
-        for p in _load_file(path):
+    shipped, vocabulary = _load_file(default_library_path())
+    files = [(default_library_path(), shipped)]
+    files += [(Path(f), _load_file(Path(f), vocabulary)[0]) for f in extra_files]
+    for _path, loaded in files:
+        for p in loaded:
             if p.name in seen:
                 raise _bad(p.source, f"pattern {p.name!r}", f"duplicate name (already defined in {seen[p.name]})",
                            "rename the pattern; to replace a shipped one, disable it and add yours under a new name")
