@@ -487,6 +487,9 @@ def _load_file(path: Path, shipped_vocabulary: dict[str, str] | None = None) -> 
     source = str(path)
     known = dict(shipped_vocabulary or {})
     own: dict[str, str] = {}
+    if isinstance(data, dict) and "patterns" not in data:
+        raise _bad(source, "", f"must be a YAML list of patterns, got a mapping ({', '.join(map(str, data))})",
+                   "start each pattern with `- name: ...`, or put the list under `patterns:` (see the shipped agent_like.yaml)")
     if isinstance(data, dict):
         unknown = sorted(set(data) - set(FILE_KEYS), key=str)
         if unknown:
