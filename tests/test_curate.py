@@ -17,7 +17,9 @@ SAMPLE = REPO / "data" / "sample"
 
 @pytest.fixture(scope="module")
 def library():
-    return patterns.load_library()
+    v21 = params.resolve("v2.1", REPO)
+    v21["root"] = str(REPO)
+    return patterns.library_for(v21)  # v2.1 switches the persona_format rules on: Fenna only chats
 
 
 @pytest.fixture
