@@ -20,6 +20,7 @@ __all__ = [
     "Pattern",
     "PatternHit",
     "PatternLibrary",
+    "branch_clauses",
     "check_examples",
     "default_library_path",
     "library_for",
@@ -119,10 +120,20 @@ def _fold(text: str) -> str:
     return text.translate(_I_FOLD).casefold()
 
 
+# Words in almost every reply: a required string that is only one of these selects nothing, whatever its length.
+_COMMON_WORDS = frozenset(
+    "i|i'm|i've|i'll|i'd|i am|i have|i will|me|my|you|your|you're|the|a|an|and|or|but|so|to|of|in|on|at|for|with"
+    "|that|this|it|it's|is|are|was|were|be|been|all|not|done|can't|don't|let me|let's|here|here's|there|what|when|how"
+    .split("|"))
+
+
 def _strength(literal: str) -> int:
-    """How selective a required string is: its length, but symbols like # or ✅ are rare in prose even alone."""
+    """How selective a required string is: its length, but symbols like # or ✅ are rare in prose even alone,
+    and a string that is just a common word (" your ", "i've") counts as weak."""
     if literal and not any(c.isalnum() or c.isspace() or c in _COMMON_PUNCT for c in literal):
         return _GOOD_LITERAL
+    if literal.strip(" ,.!?") in _COMMON_WORDS:
+        return _MIN_LITERAL
     return len(literal)
 
 
@@ -225,16 +236,41 @@ def _seq(items: Any) -> Analysis:
     return None, clauses + [c for c in [_clause(run)] if c is not None]
 
 
+def _sorted_clauses(exact: set[str] | None, clauses: list[frozenset[str]]) -> tuple[frozenset[str], ...]:
+    """A node's requirements, most selective first."""
+    found = [c for c in [_clause(exact), *clauses] if c is not None]
+    return tuple(sorted(set(found), key=_selectivity, reverse=True))
+
+
 def required_clauses(regex: re.Pattern[str]) -> tuple[frozenset[str], ...]:
     """Sets of folded strings such that every text the regex matches contains one string of each set."""
     if _PARSER is None:
         return ()
     try:
-        exact, clauses = _seq(_PARSER.parse(regex.pattern, regex.flags))
+        return _sorted_clauses(*_seq(_PARSER.parse(regex.pattern, regex.flags)))
     except Exception:  # the parser is CPython-internal: if it changes, lose speed, never correctness
         return ()
-    found = [c for c in [_clause(exact), *clauses] if c is not None]
-    return tuple(sorted(set(found), key=_selectivity, reverse=True))
+
+
+def _top_branches(items: Any) -> list[Any]:
+    """The alternatives of a regex whose whole body is one alternation (groups around it unwrapped), else [body]."""
+    items = list(items)
+    while len(items) == 1 and items[0][0] is _C.SUBPATTERN:
+        items = list(items[0][1][-1])
+    if len(items) == 1 and items[0][0] is _C.BRANCH:
+        return [b for branch in items[0][1][1] for b in _top_branches(branch)]
+    return [items]
+
+
+def branch_clauses(regex: re.Pattern[str]) -> tuple[tuple[frozenset[str], ...], ...]:
+    """Per top-level alternative of the regex, the clauses it requires (a text the regex matches meets all
+    clauses of at least one alternative). Keeping alternatives apart keeps each one's requirements precise."""
+    if _PARSER is None:
+        return ((),)
+    try:
+        return tuple(_sorted_clauses(*_seq(branch)) for branch in _top_branches(_PARSER.parse(regex.pattern, regex.flags)))
+    except Exception:  # the parser is CPython-internal: if it changes, lose speed, never correctness
+        return ((),)
 
 
 def _trie_regex(words: Iterable[str]) -> str:
@@ -257,19 +293,21 @@ def _trie_regex(words: Iterable[str]) -> str:
 
 
 class _Prefilter:
-    """Tells, per text, which patterns can possibly match, from the strings each one requires."""
+    """Tells, per text, which patterns can possibly match, from the strings each of their alternatives requires."""
 
-    def __init__(self, clauses: list[tuple[frozenset[str], ...]]):
-        self._clauses = clauses
-        self._always = [i for i, cs in enumerate(clauses) if not cs]
-        every = {x for cs in clauses for c in cs for x in c}
+    def __init__(self, per_pattern: list[tuple[tuple[frozenset[str], ...], ...]]):
+        # One unit per top-level alternative of a pattern: the pattern may match if any of its units holds.
+        self._owner = [i for i, branches in enumerate(per_pattern) for _ in branches]
+        self._clauses = [cs for branches in per_pattern for cs in branches]
+        self._always = sorted({self._owner[u] for u, cs in enumerate(self._clauses) if not cs})
+        every = {x for cs in self._clauses for c in cs for x in c}
         # The finder reports the longest required string starting at each position; the required strings
         # it begins with are there too.
         self._implied = {x: frozenset(x[:k] for k in range(1, len(x) + 1) if x[:k] in every) for x in every}
-        self._by_key: dict[str, list[int]] = {}  # string -> patterns whose most selective clause holds it
-        for i, cs in enumerate(clauses):
+        self._by_key: dict[str, list[int]] = {}  # string -> units whose most selective clause holds it
+        for u, cs in enumerate(self._clauses):
             for x in cs[0] if cs else ():
-                self._by_key.setdefault(x, []).append(i)
+                self._by_key.setdefault(x, []).append(u)
         self._finder = re.compile("(?=(" + _trie_regex(every) + "))") if every else None
 
     def candidates(self, norm: str) -> list[int]:
@@ -279,9 +317,9 @@ class _Prefilter:
         found: set[str] = set()
         for longest in set(self._finder.findall(_fold(norm))):
             found |= self._implied[longest]
-        keyed = {i for x in found for i in self._by_key.get(x, ())}
-        ok = [i for i in keyed if all(not c.isdisjoint(found) for c in self._clauses[i][1:])]
-        return sorted([*self._always, *ok])
+        keyed = {u for x in found for u in self._by_key.get(x, ())}
+        ok = {self._owner[u] for u in keyed if all(not c.isdisjoint(found) for c in self._clauses[u][1:])}
+        return sorted(ok.union(self._always))
 
 
 class PatternLibrary:
@@ -289,7 +327,7 @@ class PatternLibrary:
 
     def __init__(self, patterns: Iterable[Pattern]):
         self.patterns: list[Pattern] = list(patterns)
-        self._prefilter = _Prefilter([required_clauses(p.regex) for p in self.patterns])
+        self._prefilter = _Prefilter([branch_clauses(p.regex) for p in self.patterns])
 
     @property
     def names(self) -> list[str]:
