@@ -68,16 +68,22 @@ class AgentLikeDetector:
     threshold: float = DEFAULT_THRESHOLD
     trained_on: str = ""  # where the training rows came from, for reports
 
-    def predict_proba(self, texts: list[str]) -> np.ndarray:
-        """P(agent-like) per text: the highest over the whole text and each of its sentences."""
+    def explain(self, texts: list[str]) -> list[tuple[float, str]]:
+        """Per text, P(agent-like) and the piece (whole text or one sentence) that scored it."""
         texts = list(texts)
         if not texts:
-            return np.zeros(0, dtype=np.float64)
+            return []
         pieces, owner = _pieces(texts)
         piece_p = self.model.predict_proba(np.asarray(self.embed(pieces)))[:, 1]
-        out = np.zeros(len(texts), dtype=np.float64)
-        np.maximum.at(out, owner, piece_p)
-        return out
+        best: list[tuple[float, str]] = [(-1.0, "")] * len(texts)
+        for piece, i, p in zip(pieces, owner, piece_p):
+            if p > best[i][0]:
+                best[i] = (float(p), piece)
+        return best
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        """P(agent-like) per text: the highest over the whole text and each of its sentences."""
+        return np.asarray([p for p, _ in self.explain(texts)], dtype=np.float64)
 
     def flags(self, texts: list[str]) -> list[bool]:
         """Whether each text is agent-like (predict_proba >= threshold)."""
