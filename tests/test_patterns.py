@@ -257,3 +257,35 @@ def test_precision_and_recall_on_the_labeled_set():
     precision, recall = tp / (tp + fp), tp / (tp + fn)
     assert precision >= 0.95, f"precision {precision:.3f}"
     assert recall >= 0.95, f"recall {recall:.3f}"
+
+
+# --- the held-out half of the labelled set stays held out ---------------------------------------------------
+
+HELDOUT = Path(__file__).resolve().parents[1] / "data" / "labelled" / "heldout.jsonl"
+
+
+def _words(text: str) -> str:
+    """Lower-case words only (YAML's doubled '' read as one), so quoting and spacing cannot hide a copy."""
+    return " ".join(re.findall(r"[a-z0-9']+", text.lower().replace("\u2019", "'").replace("''", "'")))
+
+
+@pytest.mark.skipif(not HELDOUT.is_file(), reason="no held-out labelled set in this checkout")
+def test_no_heldout_text_or_sentence_appears_in_the_pattern_library():
+    # Read by code only: a person writing patterns never looks at this file.
+    heldout = [json.loads(line)["text"] for line in HELDOUT.read_text(encoding="utf-8").splitlines() if line.strip()]
+    library_text = _words(default_library_path().read_text(encoding="utf-8"))
+    examples = {_words(t) for p in EVERY.patterns for t in (*p.must_match, *p.must_not_match)}
+    leaked = []
+    for text in heldout:
+        whole = _words(text)
+        if whole in examples or (len(whole.split()) >= 6 and whole in library_text):
+            leaked.append(text[:40])
+        sentences = [_words(s) for s in re.split(r"(?<=[.!?])\s+|\n+", text)]
+        leaked += [s[:40] for s in sentences if len(s.split()) >= 6 and s in library_text]
+    assert not leaked, f"{len(leaked)} held-out texts or sentences appear in the pattern library"
+
+
+def test_the_heldout_check_would_catch_a_copy(tmp_path):
+    sentence = "The quick brown fox jumps over six lazy dogs today."
+    assert _words(sentence) in _words(f"  must_match:\n    - \"Well. {sentence}\"")
+    assert _words("I''m sure it''s fine and dandy, truly now.") == _words("I'm sure it's fine and dandy, truly now.")

@@ -28,6 +28,8 @@ __all__ = [
     "load_patterns",
     "pattern_states",
     "required_clauses",
+    "scan_counts",
+    "states_for",
 ]
 
 CATEGORIES: tuple[str, ...] = (
@@ -614,3 +616,28 @@ def check_examples(lib: PatternLibrary) -> list[str]:
                 problems.append(f"{p.name} ({p.source}): must_not_match example matched "
                                 f"{text[m.start():m.end()]!r} in {text!r}")
     return problems
+
+
+def states_for(cfg: Any | None) -> list[tuple[Pattern, bool]]:
+    """Every pattern with whether it is on for a version's params (None: the defaults)."""
+    if cfg is None:
+        return pattern_states(load_patterns())
+    from molting.params import project_path
+
+    c = cfg.curate
+    extra = [project_path(cfg, f, "curate.patterns_extra") for f in c.patterns_extra]
+    return pattern_states(load_patterns(extra), c.patterns_disabled, c.get("patterns_enabled", []))
+
+
+def scan_counts(lib: PatternLibrary, texts_by_item: Iterable[tuple[str, list[str]]]) -> dict[str, dict[str, int]]:
+    """Per rule, how many items (chats) it hits and how many hits it has in all, over (item id, texts) pairs."""
+    counts: dict[str, dict[str, int]] = {name: {"items": 0, "hits": 0} for name in lib.names}
+    for _item, texts in texts_by_item:
+        hit_rules: set[str] = set()
+        for text in texts:
+            for hit in lib.scan(text):
+                counts[hit.rule]["hits"] += 1
+                hit_rules.add(hit.rule)
+        for rule in hit_rules:
+            counts[rule]["items"] += 1
+    return counts
