@@ -58,7 +58,7 @@ _EMPTY_PROBES = ("", "x", "Hello there.\nA second line.")
 _I_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i"})
 _MAX_EXACT = 256  # most alternative strings tracked for one part of a regex
 _MAX_CLASS = 16  # most characters a character class may stand for and still count as known
-_MIN_LITERAL = 2  # single letters occur everywhere: not worth requiring
+_MIN_LITERAL = 2  # single letters and common words occur everywhere: requiring them only costs time
 _GOOD_LITERAL = 6  # required strings this long are selective enough; beyond it, fewer strings is better
 _MAX_LITERAL = 12  # required strings are cut to this length (their prefix is required as well)
 _MAX_COMBOS = 16  # most clauses one alternation may expand into
@@ -134,8 +134,10 @@ def _strength(literal: str) -> int:
     and a string that is just a common word (" your ", "i've") counts as weak."""
     if literal and not any(c.isalnum() or c.isspace() or c in _COMMON_PUNCT for c in literal):
         return _GOOD_LITERAL
+    if "\n" in literal and literal.strip() and not any(c.isalnum() for c in literal):
+        return _GOOD_LITERAL  # punctuation at a line end (":\n", "**\n"): formatting, rare in chat
     if literal.strip(" ,.!?") in _COMMON_WORDS:
-        return _MIN_LITERAL
+        return 1
     return len(literal)
 
 
@@ -259,8 +261,9 @@ def _top_branches(items: Any) -> list[Any]:
     items = list(items)
     while len(items) == 1 and items[0][0] is _C.SUBPATTERN:
         items = list(items[0][1][-1])
-    if len(items) == 1 and items[0][0] is _C.BRANCH:
-        return [b for branch in items[0][1][1] for b in _top_branches(branch)]
+    # The parser moves a prefix shared by every alternative (often \b) in front of the alternation.
+    if items and items[-1][0] is _C.BRANCH and all(op in (_C.AT, _C.LITERAL, _C.IN) for op, _ in items[:-1]):
+        return [items[:-1] + list(b) for branch in items[-1][1][1] for b in _top_branches(branch)]
     return [items]
 
 
