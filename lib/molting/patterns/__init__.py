@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import itertools
 import math
 import re
@@ -270,10 +271,16 @@ def _top_branches(items: Any) -> list[Any]:
 def branch_clauses(regex: re.Pattern[str]) -> tuple[tuple[frozenset[str], ...], ...]:
     """Per top-level alternative of the regex, the clauses it requires (a text the regex matches meets all
     clauses of at least one alternative). Keeping alternatives apart keeps each one's requirements precise."""
+    return _branch_clauses(regex.pattern, regex.flags)
+
+
+@functools.lru_cache(maxsize=1024)
+def _branch_clauses(pattern: str, flags: int) -> tuple[tuple[frozenset[str], ...], ...]:
+    """branch_clauses by source (cached: every library built in a process analyses the same regexes)."""
     if _PARSER is None:
         return ((),)
     try:
-        return tuple(_sorted_clauses(*_seq(branch)) for branch in _top_branches(_PARSER.parse(regex.pattern, regex.flags)))
+        return tuple(_sorted_clauses(*_seq(branch)) for branch in _top_branches(_PARSER.parse(pattern, flags)))
     except Exception:  # the parser is CPython-internal: if it changes, lose speed, never correctness
         return ((),)
 
