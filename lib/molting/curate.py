@@ -29,6 +29,7 @@ class Curation:
     train: list[dict] = field(default_factory=list)
     heldout: list[dict] = field(default_factory=list)
     leakage: list[dict] = field(default_factory=list)
+    review: list[dict] = field(default_factory=list)      # kept chats the detector marks: {id, p_agent_like, turn, ...}
 
     def removed_by_rule(self) -> dict[str, int]:
         """How many chats each rule removed, most first."""
@@ -108,7 +109,8 @@ def filter_agent_like(chats: list[dict], library: Any, cur: Curation) -> list[di
                     break
         if hit is None:
             kept.append(chat)
-    cur._step("agent-like filter", kept, len(chats) - len(kept))
+    opt_in = sorted({p.category for p in getattr(library, "patterns", []) if not p.on_by_default})
+    cur._step("agent-like filter" + (f" (opt-in on: {', '.join(opt_in)})" if opt_in else ""), kept, len(chats) - len(kept))
     return kept
 
 
@@ -316,6 +318,32 @@ def curate(chats: list[dict], cfg: Any, *, library: Any, persona: dict,
     return cur
 
 
+def mark_for_review(cur: Curation, cfg: Any, detector: Any = None) -> list[dict]:
+    """Kept chats the embedding detector finds agent-like: a second opinion for a person, who decides with
+    curate.keep_drop_file (it never drops anything itself). Stored on `cur.review`, most likely first."""
+    if not (cfg.curate.enabled and cfg.curate.review_detector):
+        cur.review = []
+        return cur.review
+    if detector is None:
+        from molting.detector import default_detector
+
+        detector = default_detector("all")
+    turns = [(chat, i, m["content"]) for chat in cur.kept for i, m in enumerate(chat["messages"]) if m["role"] == "assistant"]
+    scored = detector.explain([text for _, _, text in turns])
+    best: dict[str, dict] = {}
+    for (chat, turn, text), (p, piece) in zip(turns, scored):
+        if p >= detector.threshold and p > best.get(chat["id"], {}).get("p_agent_like", -1):
+            best[chat["id"]] = {"id": chat["id"], "p_agent_like": round(p, 3), "turn": turn,
+                                "sentence": _short(piece), "reply": _short(text, 240)}
+    cur.review = sorted(best.values(), key=lambda r: (-r["p_agent_like"], r["id"]))
+    return cur.review
+
+
+def review_table_rows(review: list[dict]) -> list[dict]:
+    """Review candidates as notebook rows (or one row saying there are none)."""
+    return review or [{"id": "-", "p_agent_like": "-", "sentence": "the detector marks no kept chat", "reply": ""}]
+
+
 def load_synthetic(cfg: Any) -> list[dict]:
     """Synthetic chats from `curate.synthetic_file`, tagged source=synthetic (ids prefixed syn-)."""
     if not cfg.curate.synthetic_file:
@@ -481,6 +509,7 @@ def save(cur: Curation, paths: Any, loaded: Any, cfg: Any) -> dict:
     write_jsonl(paths.train_jsonl, train_rows)
     write_jsonl(paths.heldout_jsonl, heldout_rows)
     write_jsonl(paths.removed_jsonl, [removed_row(r) for r in cur.removed])
+    write_jsonl(paths.review_jsonl, cur.review)
     folder = paths.data_dir / "dataset"
     datasets.DatasetDict({
         "train": datasets.Dataset.from_list([{"id": r["id"], "messages": r["messages"], "source": r["source"]} for r in train_rows]),
@@ -497,6 +526,8 @@ def save(cur: Curation, paths: Any, loaded: Any, cfg: Any) -> dict:
         "clusters": cur.clusters,
         "leakage": cur.leakage,
         "sentence_leakage": sentence_leakage_summary(cur.train, leakage_sets(cur, cfg)),
+        "review": {"detector": "molting.detector (MiniLM + logistic regression)", "marked": len(cur.review),
+                   "ids": [r["id"] for r in cur.review]},
         "counts": {"raw": len(loaded.chats) + len(loaded.skipped), "loaded": len(loaded.chats), "kept": len(cur.kept),
                    "train": len(cur.train), "heldout": len(cur.heldout)},
         "sources": source_mix(cur.train),
