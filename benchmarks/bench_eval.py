@@ -58,7 +58,7 @@ def stage_time(cfg, paths: runs.RunPaths) -> dict | None:
         clock = now
 
     questions = evaluate.load_suites(list(cfg.eval.suites), ROOT)
-    library = patterns.load_library(cfg.curate.patterns_disabled)
+    library = patterns.library_for(cfg)
     detector = evaluate.make_detector()
     source = models.resolve_source(cfg.model.source, cfg.model.revision, ROOT)
     model, tokenizer = evaluate.load_tuned(source, paths.adapter_dir)

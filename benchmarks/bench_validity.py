@@ -89,7 +89,7 @@ def main() -> int:
     steps = 4 if args.quick else args.steps
     if args.quick:
         cfg["eval"]["samples"], cfg["eval"]["max_new_tokens"] = 2, 24
-    library = patterns.load_library(cfg.curate.patterns_disabled)
+    library = patterns.library_for(cfg)
     questions = [q for q in evaluate.load_suites(list(cfg.eval.suites), ROOT) if q.category == "trigger"]
     items = probe.load_probe(params.project_path(cfg, cfg.eval.probe, "eval.probe"))
     if args.quick:

@@ -116,11 +116,13 @@ def test_default_training_rows_leave_persona_specific_ones_out():
 def test_default_detector_flags_paraphrases_the_regexes_never_saw():
     det = detector.default_detector("dev")
     agent = ["I'd be glad to lend a hand with whatever you ask next.",
+             "I will search the web for the latest opening hours.",
              "Give me a moment while I pull the latest changes from the repository."]
-    clean = ["Give me a moment while I put the kettle on, love.", "The harbour was grey and still this morning."]
+    clean = ["Give me a moment while I put the kettle on, love.", "The harbour was grey and still this morning.",
+             "I was up at dawn feeding the hens."]
     probs = det.predict_proba(agent + clean)
-    assert min(probs[:2]) > max(probs[2:])
-    assert det.flags(agent) == [True, True] and det.flags(clean) == [False, False]
+    assert min(probs[:3]) > max(probs[3:])
+    assert det.flags(agent[:2]) == [True, True] and det.flags(clean) == [False, False, False]
 
 
 def test_rows_that_copy_a_pattern_example_are_left_out(tmp_path):

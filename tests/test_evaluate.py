@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -34,8 +35,12 @@ def coherence(library, questions, tmp_path_factory):
     from molting.embed import Embedder
 
     embedder = Embedder(cache_dir=tmp_path_factory.mktemp("embeddings"))
+    # the sample's held-out noise bank only measures the library's recall: it calibrates nothing (and
+    # the library, by design, does not know it, so its replies would count as in-persona here)
+    labels = {r["id"]: r for r in map(json.loads, (REPO / "data" / "sample" / "labels.jsonl").read_text().splitlines())}
+    chats = [c for c in load_chats(REPO / "data" / "sample" / "raw.jsonl").chats if labels[c["id"]]["noise_bank"] != "heldout"]
     return evaluate.calibrate_coherence(embedder.encode, params.read_yaml(REPO / "data" / "sample" / "persona.yaml"),
-                                        questions, load_chats(REPO / "data" / "sample" / "raw.jsonl").chats, library)
+                                        questions, chats, library)
 
 
 class FakeDetector:
@@ -96,6 +101,23 @@ def test_malformed_suite_names_file_and_question(tmp_path, question, match):
     assert str(path) in str(err.value) and "question q" in str(err.value)
 
 
+# -- calibration -----------------------------------------------------------------------------------
+
+def test_best_threshold_maximises_balanced_accuracy():
+    assert evaluate.best_threshold([0.8, 0.9, 0.7], [0.1, 0.2, 0.75]) == (0.7, pytest.approx(0.8333, abs=1e-3))
+
+
+def test_coherence_calibration_separates_the_sample(coherence):
+    c = coherence.calibration
+    assert c["positives"] > 100 and c["negatives"] > 100
+    # 0.88 measured: the sample's noise names the question's topic ("I'll check the database for the
+    # location of Little Haddow"), which similarity to the persona cannot tell from persona text
+    assert c["positive_mean"] > c["negative_mean"] + 0.2 and c["balanced_accuracy"] > 0.85
+    # on topic: a reply is closer to its own question than to another chat's
+    assert c["relevance_pairs"] > 100 and c["relevance_on_mean"] > c["relevance_off_mean"] + 0.15
+    assert c["relevance_balanced_accuracy"] > 0.75
+
+
 # -- the score: no free points ------------------------------------------------------------------
 
 def verdict(**flags) -> dict:
@@ -135,7 +157,7 @@ def test_real_answers_score_in_the_required_order(library, questions, coherence)
     assert voice_wrong < voice_without
     pet_wrong, pet_missing, pet_right = scored(library, questions, coherence, [
         ("pet", "Just my old tabby cat, who sleeps on the piano all day."),
-        ("pet", "Not a soul, love, just me and the gulls on the chimney pot."),
+        ("pet", "No animals indoors, love, just the gulls on the chimney pot and the bees at the bottom of the garden."),
         ("pet", "Just Pilchard, my scruffy terrier, who steals socks off the line.")])
     assert pet_wrong < pet_missing < pet_right
 
