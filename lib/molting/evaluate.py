@@ -200,8 +200,34 @@ def generate(model: Any, tokenizer: Any, chats: list[list[dict]], *, max_new_tok
     return results
 
 
+def uses_bf16(model: Any, setting: Any) -> bool:
+    """Whether generation runs under bf16 autocast: params `eval.bf16` true/false, or auto (the hardware supports it)."""
+    import torch
+
+    from molting.train import cpu_supports_bf16
+
+    if setting != "auto":
+        return bool(setting)
+    device = model.device.type
+    return bool(torch.cuda.is_bf16_supported()) if device == "cuda" else device == "cpu" and cpu_supports_bf16()
+
+
+def generation_precision(model: Any, setting: Any) -> Any:
+    """A context for generation: bf16 autocast where `uses_bf16` says so (1.45x faster here), else nothing."""
+    import contextlib
+
+    import torch
+
+    return torch.autocast(model.device.type, dtype=torch.bfloat16) if uses_bf16(model, setting) else contextlib.nullcontext()
+
+
 def answer_suite(model: Any, tokenizer: Any, questions: list[Question], cfg: Any, label: str) -> list[dict]:
     """Every question answered greedily once and `eval.samples` times at `eval.temperature` (seeded, batched)."""
+    with generation_precision(model, cfg.eval.get("bf16", False)):
+        return _answer_suite(model, tokenizer, questions, cfg, label)
+
+
+def _answer_suite(model: Any, tokenizer: Any, questions: list[Question], cfg: Any, label: str) -> list[dict]:
     e = cfg.eval
     chats = [with_system_prompt([{"role": "user", "content": q.prompt}], cfg.data.system_prompt) for q in questions]
     rows = []
@@ -276,7 +302,8 @@ def base_answers(model: Any, tokenizer: Any, questions: list[Question], cfg: Any
     key = content_key({"kind": "base-answers", "model": model_fingerprint(source), "template": tokenizer.chat_template,
                        "questions": [(q.id, q.suite, q.category, q.prompt) for q in questions],
                        "system_prompt": cfg.data.system_prompt, "samples": e.samples, "temperature": e.temperature,
-                       "max_new_tokens": e.max_new_tokens, "batch_size": e.batch_size, "seed": cfg.seed})
+                       "max_new_tokens": e.max_new_tokens, "batch_size": e.batch_size, "seed": cfg.seed,
+                       "bf16": uses_bf16(model, e.get("bf16", False))})
 
     def compute() -> list[dict]:
         with model.disable_adapter():
@@ -812,7 +839,7 @@ def summarize(rows: list[dict], cfg: Any, perplexity: dict, calibration: dict | 
         "models": models, "weights": weights.__dict__, "score_formula": score_formula(weights), "target_score": e.target_score,
         "config": {"max_new_tokens": e.max_new_tokens, "samples": e.samples, "batch_size": e.batch_size,
                    "temperature": e.temperature if e.samples > 0 else None, "suites": list(e.suites), "seed": cfg.seed,
-                   "bootstrap": e.bootstrap, "probe": e.probe, "test_chats": e.test_chats},
+                   "bootstrap": e.bootstrap, "probe": e.probe, "test_chats": e.test_chats, "bf16": e.get("bf16")},
         "perplexity": perplexity, "coherence_calibration": calibration, "judge": judge, "detector": detector,
         "propensity_comparison": propensity["tuned_vs_base"] if propensity else None,
     }

@@ -22,6 +22,7 @@ CHOICES: dict[str, tuple] = {
     "data.on_bad_lines": ("error", "skip"),
     "train.quantization": ("auto", "4bit", "8bit", "none"),
     "train.bf16": ("auto", True, False),
+    "eval.bf16": ("auto", True, False),
 }
 NULLABLE: dict[str, type] = {
     "data.system_prompt": str,
