@@ -17,7 +17,9 @@ SAMPLE = REPO / "data" / "sample"
 
 @pytest.fixture(scope="module")
 def library():
-    return patterns.load_library()
+    v21 = params.resolve("v2.1", REPO)
+    v21["root"] = str(REPO)
+    return patterns.library_for(v21)  # v2.1 switches the persona_format rules on: Fenna only chats
 
 
 @pytest.fixture
@@ -192,3 +194,42 @@ def test_same_input_gives_byte_identical_outputs(cfg, library, tmp_path):
     assert digests[0] == digests[1]
     summary = json.loads(paths.curation_json.read_text())
     assert summary["sentence_leakage"]["held-out"]["shared_with_train"] == 0 and summary["sentence_leakage"]["min_words"] == 4
+
+
+class MarksRepos:
+    """A stand-in detector: a reply mentioning a repository scores 0.9 (on that sentence), anything else 0.1."""
+
+    threshold = 0.5
+
+    def explain(self, texts):
+        return [(0.9, "the repo sentence") if "repo" in t else (0.1, t) for t in texts]
+
+
+def test_detector_marks_kept_chats_for_review_and_never_drops(cfg, library, tmp_path):
+    chats = fresh_chats()
+    flagged_id = chats[0]["id"]
+    chats[0]["messages"][-1]["content"] += " My grandson keeps a repo of tide tables."
+    loaded = load_chats(SAMPLE / "raw.jsonl")
+    result = curate.curate(chats, cfg, library=library, persona=persona())
+    kept_before = [c["id"] for c in result.kept]
+    review = curate.mark_for_review(result, cfg, detector=MarksRepos())
+    assert [c["id"] for c in result.kept] == kept_before                 # a second opinion, not a filter
+    assert [r["id"] for r in review] == ([flagged_id] if flagged_id in kept_before else [])
+    if review:
+        assert review[0]["p_agent_like"] == 0.9 and review[0]["sentence"] == "the repo sentence"
+    paths = runs.RunPaths(tmp_path, "v")
+    summary = curate.save(result, paths, loaded, cfg)
+    assert runs.read_jsonl(paths.review_jsonl) == review and summary["review"]["marked"] == len(review)
+    cfg["curate"]["review_detector"] = False
+    assert curate.mark_for_review(result, cfg, detector=MarksRepos()) == []
+
+
+def test_funnel_names_the_opt_in_rules_that_are_on(cfg, library):
+    result = curate.curate(fresh_chats(), cfg, library=library, persona=persona())
+    assert any(row["step"] == "agent-like filter (opt-in on: persona_format)" for row in result.funnel)
+    plain = curate.curate(fresh_chats(), cfg, library=patterns.load_library(), persona=persona())
+    assert any(row["step"] == "agent-like filter" for row in plain.funnel)
+    opt_in_rules = {p.name for p in library.patterns if not p.on_by_default}
+    removed_by_opt_in = [r for r in result.removed if r.get("category") == "persona_format"]
+    assert removed_by_opt_in and {r["rule"] for r in removed_by_opt_in} <= opt_in_rules
+    assert set(result.removed_by_rule()) & opt_in_rules

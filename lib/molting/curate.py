@@ -31,6 +31,7 @@ class Curation:
     leakage: list[dict] = field(default_factory=list)
     cuts: list[dict] = field(default_factory=list)        # strip mode: one row per cut sentence {id, turn, rule, category, sentence}
     random_subset: dict | None = None                     # random-subset arm: {size, source, counted_funnel}
+    review: list[dict] = field(default_factory=list)      # kept chats the detector marks: {id, p_agent_like, turn, ...}
 
     def removed_by_rule(self) -> dict[str, int]:
         """How many chats each rule removed, most first."""
@@ -117,7 +118,8 @@ def filter_agent_like(chats: list[dict], library: Any, cur: Curation) -> list[di
                     break
         if hit is None:
             kept.append(chat)
-    cur._step("agent-like filter", kept, len(chats) - len(kept))
+    opt_in = sorted({p.category for p in getattr(library, "patterns", []) if not p.on_by_default})
+    cur._step("agent-like filter" + (f" (opt-in on: {', '.join(opt_in)})" if opt_in else ""), kept, len(chats) - len(kept))
     return kept
 
 
@@ -445,6 +447,33 @@ def take_random_subset(chats: list[dict], curated: list[dict], c: Any, seed: int
     return [chat for chat in chats if chat["id"] in chosen]
 
 
+def mark_for_review(cur: Curation, cfg: Any, detector: Any = None) -> list[dict]:
+    """Kept chats the embedding detector finds agent-like: a second opinion for a person, who decides with
+    curate.keep_drop_file (it never drops anything itself). Stored on `cur.review`, most likely first."""
+    if not (cfg.curate.enabled and cfg.curate.review_detector) or cfg.curate.random_subset is not None:
+        # the random-subset arm is unfiltered by design: nothing there is for a person to review
+        cur.review = []
+        return cur.review
+    if detector is None:
+        from molting.detector import default_detector
+
+        detector = default_detector("all")
+    turns = [(chat, i, m["content"]) for chat in cur.kept for i, m in enumerate(chat["messages"]) if m["role"] == "assistant"]
+    scored = detector.explain([text for _, _, text in turns])
+    best: dict[str, dict] = {}
+    for (chat, turn, text), (p, piece) in zip(turns, scored):
+        if p >= detector.threshold and p > best.get(chat["id"], {}).get("p_agent_like", -1):
+            best[chat["id"]] = {"id": chat["id"], "p_agent_like": round(p, 3), "turn": turn,
+                                "sentence": _short(piece), "reply": _short(text, 240)}
+    cur.review = sorted(best.values(), key=lambda r: (-r["p_agent_like"], r["id"]))
+    return cur.review
+
+
+def review_table_rows(review: list[dict]) -> list[dict]:
+    """Review candidates as notebook rows (or one row saying there are none)."""
+    return review or [{"id": "-", "p_agent_like": "-", "sentence": "the detector marks no kept chat", "reply": ""}]
+
+
 def load_synthetic(cfg: Any) -> list[dict]:
     """Synthetic chats from `curate.synthetic_file`, tagged source=synthetic (ids prefixed syn-)."""
     if not cfg.curate.synthetic_file:
@@ -618,6 +647,7 @@ def save(cur: Curation, paths: Any, loaded: Any, cfg: Any) -> dict:
     write_jsonl(paths.heldout_jsonl, heldout_rows)
     write_jsonl(paths.removed_jsonl, [removed_row(r) for r in cur.removed]
                 + [cut_row(r, kept_ids) for r in cur.cuts])
+    write_jsonl(paths.review_jsonl, cur.review)
     folder = paths.data_dir / "dataset"
     datasets.DatasetDict({
         "train": datasets.Dataset.from_list([{"id": r["id"], "messages": r["messages"], "source": r["source"]} for r in train_rows]),
@@ -638,6 +668,8 @@ def save(cur: Curation, paths: Any, loaded: Any, cfg: Any) -> dict:
         "clusters": cur.clusters,
         "leakage": cur.leakage,
         "sentence_leakage": sentence_leakage_summary(cur.train, leakage_sets(cur, cfg)),
+        "review": {"detector": "molting.detector (MiniLM + logistic regression)", "marked": len(cur.review),
+                   "ids": [r["id"] for r in cur.review]},
         "counts": {"raw": len(loaded.chats) + len(loaded.skipped), "loaded": len(loaded.chats), "kept": len(cur.kept),
                    "train": len(cur.train), "heldout": len(cur.heldout)},
         "sources": source_mix(cur.train),
@@ -675,6 +707,17 @@ def make_embedder(cfg: Any) -> Callable[[list[str]], Any] | None:
     from molting.models import cache_dir
 
     return Embedder(cache_dir=cache_dir() / "embeddings").encode
+
+
+def cut_table_rows(cur: Curation, mode: str) -> list[dict]:
+    """Strip mode: sentences cut per rule with one example, for the notebook (one row saying so in filter mode)."""
+    if mode != "strip":
+        return [{"rule": "-", "sentences cut": 0, "example": "curate.mode is filter: a chat with a hit is dropped whole (above)"}]
+    examples: dict[str, str] = {}
+    for row in cur.cuts:
+        examples.setdefault(row["rule"], _short(row["sentence"]))
+    return [{"rule": rule, "sentences cut": n, "example": examples[rule]} for rule, n in cur.cut_by_rule().items()] or [
+        {"rule": "-", "sentences cut": 0, "example": "no kept reply had an agent-like sentence"}]
 
 
 def examples_by_rule(cur: Curation, per_rule: int = 2) -> list[dict]:
