@@ -206,8 +206,9 @@ def strip_agent_like(chats: list[dict], library: Any, min_words: int, cur: Curat
         else:
             kept.append(chat)
     edited = len({row["id"] for row in cur.cuts})
-    cur._step(f"agent-like strip ({len(cur.cuts)} sentences cut from {edited} chats kept; a reply left too short drops its chat)",
-              kept, len(chats) - len(kept))
+    opt_in = sorted({p.category for p in getattr(library, "patterns", []) if not p.on_by_default})
+    cur._step(f"agent-like strip ({len(cur.cuts)} sentences cut from {edited} chats kept; a reply left too short drops its chat)"
+              + (f" (opt-in on: {', '.join(opt_in)})" if opt_in else ""), kept, len(chats) - len(kept))
     return kept
 
 
