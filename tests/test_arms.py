@@ -22,7 +22,7 @@ def test_each_arm_is_a_short_file_with_a_why_and_differs_in_one_key(version):
     assert text.startswith("#") and len(text.splitlines()) <= 12
     a, b = params.resolve(parent, REPO), params.resolve(version, REPO)
     assert b.description and b.description != a.description
-    changed = [k for k, _, _ in params.diff(a, b) if k not in ("description", "train.epochs", "curate.patterns_enabled")]
+    changed = [k for k, _, _ in params.diff(a, b) if k not in ("description", "train.epochs")]
     assert changed == [key]
 
 
