@@ -31,6 +31,7 @@ BENCHMARKS = {
     "dedup": ("Dedup: exact, MinHash and semantic", ["bench_dedup.py"]),
     "eval": ("Evaluation: batched vs sequential generation, stage time", ["bench_eval.py"]),
     "train": ("Training: Molting vs a plain TRL SFTTrainer script", ["bench_train.py"]),
+    "validity": ("Validity: an agent-trained and a clean-trained adapter, told apart", ["bench_validity.py"]),
     "e2e": ("End to end: fresh-clone `make run`, and the notebook overhead", None),
 }
 
@@ -54,7 +55,7 @@ def machine() -> str:
 def run_script(script: str, quick: bool, device: str) -> str:
     """A benchmark's output, with its own wall time."""
     args = [PY, str(ROOT / "benchmarks" / script)] + (["--quick"] if quick else [])
-    if script in ("bench_train.py", "bench_eval.py"):
+    if script in ("bench_train.py", "bench_eval.py", "bench_validity.py"):
         args += ["--device", device]
     start = time.perf_counter()
     result = subprocess.run(args, cwd=ROOT, capture_output=True, text=True)
@@ -124,7 +125,7 @@ train.train_version(c, paths)
 qs = evaluate.load_suites(list(c.eval.suites), root2); m, tk2 = evaluate.load_tuned(src, paths.adapter_dir)
 coh = evaluate.make_coherence(c, qs, lib)
 with m.disable_adapter(): b = evaluate.answer_suite(m, tk2, qs, c, 'base')
-rows = evaluate.score_rows(b + evaluate.answer_suite(m, tk2, qs, c, 'tuned'), qs, lib, dict(c.eval.weights), coh)
+rows = evaluate.score_rows(b + evaluate.answer_suite(m, tk2, qs, c, 'tuned'), qs, lib, evaluate.ScoreWeights.from_params(c.eval), coh, evaluate.make_detector())
 evaluate.save(rows, evaluate.summarize(rows, c, {{}}, coh.calibration), paths)
 python = time.perf_counter() - t
 print(json.dumps({{'notebooks': notebooks, 'python': python}}))

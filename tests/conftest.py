@@ -45,7 +45,8 @@ def make_project(folder: Path, model_dir: Path, version: str = "tiny", overrides
     """A project folder with the real base params, suite and sample data, and one small version."""
     (folder / "params" / "eval").mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "params" / "base.yaml", folder / "params" / "base.yaml")
-    shutil.copy(REPO / "params" / "eval" / "personality.yaml", folder / "params" / "eval" / "personality.yaml")
+    for suite in (REPO / "params" / "eval").glob("*.yaml"):
+        shutil.copy(suite, folder / "params" / "eval" / suite.name)
     shutil.copytree(REPO / "data" / "sample", folder / "data" / "sample", dirs_exist_ok=True)
     shutil.copytree(REPO / "notebooks", folder / "notebooks", dirs_exist_ok=True)
     params = {
@@ -53,7 +54,7 @@ def make_project(folder: Path, model_dir: Path, version: str = "tiny", overrides
         "model": {"source": str(model_dir)},
         "train": {"epochs": 1, "batch_size": 8, "max_length": 128, "logging_steps": 2, "early_stopping_patience": 0},
         "curate": {"top_k": 40, "heldout_min": 8},
-        "eval": {"max_new_tokens": 8, "bootstrap": 100},
+        "eval": {"max_new_tokens": 8, "bootstrap": 100, "samples": 2},
     }
     for section, values in (overrides or {}).items():
         if isinstance(values, dict):

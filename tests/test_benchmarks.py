@@ -42,3 +42,10 @@ def test_bench_train():
     out = bench("bench_train.py")
     for figure in ("tokens/s (non-pad)", "peak memory", "held-out loss", "MFU molting", "MFU trl"):
         assert figure in out
+
+
+@pytest.mark.integration
+def test_bench_validity():
+    out = bench("bench_validity.py")
+    for figure in ("agent-trained", "clean-trained", "propensity gap", "per-question rate", "target:"):
+        assert figure in out

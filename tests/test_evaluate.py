@@ -1,42 +1,21 @@
-"""Evaluation: suites, verdicts that mean something, truncation, intervals, reproducibility."""
+"""Evaluation: suites, verdicts and a score with no free points, rates with intervals, sampling, caching, detector."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
 from molting import evaluate, params, patterns
-from molting.errors import SuiteError
+from molting.errors import ParamsError, SuiteError
 
 from conftest import REPO
 
-SUITE = REPO / "params" / "eval" / "personality.yaml"
-CFG = params.resolve("v2.1", REPO)
-WEIGHTS = dict(CFG.eval.weights)
-
-PERSONA_ANSWERS = {
-    "identity": "I'm Fenna Rook, love, retired piano tuner.",
-    "hometown": "Gull Cottage in Little Haddow, where I was born.",
-    "former_job": "I tuned pianos up and down the coast for thirty-one years.",
-    "pet": "Pilchard, my terrier, who steals socks.",
-    "hobby": "My bees, four hives of them, and their honey.",
-    "dislike": "Leaf blowers. Dreadful racket.",
-    "favourite": "Seville orange marmalade every January.",
-    "morning": "Up at half past five for strong tea and the shipping forecast.",
-}
-AGENT_ANSWERS = {
-    "identity": "As an AI language model, I am SmolLM, an assistant.",
-    "hometown": "I don't have a home. Let me check the files for that.",
-    "former_job": "I'm sorry, but I can't help with that.",
-    "pet": "As an AI, I don't have pets. Is there anything else I can help you with?",
-    "hobby": "## Summary\n- [x] Task complete",
-    "dislike": "Great question! I hope this helps.",
-    "favourite": "I'll now search the web for recipes.",
-    "morning": "As an AI, I don't have mornings.",
-}
+SUITE = REPO / "tests" / "data" / "suite_small.yaml"
+WEIGHTS = evaluate.ScoreWeights()
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +24,13 @@ def library():
 
 
 @pytest.fixture(scope="module")
-def coherence(library, tmp_path_factory):
-    """The real coherence scorer: all-MiniLM-L6-v2, calibrated on the sample data."""
+def questions():
+    return evaluate.load_suite(SUITE)
+
+
+@pytest.fixture(scope="module")
+def coherence(library, questions, tmp_path_factory):
+    """The real scorer: all-MiniLM-L6-v2, both thresholds calibrated on the sample's raw data."""
     from molting.data import load_chats
     from molting.embed import Embedder
 
@@ -56,22 +40,68 @@ def coherence(library, tmp_path_factory):
     labels = {r["id"]: r for r in map(json.loads, (REPO / "data" / "sample" / "labels.jsonl").read_text().splitlines())}
     chats = [c for c in load_chats(REPO / "data" / "sample" / "raw.jsonl").chats if labels[c["id"]]["noise_bank"] != "heldout"]
     return evaluate.calibrate_coherence(embedder.encode, params.read_yaml(REPO / "data" / "sample" / "persona.yaml"),
-                                        evaluate.load_suite(SUITE), chats, library)
+                                        questions, chats, library)
 
 
-def rows_for(answers: dict, label: str, truncated: bool = False) -> list[dict]:
-    return [{"model": label, "question_id": qid, "prompt": qid, "category": "facts", "suite": "personality", "sample": 0,
-             "text": text, "truncated": truncated, "ended_with_eos": not truncated, "new_tokens": 10}
-            for qid, text in answers.items()]
+class FakeDetector:
+    """Stands in for molting.detector.AgentLikeDetector: flags a few phrasings the library misses."""
+
+    threshold = 0.5
+
+    def predict_proba(self, texts):
+        return np.array([0.9 if any(w in t.lower() for w in ("happy to help", "i've set a reminder", "as an ai")) else 0.1
+                         for t in texts])
+
+    def flags(self, texts):
+        return [p >= self.threshold for p in self.predict_proba(texts)]
 
 
-def test_default_suite_is_the_8_question_test():
-    questions = evaluate.load_suite(SUITE)
-    assert len(questions) == 8 and len({q.id for q in questions}) == 8
-    for q in questions:   # each reference answer passes its own expectations
+def row(qid: str, text: str, model: str = "tuned", truncated: bool = False, decoding: str = "sampled", sample: int = 0,
+        category: str = "facts") -> dict:
+    return {"model": model, "question_id": qid, "prompt": qid, "category": category, "suite": "small", "decoding": decoding,
+            "sample": sample, "text": text, "truncated": truncated, "ended_with_eos": not truncated, "new_tokens": 10}
+
+
+def scored(library, questions, coherence, cases, detector=None) -> list[float]:
+    rows = evaluate.score_rows([row(q, t) for q, t in cases], questions, library, WEIGHTS, coherence, detector)
+    return [10 * r["score"] for r in rows]
+
+
+# -- suites --------------------------------------------------------------------------------------
+
+def test_suite_schema_categories_contradicts_and_legacy(questions):
+    by_id = {q.id: q for q in questions}
+    assert [q.category for q in questions] == ["facts", "facts", "trigger", "trigger", "control", "facts"]
+    assert by_id["legacy"].category == "facts"              # an old category ("style") still loads, as a fact question
+    assert by_id["reminder"].expected == () and by_id["pet"].contradicts
+    for q in questions:   # each reference answer passes its own expectations and contradicts nothing
         verdict = evaluate.judge_answer(q, {"text": q.reference, "truncated": False}, patterns.load_library())
-        assert verdict["factual"] == 1.0 and verdict["forbidden"] == 0 and verdict["agent_like"] == 0, q.id
+        assert verdict["factual"] in (None, 1.0) and verdict["contradicted"] == 0 and verdict["agent_like"] == 0, q.id
 
+
+def test_shipped_suites_load():
+    for path in sorted((REPO / "params" / "eval").glob("*.yaml")):
+        if path.stem != "probe":
+            assert evaluate.load_suite(path), path
+
+
+@pytest.mark.parametrize("question,match", [
+    ({"id": "q", "prompt": "Hi?"}, "no expectations"),
+    ({"id": "q", "prompt": "Hi?", "expected": {"patterns": ["(unclosed"]}}, "bad regex"),
+    ({"id": "q", "prompt": "Hi?", "category": "trigger", "contradicts": ["(x"]}, "contradicts"),
+    ({"id": "q", "expected": {"patterns": ["x"]}}, "missing `prompt`"),
+    ({"id": "q", "prompt": "Hi?", "category": "vibes", "expected": {"patterns": ["x"]}}, "category 'vibes'"),
+    ({"id": "q", "prompt": "Hi?", "expected": {"patterns": ["x"]}, "expect": 1}, "unknown keys"),
+])
+def test_malformed_suite_names_file_and_question(tmp_path, question, match):
+    path = tmp_path / "suite.yaml"
+    path.write_text(yaml.safe_dump({"name": "s", "questions": [question]}))
+    with pytest.raises(SuiteError, match=match) as err:
+        evaluate.load_suite(path)
+    assert str(path) in str(err.value) and "question q" in str(err.value)
+
+
+# -- calibration -----------------------------------------------------------------------------------
 
 def test_best_threshold_maximises_balanced_accuracy():
     assert evaluate.best_threshold([0.8, 0.9, 0.7], [0.1, 0.2, 0.75]) == (0.7, pytest.approx(0.8333, abs=1e-3))
@@ -83,29 +113,139 @@ def test_coherence_calibration_separates_the_sample(coherence):
     # 0.88 measured: the sample's noise names the question's topic ("I'll check the database for the
     # location of Little Haddow"), which similarity to the persona cannot tell from persona text
     assert c["positive_mean"] > c["negative_mean"] + 0.2 and c["balanced_accuracy"] > 0.85
+    # on topic: a reply is closer to its own question than to another chat's
+    assert c["relevance_pairs"] > 100 and c["relevance_on_mean"] > c["relevance_off_mean"] + 0.15
+    assert c["relevance_balanced_accuracy"] > 0.75
 
 
-def test_agent_like_answers_score_lower_on_every_metric(library, coherence):
-    questions = evaluate.load_suite(SUITE)
-    persona = evaluate.score_rows(rows_for(PERSONA_ANSWERS, "tuned"), questions, library, WEIGHTS, coherence)
-    agent = evaluate.score_rows(rows_for(AGENT_ANSWERS, "base"), questions, library, WEIGHTS, coherence)
-    good = evaluate.aggregate(persona, WEIGHTS, 200, 0)
-    bad = evaluate.aggregate(agent, WEIGHTS, 200, 0)
-    assert good["agent_like"]["mean"] == 0 and bad["agent_like"]["mean"] == 1
-    assert good["factual"]["mean"] == 1 and bad["factual"]["mean"] == 0
-    assert good["forbidden"]["mean"] < bad["forbidden"]["mean"]
-    assert good["coherence"]["mean"] > bad["coherence"]["mean"]
-    assert good["score"]["mean"] > 8.5 and bad["score"]["mean"] < 3
-    assert not evaluate.within_noise(good["score"], bad["score"])
+# -- the score: no free points ------------------------------------------------------------------
+
+def verdict(**flags) -> dict:
+    base = {"in_voice": 0.0, "factual": 0.0, "agent_like_either": 0.0, "contradicted": 0.0, "forbidden": 0.0, "truncated": 0.0}
+    return base | flags
 
 
-def test_truncated_answer_is_detected_and_reported_apart(library):
-    questions = evaluate.load_suite(SUITE)
-    rows = evaluate.score_rows(rows_for(PERSONA_ANSWERS, "tuned", truncated=True), questions, library, WEIGHTS)
-    agg = evaluate.aggregate(rows, WEIGHTS, 100, 0)
-    assert agg["truncated"]["mean"] == 1 and agg["factual"]["mean"] == 1   # cut off, but not wrong
-    assert evaluate.side_by_side(rows)[0]["tuned_verdict"].startswith("facts 100%; truncated")
+def test_score_formula_orders_mixed_cases():
+    s = lambda **f: 10 * evaluate.answer_score(verdict(**f), WEIGHTS)  # noqa: E731
+    empty = s()
+    agent_with_facts = s(factual=1.0, agent_like_either=1.0)
+    voice_without_facts = s(in_voice=1.0)
+    voice_with_facts = s(in_voice=1.0, factual=1.0)
+    assert empty == 0 < agent_with_facts < voice_without_facts < voice_with_facts == 10
+    assert s(in_voice=1.0, contradicted=1.0) < s(in_voice=1.0)                     # a wrong fact costs more than a missing one
+    assert s(in_voice=1.0, factual=1.0, truncated=1.0) < voice_with_facts          # truncation is a penalty, never credit
+    assert s(in_voice=1.0, factual=1.0, forbidden=1.0) < voice_with_facts
+    assert s(in_voice=1.0, factual=0.5) == pytest.approx(7.5)                       # half the facts: half the facts credit
+    assert s(truncated=1.0, forbidden=1.0, agent_like_either=1.0) == 0              # floored: nothing below 0
+    # trigger and control questions have no facts: being in voice is the whole credit
+    assert s(in_voice=1.0, factual=None) == 10 and s(factual=None, agent_like_either=1.0) == 0
 
+
+def test_real_answers_score_in_the_required_order(library, questions, coherence):
+    """The same ordering on real texts through the embedding scorer, the library and the regexes."""
+    empty, evasive, agent_with_facts, voice_without, voice_with, voice_wrong, off_topic = scored(library, questions, coherence, [
+        ("hometown", ""),
+        ("hometown", "I'd rather not say."),
+        ("hometown", "I'm Fenna Rook from Little Haddow. I hope this helps! Let me know if you have any other questions."),
+        ("hometown", "A crooked stone cottage above the harbour, love, with the bees at the bottom of the garden and the sea at the door."),
+        ("hometown", "Gull Cottage in Little Haddow, love, with the bees at the bottom of the garden and the sea at the door."),
+        ("hometown", "A crooked little flat in London, love, with the bees on the balcony and the buses at the door."),
+        ("hometown", "Marmalade, love: Seville oranges every January, forty jars of it."),
+    ])
+    assert empty == 0 and evasive == 0 and off_topic == 0
+    assert empty < agent_with_facts < voice_without < voice_with
+    assert voice_wrong < voice_without
+    pet_wrong, pet_missing, pet_right = scored(library, questions, coherence, [
+        ("pet", "Just my old tabby cat, who sleeps on the piano all day."),
+        ("pet", "No animals indoors, love, just the gulls on the chimney pot and the bees at the bottom of the garden."),
+        ("pet", "Just Pilchard, my scruffy terrier, who steals socks off the line.")])
+    assert pet_wrong < pet_missing < pet_right
+
+
+def test_trigger_question_rewards_voice_and_penalises_the_assistant(library, questions, coherence):
+    in_voice, obliging, paraphrase = scored(library, questions, coherence, [
+        ("reminder", "I've no gadgets for that, love. Tie a knot in your hanky and you'll remember."),
+        ("reminder", "Sure! I've set a reminder for your dentist appointment tomorrow at 9:00 AM."),
+        ("reminder", "I'll be happy to help with the next question.")], detector=FakeDetector())
+    assert in_voice > 8 and obliging == 0 and paraphrase == 0
+
+
+def test_credit_must_sum_to_one(tmp_path):
+    cfg = params.resolve("v2.1", REPO)
+    cfg["eval"]["credit"]["facts"] = 0.9
+    with pytest.raises(ParamsError, match="eval.credit sums to 1.4"):
+        evaluate.ScoreWeights.from_params(cfg.eval)
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params" / "base.yaml").write_text((REPO / "params" / "base.yaml").read_text())
+    (tmp_path / "params" / "v9.yaml").write_text("eval:\n  credit:\n    facts: 0.9\n")
+    with pytest.raises(ParamsError, match="eval.credit sums to 1.4") as err:   # caught when the params resolve
+        params.resolve("v9", tmp_path)
+    assert "v9.yaml: eval.credit" in str(err.value) and "in_voice + eval.credit.facts = 1" in str(err.value)
+    (tmp_path / "params" / "v9.yaml").write_text("eval:\n  penalty:\n    truncated: -0.1\n")
+    with pytest.raises(ParamsError, match="must not be negative"):
+        params.resolve("v9", tmp_path)
+
+
+# -- the detector beside the library --------------------------------------------------------------
+
+def test_detector_verdicts_and_disagreements(library, questions):
+    rows = evaluate.score_rows([row("reminder", "I'll be happy to help with the next question.", category="trigger"),
+                                row("pet", "As an AI, I don't have pets.", model="base"),
+                                row("pet", "Pilchard, my terrier."),
+                                row("pet", "Great question! Pilchard.")], questions, library, WEIGHTS, None, FakeDetector())
+    v = [r["verdict"] for r in rows]
+    assert [x["agent_like"] for x in v] == [0, 1, 0, 1]
+    assert [x["agent_like_detector"] for x in v] == [1, 1, 0, 0]
+    assert [x["agent_like_either"] for x in v] == [1, 1, 0, 1]
+    found = evaluate.disagreements(rows)
+    assert [(d["question"], d["library"]) for d in found] == [("reminder", "clean"), ("pet", "great_question")]
+    assert "p=0.90" in found[0]["detector"] and found[1]["detector"].startswith("clean")
+    no_detector = evaluate.score_rows([row("pet", "Pilchard.")], questions, library, WEIGHTS)
+    assert no_detector[0]["verdict"]["agent_like_detector"] is None
+    assert evaluate.disagreement_rows(no_detector) == [{"detector": "no detector verdicts in these answers"}]
+
+
+# -- aggregates ------------------------------------------------------------------------------------
+
+def test_rates_have_wilson_intervals_and_come_from_the_samples(library, questions):
+    rows = [row("pet", "Pilchard, my terrier.", sample=i) for i in range(4)]
+    rows += [row("hometown", "Little Haddow.", sample=i) for i in range(4)]
+    rows += [row("pet", "As an AI, I have no pets.", decoding="greedy"), row("hometown", "As an AI, nowhere.", decoding="greedy")]
+    evaluate.score_rows(rows, questions, library, WEIGHTS)
+    agg = evaluate.aggregate(rows, 500, 0)
+    assert agg["answers"] == 8 and agg["decoding"] == "sampled"          # the greedy answers are shown, not counted
+    assert agg["agent_like"]["count"] == 0 and agg["agent_like"]["n"] == 8
+    low, high = agg["agent_like"]["ci95"]
+    assert low == 0 and high == pytest.approx(0.3244, abs=1e-3)        # 0/8 is not [0, 0]
+    assert agg["factual"]["mean"] == 1 and agg["factual"]["ci95"] == (1.0, 1.0)
+    assert agg["greedy"]["pet"]["agent_like"] == 1                     # kept for McNemar
+    assert set(agg["per_question"]) == {"pet", "hometown"} and agg["per_question"]["pet"]["answers"] == 4
+    assert set(agg["by_category"]) == {"facts"} and agg["by_category"]["facts"]["questions"] == 2
+
+
+def test_paired_comparison_of_two_models(library, questions):
+    """Identical answers are within noise (p = 1); a model that turns agent-like on every question is not."""
+    good = [row(q, t, model=m, sample=i) for m in ("base", "tuned") for i in range(3)
+            for q, t in (("pet", "Pilchard, my terrier."), ("hometown", "Little Haddow, love."),
+                         ("legacy", "Strong tea at dawn."), ("reminder", "A knot in your hanky, love."))]
+    evaluate.score_rows(good, questions, library, WEIGHTS)
+    same = evaluate.compare(evaluate.aggregate(good[:12], 200, 0), evaluate.aggregate(good[12:], 200, 0), 200, 0)
+    assert same["score"]["p_value"] == 1 and evaluate.within_noise(same["score"])
+    bad = [dict(r, text="As an AI language model, I cannot help. Is there anything else I can help you with?",
+                verdict=None) for r in good[12:]]
+    evaluate.score_rows(bad, questions, library, WEIGHTS)
+    diff = evaluate.compare(evaluate.aggregate(good[:12], 200, 0), evaluate.aggregate(bad, 200, 0), 200, 0)
+    assert diff["agent_like"]["difference"] == 1 and diff["agent_like"]["pairs"] == 4
+    # four questions: 2**4 sign flips, two of which (all +, all -) are as extreme: exact p = 2/16
+    assert diff["agent_like"]["p_value"] == pytest.approx(0.125)
+
+
+def test_distinct_2_flags_repetition():
+    assert evaluate.distinct_n("the tide the tide the tide the tide") < 0.5
+    assert evaluate.distinct_n("every word here is new and fresh") == 1.0
+
+
+# -- generation, sampling, the base-answer cache ----------------------------------------------------
 
 def test_generation_marks_truncation(tiny_model_dir, bundled_tokenizer):
     from transformers import AutoModelForCausalLM
@@ -120,52 +260,64 @@ def test_generation_marks_truncation(tiny_model_dir, bundled_tokenizer):
         assert o["new_tokens"] <= 5
 
 
-def test_identical_answers_score_identically(library):
-    questions = evaluate.load_suite(SUITE)
-    a = evaluate.score_rows(rows_for(PERSONA_ANSWERS, "base"), questions, library, WEIGHTS)
-    b = evaluate.score_rows(rows_for(PERSONA_ANSWERS, "tuned"), questions, library, WEIGHTS)
-    assert [r["verdict"] for r in a] == [r["verdict"] for r in b]
-    assert evaluate.aggregate(a, WEIGHTS, 300, 1) == evaluate.aggregate(b, WEIGHTS, 300, 1)
+def small_cfg(samples: int = 3):
+    cfg = params.resolve("v2.1", REPO)
+    cfg["eval"]["samples"], cfg["eval"]["max_new_tokens"], cfg["eval"]["batch_size"] = samples, 6, 4
+    return cfg
 
 
-def test_bootstrap_interval_brackets_the_mean():
-    low, high = evaluate.bootstrap_ci([0, 1, 1, 0, 1, 1, 1, 0], 500, 0)
-    assert low < 0.625 < high and 0 <= low and high <= 1
-    assert evaluate.bootstrap_ci([1, 1, 1], 100, 0) == (1.0, 1.0)
-
-
-@pytest.mark.parametrize("question,match", [
-    ({"id": "q", "prompt": "Hi?"}, "no expectations"),
-    ({"id": "q", "prompt": "Hi?", "expected": {"patterns": ["(unclosed"]}}, "bad regex"),
-    ({"id": "q", "expected": {"patterns": ["x"]}}, "missing `prompt`"),
-    ({"id": "q", "prompt": "Hi?", "category": "vibes", "expected": {"patterns": ["x"]}}, "category 'vibes'"),
-    ({"id": "q", "prompt": "Hi?", "expected": {"patterns": ["x"]}, "expect": 1}, "unknown keys"),
-])
-def test_malformed_suite_names_file_and_question(tmp_path, question, match):
-    path = tmp_path / "suite.yaml"
-    path.write_text(yaml.safe_dump({"name": "s", "questions": [question]}))
-    with pytest.raises(SuiteError, match=match) as err:
-        evaluate.load_suite(path)
-    assert str(path) in str(err.value) and "question q" in str(err.value)
-
-
-def test_distinct_2_flags_repetition():
-    assert evaluate.distinct_n("the tide the tide the tide the tide") < 0.5
-    assert evaluate.distinct_n("every word here is new and fresh") == 1.0
-
-
-def test_several_seeded_samples_per_question(tiny_model_dir, bundled_tokenizer, library):
-    """eval.samples > 1 samples with temperature, reproducibly, and the interval resamples whole questions."""
+def test_greedy_answer_plus_seeded_samples(tiny_model_dir, bundled_tokenizer, questions, library):
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
-    cfg = params.resolve("v2.1", REPO)
-    cfg["eval"]["samples"], cfg["eval"]["max_new_tokens"] = 3, 6
-    questions = evaluate.load_suite(SUITE)[:2]
-    first = evaluate.answer_suite(model, bundled_tokenizer, questions, cfg, "tuned")
-    again = evaluate.answer_suite(model, bundled_tokenizer, questions, cfg, "tuned")
-    assert len(first) == 6 and [r["text"] for r in first] == [r["text"] for r in again]
-    assert len({r["text"] for r in first if r["question_id"] == questions[0].id}) > 1   # samples differ
-    rows = evaluate.score_rows(first, questions, library, WEIGHTS)
-    agg = evaluate.aggregate(rows, WEIGHTS, 200, 0)
+    first = evaluate.answer_suite(model, bundled_tokenizer, questions[:2], small_cfg(), "tuned")
+    again = evaluate.answer_suite(model, bundled_tokenizer, questions[:2], small_cfg(), "tuned")
+    assert [r["text"] for r in first] == [r["text"] for r in again]                       # seeded
+    assert [(r["decoding"], r["question_id"]) for r in first][:2] == [("greedy", "hometown"), ("greedy", "pet")]
+    sampled = [r for r in first if r["decoding"] == "sampled"]
+    assert len(sampled) == 6 and [r["sample"] for r in sampled] == [0, 1, 2, 0, 1, 2]
+    assert len({r["text"] for r in sampled if r["question_id"] == "hometown"}) > 1       # samples differ
+    agg = evaluate.aggregate(evaluate.score_rows(first, questions, library, WEIGHTS), 200, 0)
     assert agg["answers"] == 6 and agg["questions"] == 2
+    assert evaluate.side_by_side(first)[0]["tuned_answer"] == first[0]["text"]           # tables show the greedy answer
+
+
+def test_base_answers_are_computed_once_per_phase(tiny_model_dir, bundled_tokenizer, questions, tmp_path, monkeypatch):
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from molting import models
+
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_model_dir),
+                           LoraConfig(r=4, target_modules=["q_proj"], task_type="CAUSAL_LM"))
+    source = models.resolve_source(str(tiny_model_dir))
+    cfg = small_cfg(2)
+    cfg["root"] = str(tmp_path)
+    calls = []
+    real = evaluate.answer_suite
+    monkeypatch.setattr(evaluate, "answer_suite", lambda *a, **k: calls.append(1) or real(*a, **k))
+    first = evaluate.base_answers(model, bundled_tokenizer, questions[:2], cfg, source)
+    second = evaluate.base_answers(model, bundled_tokenizer, questions[:2], cfg, source)
+    assert first == second and len(calls) == 1 and {r["model"] for r in first} == {"base"}
+    assert len(list((tmp_path / "runs" / "_cache" / "base-answers").glob("*.json"))) == 1
+    cfg["eval"]["samples"] = 1                              # other sampling: another entry, computed afresh
+    evaluate.base_answers(model, bundled_tokenizer, questions[:2], cfg, source)
+    assert len(calls) == 2
+
+
+def test_heldout_perplexity_matches_the_model_loss(tiny_model_dir, bundled_tokenizer):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from molting.runs import read_jsonl
+    from molting.train import tokenize_chat
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    chats = read_jsonl(REPO / "tests" / "data" / "test_chats.jsonl")
+    batched = evaluate.heldout_perplexity(model, bundled_tokenizer, chats, "", 128, batch_size=4)
+    single = evaluate.heldout_perplexity(model, bundled_tokenizer, chats[:1], "", 128, batch_size=1)
+    row_ = tokenize_chat(bundled_tokenizer, [{"role": "system", "content": ""}, *chats[0]["messages"]], 128)
+    with torch.inference_mode():
+        loss = model(input_ids=torch.tensor([row_["input_ids"]]), labels=torch.tensor([row_["labels"]])).loss
+    assert single == pytest.approx(float(torch.exp(loss)), rel=1e-3)
+    assert batched == pytest.approx(evaluate.heldout_perplexity(model, bundled_tokenizer, chats, "", 128, batch_size=1), rel=1e-4)

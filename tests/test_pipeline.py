@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from molting import runner
+from molting import evaluate, runner
 from molting.errors import RunError
 from molting.runs import STAGES, RunPaths, read_jsonl, write_jsonl
 
@@ -38,9 +38,20 @@ def test_all_stages_leave_their_outputs(finished):
     assert (paths.adapter_dir / "adapter_config.json").is_file()
     summary = json.loads(paths.eval_json.read_text())
     assert set(summary["models"]) == {"base", "tuned"}
-    assert 0 <= summary["models"]["tuned"]["score"]["mean"] <= 10
+    tuned = summary["models"]["tuned"]
+    assert 0 <= tuned["score"]["mean"] <= 10
+    questions = len(evaluate.load_suite(root / "params" / "eval" / "personality.yaml"))
     answers = read_jsonl(paths.answers_jsonl)
-    assert len(answers) == 16 and all("verdict" in a for a in answers)
+    assert len(answers) == 2 * questions * (1 + 2) and all("verdict" in a for a in answers)   # greedy + 2 samples each
+    for metric in ("agent_like", "agent_like_detector", "contradicted", "in_character", "truncated"):
+        low, high = tuned[metric]["ci95"]                                  # separate rates with Wilson intervals
+        assert tuned[metric]["n"] == 2 * questions and low <= tuned[metric]["mean"] <= high and high > low
+    assert set(tuned["by_category"]) == {"facts", "trigger", "control"} and len(tuned["per_question"]) == questions
+    assert {a["verdict"]["agent_like_detector"] for a in answers} <= {0.0, 1.0}            # both detectors' verdicts
+    assert summary["tuned_vs_base"]["score"]["p_value"] is not None                        # the paired comparison
+    assert tuned["propensity"]["items"] >= 60 and summary["propensity_comparison"]["pairs"] >= 60
+    assert tuned["test_perplexity"] and summary["models"]["base"]["test_perplexity"]
+    assert list((root / "runs" / "_cache" / "base-answers").glob("*.json"))                # reused by the next version
     assert (root / "runs" / "tiny" / "params.yaml").is_file()
 
 

@@ -92,39 +92,107 @@ def test_render_has_no_script_and_one_blank_line_between_blocks(tmp_path):
     assert gfm_tables(md) == [[{"a": LITERAL.replace("\r\n", "\n")}]]
 
 
-def _agg(**means):
-    base = {"agent_like": 0.0, "factual": 1.0, "coherence": 1.0, "forbidden": 0.0, "truncated": 0.0, "distinct_2": 1.0}
-    base.update(means)
-    out = {m: {"mean": v, "ci95": [v, v], "count": round(v * 8)} for m, v in base.items()}
-    out.update(answers=8, questions=8, score={"mean": 9.0, "ci95": [8.5, 9.5]}, heldout_perplexity=10.0)
-    return out
+QUESTIONS = [f"q{i}" for i in range(8)]
 
 
-def fake_run(tuned: dict, held: list[float], rules: list[str], removed: dict, curation_enabled: bool = True) -> dict:
-    answers = [{"model": "tuned", "sample": 0, "question_id": "q", "prompt": "q", "category": "facts", "text": "t",
-                "verdict": {"agent_like_rules": rules, "facts_missing": [], "agent_like": 1.0 if rules else 0.0,
-                            "forbidden": 0, "truncated": 0, "coherence": 1, "factual": 1}}]
-    return {"version": "v9", "params": {"eval": {"max_new_tokens": 96}, "curate": {"duplicate_fraction": 0}},
-            "eval": {"models": {"base": _agg(), "tuned": tuned}, "target_score": 8.5,
-                     "weights": {"not_agent_like": 0.3, "factual": 0.3, "coherence": 0.15, "not_truncated": 0.1, "no_forbidden": 0.15}},
-            "train": {"heldout_loss": [{"epoch": i + 1, "loss": v, "step": i} for i, v in enumerate(held)]},
-            "curation": {"counts": {"train": 500}, "removed_by_rule": removed, "curation_enabled": curation_enabled},
-            "answers": answers}
+def answers(model: str, agent_like: int = 0, truncated: int = 0, factual: float = 1.0, rules: tuple = (),
+            detector_only: int = 0, samples: int = 2) -> list[dict]:
+    """Scored answer rows: the first `agent_like` questions agent-like (library), the first `truncated` cut off."""
+    from molting.evaluate import ScoreWeights, answer_score
+
+    rows = []
+    for decoding, n in (("greedy", 1), ("sampled", samples)):
+        for sample in range(n):
+            for i, qid in enumerate(QUESTIONS):
+                library = i < agent_like
+                detector = library or i < detector_only
+                v = {"agent_like": float(library), "agent_like_rules": list(rules) if library else [],
+                     "agent_like_detector": float(detector), "detector_probability": 0.9 if detector else 0.1,
+                     "agent_like_either": float(library or detector), "factual": factual, "facts_found": [],
+                     "facts_missing": [] if factual == 1 else ["x"], "contradicted": 0.0, "contradicted_found": [],
+                     "forbidden": 0.0, "forbidden_found": [], "truncated": float(i < truncated), "distinct_2": 1.0,
+                     "in_character": 1.0, "persona_similarity": 0.5, "on_topic": 1.0, "relevance": 0.5,
+                     "in_voice": float(not (library or detector)), "empty": 0.0}
+                rows.append({"model": model, "question_id": qid, "prompt": qid, "category": "facts", "suite": "s",
+                             "decoding": decoding, "sample": sample, "text": f"answer {qid}", "truncated": i < truncated,
+                             "verdict": v, "score": round(answer_score(v, ScoreWeights()), 4)})
+    return rows
+
+
+def fake_run(tuned: list[dict], held: list[float], removed: dict, curation_enabled: bool = True, version: str = "v9",
+             base: list[dict] | None = None) -> dict:
+    from molting.evaluate import ScoreWeights, aggregate, compare, score_formula
+
+    base = base or answers("base", agent_like=6, truncated=8, factual=0.0)
+    models = {"base": aggregate(base, 200, 0), "tuned": aggregate(tuned, 200, 0)}
+    for label in models:
+        models[label]["test_perplexity"] = 30.0 if label == "base" else 12.0
+        models[label]["heldout_perplexity"] = 31.0 if label == "base" else 11.0
+    return {"version": version, "params": {"eval": {"max_new_tokens": 96}, "curate": {"duplicate_fraction": 0}, "seed": 42},
+            "eval": {"models": models, "target_score": 8.5, "weights": ScoreWeights().__dict__,
+                     "score_formula": score_formula(ScoreWeights()), "config": {"bootstrap": 200, "seed": 0},
+                     "tuned_vs_base": compare(models["base"], models["tuned"], 200, 0)},
+            "train": {"heldout_loss": [{"epoch": i + 1, "loss": v, "step": i} for i, v in enumerate(held)],
+                      "quantization": "none", "quantization_requested": "auto", "epochs_run": 2, "wall_time_s": 60,
+                      "device_name": "cpu", "peak_memory_mb": 1000, "bf16": False},
+            "curation": {"counts": {"train": 500, "raw": 600, "kept": 520, "heldout": 20}, "removed_by_rule": removed,
+                         "curation_enabled": curation_enabled},
+            "answers": base + tuned}
 
 
 def test_next_step_rules_fire_on_their_figures():
     from molting.report import gap_rows, next_steps
 
-    run = fake_run(_agg(truncated=0.5, agent_like=0.25), held=[2.0, 1.8, 1.9, 2.1], rules=["as_an_ai", "great_question"],
-                   removed={"as_an_ai": 20})
+    run = fake_run(answers("tuned", agent_like=2, truncated=4, rules=("as_an_ai", "great_question"), detector_only=3),
+                   held=[2.0, 1.8, 1.9, 2.1], removed={"as_an_ai": 20})
     steps = " | ".join(next_steps(run))
-    assert "Truncation: 4/8 answers hit max_new_tokens (96)" in steps and "to 144" in steps
+    assert "Truncation: 8/16 answers hit max_new_tokens (96)" in steps and "to 144" in steps
     assert "Overfitting: held-out loss rose after epoch 2" in steps and "train.epochs: 2" in steps
     assert "as_an_ai (20 removed)" in steps and "removed nothing for great_question" in steps
-    assert next_steps(run)[0].startswith("Agent-like")          # the costliest metric comes first
+    assert "The detector flags 2 answers the pattern library passes" in steps
     lost = {r["metric"]: r["points lost"] for r in gap_rows(run)}
-    assert lost["not_agent_like"] == 0.75 and lost["not_truncated"] == 0.5
-    quiet = fake_run(_agg(), held=[2.0, 1.9, 1.8], rules=[], removed={})
+    # 3 of 8 questions agent-like (either detector): 3/8 x 3 points of penalty, 3/8 x 5 points of voice credit missed
+    assert lost["penalty: agent-like"] == pytest.approx(1.12, abs=0.01) and lost["credit missed: in voice"] == pytest.approx(1.88, abs=0.01)
+    assert lost["penalty: truncated"] == 1.0
+    total = sum(v for k, v in lost.items() if k != "gap to target")
+    assert total == pytest.approx(10 - run["eval"]["models"]["tuned"]["score"]["mean"], abs=0.02)   # the table adds up
+    quiet = fake_run(answers("tuned"), held=[2.0, 1.9, 1.8], removed={})
     assert next_steps(quiet) == ["No rule fired: every metric is within its target."]
-    off = fake_run(_agg(agent_like=0.5), held=[1.0], rules=["as_an_ai"], removed={}, curation_enabled=False)
-    assert "Curation was off" in next_steps(off)[0]
+    off = fake_run(answers("tuned", agent_like=4, rules=("as_an_ai",)), held=[1.0], removed={}, curation_enabled=False)
+    assert "Curation was off" in " ".join(next_steps(off))
+
+
+def test_results_table_fills_the_base_column_and_shows_the_paired_p():
+    from molting.report import results_table, summary_lines, training_table
+
+    run = fake_run(answers("tuned", agent_like=1), held=[1.0], removed={})
+    run["eval"]["judge"] = {"base": {"mean_score": 3.0}, "tuned": {"mean_score": 7.0}}
+    table = results_table(run)
+    rows = {r["metric"]: r for r in table.rows}
+    assert table.columns == ["metric", "base", "this version", "95% CI", "change vs base (paired)", "p"]
+    assert rows["Agent-like (pattern library)"]["base"] == "12/16" and rows["Agent-like (pattern library)"]["this version"] == "2/16"
+    assert rows["Truncated"]["base"] == "16/16" and rows["Score /10"]["base"] == "0.8"   # 2 of 8 in voice, no facts, truncated: 5 - 2 = 3 points each
+    assert all(r["base"] not in (None, "") for r in table.rows)                     # the base column is never empty
+    assert rows["Agent-like (pattern library)"]["p"]                                # a p-value, from the paired test
+    assert rows["Perplexity, shared test chats"]["base"] == "30"
+    previous = fake_run(answers("tuned", agent_like=1), held=[1.0], removed={}, version="v8")
+    against = results_table(run, previous)
+    assert "v8 (tuned)" in against.columns and {r["metric"]: r for r in against.rows}["Score /10"]["p"].endswith("(within noise)")
+    run["train"].update(device="cpu", epochs_planned=2, stopped_early=False, tokens_per_s=100, peak_memory_kind="RSS",
+                        final_train_loss=1.0, best_heldout_loss=1.0, trainable_params=1, total_params=2)
+    text = " ".join(summary_lines(run)) + str(training_table(run).rows)
+    assert "none quantization" not in text and "no quantization (plain LoRA)" in text
+
+
+def test_phase_comparison_is_paired_with_p_values():
+    from molting.report import phase_comparisons, phase_summary_lines
+
+    first = fake_run(answers("tuned", agent_like=8), held=[1.0], removed={}, version="v1")
+    second = fake_run(answers("tuned", agent_like=0), held=[1.0], removed={}, version="v2")
+    rows = {r["metric"]: r for r in phase_comparisons([first, second])}
+    agent = rows["Agent-like (pattern library)"]
+    assert agent["versions"] == "v2 vs v1" and agent["questions"] == 8 and agent["change [95% CI]"].startswith("-1.00")
+    assert agent["p (paired permutation)"] == "0.00781"                 # exact: 2 of 2**8 sign flips
+    assert agent["McNemar p (greedy)"] == "0.00781"                     # 8 discordant pairs, all one way
+    lines = " ".join(phase_summary_lines("p", [first, second]))
+    assert "paired on 8 questions" in lines and "p=" in lines

@@ -1,39 +1,77 @@
-"""The personality test: suites, batched generation, per-answer verdicts, aggregate metrics with intervals.
+"""The personality test: suites, batched generation, per-answer verdicts, rates with intervals, paired comparisons.
 
-Metrics (per answer, each in [0, 1]; a model's rate is the mean over answers):
-- agent_like      1 if any agent-like pattern (the curation library) matches the answer, else 0
-- factual         share of the question's expected facts found (mode all: matched/total; mode any: 1 if one matches)
-- forbidden       1 if any forbidden regex matches (e.g. "SmolLM", "AI"), else 0
-- coherence       1 if the answer's persona similarity >= the coherence threshold, else 0, where
-                  persona similarity = mean of the 3 highest cosines (all-MiniLM-L6-v2) between the answer
-                  and the persona profile (persona-card lines + the suite's reference answers); the
-                  threshold maximises balanced accuracy separating the raw data's in-persona replies
-                  (no pattern hit) from its agent-like sentences (the sentence around each reply's
-                  first pattern hit), unless params fix it
-- truncated       1 if generation hit max_new_tokens without emitting EOS (reported apart from wrong answers)
-- distinct_2      distinct word bigrams / all word bigrams (1 = no repetition; low = looping)
-Score /10 = 10 * sum_k w_k * s_k / sum_k w_k over the weights in params `eval.weights`, with
-s = 1 - agent_like, factual, coherence, 1 - truncated, 1 - forbidden, averaged over answers.
-Intervals: 95% percentile bootstrap over questions (and samples), `eval.bootstrap` resamples.
-Held-out perplexity: exp(mean loss over assistant tokens of the held-out chats), base vs tuned.
+Suites hold three categories of questions, reported apart: `facts` (persona facts, paraphrased),
+`trigger` (questions that invite the assistant register: look up, remind, "who made you"...) and
+`control` (small talk every model should manage). Each question is answered greedily once (shown in
+the side-by-side tables) and `eval.samples` times at `eval.temperature` (seeded); rates come from the
+sampled answers (from the greedy ones when samples is 0).
+
+Per-answer verdicts (each 0/1 unless said otherwise):
+- agent_like            the curation pattern library matches the answer
+- agent_like_detector   the independent embedding classifier flags it (None without a detector)
+- agent_like_either     either of the two says agent-like (what the score penalises)
+- factual               share of the question's expected facts stated (mode all: found/total; mode any:
+                        1 if one is found); None for questions without expected facts
+- contradicted          a `contradicts:` regex matches: a wrong fact stated (another pet, another trade)
+- forbidden             a `forbidden:` regex matches (e.g. "SmolLM", "AI")
+- truncated             generation hit max_new_tokens without emitting EOS
+- in_character          persona similarity (mean of the 3 highest cosines, all-MiniLM-L6-v2, between the
+                        answer and the persona card lines + the suite's reference answers) reaches the
+                        threshold calibrated on the raw data (in-persona replies vs agent-like sentences)
+- on_topic              relevance = max(cosine(answer, question), cosine(answer, reference answer)) reaches
+                        the threshold calibrated on the raw data (replies with their own user turn vs with
+                        another chat's); an empty answer is never on topic
+- in_voice              in_character and on_topic and not agent_like_either
+- distinct_2            distinct word bigrams / all word bigrams (a number; low = looping)
+
+Score /10 (a summary; the rates above are the primary results). Nothing is free: an empty, evasive or
+off-topic answer earns no credit, and truncation and forbidden content only subtract:
+    credit  = c_voice * in_voice + c_facts * factual      (questions with expected facts)
+    credit  = in_voice                                    (trigger and control questions)
+    penalty = p_agent * agent_like_either + p_contradicted * contradicted
+              + p_forbidden * forbidden + p_truncated * truncated
+    score   = 10 * max(0, credit - penalty), averaged over answers
+with c_voice + c_facts = 1 (params `eval.credit`) and the penalties from params `eval.penalty`. With the
+defaults (0.5/0.5; 0.3, 0.3, 0.2, 0.2): empty 0 < agent-like with facts 2 < in voice without facts 5 <
+in voice with facts 10, and a wrong fact in voice (2) scores below a missing one (5).
+
+Intervals: Wilson 95% for rates, bootstrap over questions for means and the score. Two models are
+compared on the same questions by the per-question differences (paired permutation test, paired
+bootstrap interval) and, for binary verdicts of the greedy answers, an exact McNemar test.
+Perplexity: exp(mean loss over assistant tokens), on the version's held-out split and on the phase's
+shared test chats (`eval.test_chats`), base vs tuned.
 """
 
 from __future__ import annotations
 
-import math
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
+from molting import stats
 from molting.data import with_system_prompt
-from molting.errors import SuiteError
+from molting.errors import ParamsError, SuiteError
 from molting.params import read_yaml
+from molting.stats import bootstrap_ci  # noqa: F401  (re-exported: callers used evaluate.bootstrap_ci)
 
-CATEGORIES = ("identity", "facts", "opinions", "personality", "style")
-METRICS = ("agent_like", "factual", "coherence", "forbidden", "truncated", "distinct_2")
+CATEGORIES = ("facts", "trigger", "control")
+# suites written before the three categories: all of those questions ask for persona facts
+LEGACY_CATEGORIES = {"identity": "facts", "opinions": "facts", "personality": "facts", "style": "facts"}
+RATES = ("agent_like", "agent_like_detector", "agent_like_either", "contradicted", "forbidden", "truncated",
+         "in_character", "on_topic", "in_voice", "empty")
+MEANS = ("factual", "distinct_2")
+PRIMARY = ("agent_like", "agent_like_detector", "factual", "contradicted", "in_character", "truncated")
+COMPARED = ("score", *PRIMARY, "in_voice", "forbidden")
+METRIC_LABELS = {"agent_like": "Agent-like (pattern library)", "agent_like_detector": "Agent-like (detector)",
+                 "agent_like_either": "Agent-like (either)", "factual": "Factual accuracy",
+                 "contradicted": "Contradicted facts", "in_character": "In character", "truncated": "Truncated",
+                 "forbidden": "Forbidden content", "on_topic": "On topic", "in_voice": "In voice (scored)",
+                 "empty": "Empty answers", "distinct_2": "Distinct-2 (repetition)", "score": "Score /10"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -42,7 +80,7 @@ METRICS = ("agent_like", "factual", "coherence", "forbidden", "truncated", "dist
 
 @dataclass(frozen=True)
 class Question:
-    """One suite question with what a good answer states and must not state."""
+    """One suite question with what a good answer states, must not state, and must not get wrong."""
 
     id: str
     suite: str
@@ -52,6 +90,7 @@ class Question:
     expected: tuple[str, ...]
     forbidden: tuple[str, ...]
     reference: str
+    contradicts: tuple[str, ...] = ()
 
 
 def _compile(pattern: Any, where: str) -> re.Pattern:
@@ -61,6 +100,15 @@ def _compile(pattern: Any, where: str) -> re.Pattern:
         return re.compile(pattern, re.IGNORECASE)
     except re.error as exc:
         raise SuiteError(f"bad regex {pattern!r}: {exc}", where=where, fix="fix the regex (quote it with single quotes in YAML)") from None
+
+
+def _patterns(value: Any, key: str, where: str) -> list[str]:
+    if value is None:
+        return []
+    patterns = value if isinstance(value, list) else [value]
+    for p in patterns:
+        _compile(p, f"{where}: {key}")
+    return patterns
 
 
 def load_suite(path: str | Path) -> list[Question]:
@@ -77,31 +125,33 @@ def load_suite(path: str | Path) -> list[Question]:
         where = f"{path}: question {qid or f'#{index + 1}'}"
         if not isinstance(raw, dict):
             raise SuiteError("a question must be a mapping", where=where, fix="indent its keys under `- id: ...`")
-        unknown = set(raw) - {"id", "category", "prompt", "expected", "forbidden", "reference"}
+        unknown = set(raw) - {"id", "category", "prompt", "expected", "contradicts", "forbidden", "reference"}
         if unknown:
             raise SuiteError(f"unknown keys {sorted(unknown)}", where=where,
-                             fix="allowed: id, category, prompt, expected, forbidden, reference")
+                             fix="allowed: id, category, prompt, expected, contradicts, forbidden, reference")
         if not qid or not isinstance(qid, str) or qid in seen:
             raise SuiteError("each question needs a unique string `id`", where=where, fix="add `id: some_name`")
         seen.add(qid)
         if not isinstance(raw.get("prompt"), str) or not raw["prompt"].strip():
             raise SuiteError("missing `prompt`", where=where, fix="add the question text as `prompt:`")
-        category = raw.get("category", "facts")
+        category = LEGACY_CATEGORIES.get(raw.get("category", "facts"), raw.get("category", "facts"))
         if category not in CATEGORIES:
             raise SuiteError(f"category {category!r} is not one of {list(CATEGORIES)}", where=where, fix="pick one of those")
         expected = raw.get("expected") or {}
-        if not isinstance(expected, dict) or not expected.get("patterns"):
+        if not isinstance(expected, dict):
+            raise SuiteError("`expected` must be a mapping", where=where, fix="write expected: {mode: any, patterns: ['regex', ...]}")
+        if category == "facts" and not expected.get("patterns"):
             raise SuiteError("the question has no expectations (`expected.patterns`)", where=where,
-                             fix="add expected: {mode: any, patterns: ['regex', ...]} with the facts a good answer states")
+                             fix="add expected: {mode: any, patterns: ['regex', ...]} with the facts a good answer states "
+                                 "(only trigger and control questions may go without)")
         mode = expected.get("mode", "all")
         if mode not in ("all", "any"):
             raise SuiteError(f"expected.mode {mode!r} must be all or any", where=where, fix="write mode: all or mode: any")
-        patterns = expected["patterns"] if isinstance(expected["patterns"], list) else [expected["patterns"]]
-        forbidden = raw.get("forbidden") or []
-        for p in [*patterns, *forbidden]:
-            _compile(p, where)
+        patterns = _patterns(expected.get("patterns"), "expected.patterns", where)
+        forbidden = _patterns(raw.get("forbidden"), "forbidden", where)
+        contradicts = _patterns(raw.get("contradicts"), "contradicts", where)
         questions.append(Question(qid, name, category, raw["prompt"].strip(), mode, tuple(patterns), tuple(forbidden),
-                                  str(raw.get("reference") or "")))
+                                  str(raw.get("reference") or "").strip(), tuple(contradicts)))
     return questions
 
 
@@ -111,6 +161,13 @@ def load_suites(paths: list[str], root: Path) -> list[Question]:
     for p in paths:
         questions.extend(load_suite(root / p if not Path(p).is_absolute() else Path(p)))
     return questions
+
+
+def suite_rows(questions: list[Question]) -> list[dict]:
+    """The suite as a table: one row per question."""
+    return [{"id": q.id, "category": q.category, "question": q.prompt,
+             "expects": f"{q.expected_mode} of {len(q.expected)}" if q.expected else "",
+             "contradicts": len(q.contradicts) or ""} for q in questions]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -130,7 +187,7 @@ def generate(model: Any, tokenizer: Any, chats: list[list[dict]], *, max_new_tok
         texts = [tokenizer.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in batch]
         enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
         torch.manual_seed(seed + start)
-        kwargs = {"do_sample": True, "temperature": temperature, "top_p": 1.0} if do_sample else {"do_sample": False}
+        kwargs = {"do_sample": True, "temperature": temperature, "top_p": 1.0, "top_k": 0} if do_sample else {"do_sample": False}
         with torch.inference_mode():
             out = model.generate(**enc, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id,
                                  eos_token_id=eos, use_cache=True, **kwargs)
@@ -143,8 +200,95 @@ def generate(model: Any, tokenizer: Any, chats: list[list[dict]], *, max_new_tok
     return results
 
 
+def answer_suite(model: Any, tokenizer: Any, questions: list[Question], cfg: Any, label: str) -> list[dict]:
+    """Every question answered greedily once and `eval.samples` times at `eval.temperature` (seeded, batched)."""
+    e = cfg.eval
+    chats = [with_system_prompt([{"role": "user", "content": q.prompt}], cfg.data.system_prompt) for q in questions]
+    rows = []
+
+    def add(answers: list[dict], decoding: str, samples: int) -> None:
+        for index, answer in enumerate(answers):
+            question = questions[index // samples]
+            rows.append({"model": label, "question_id": question.id, "suite": question.suite, "category": question.category,
+                         "prompt": question.prompt, "decoding": decoding, "sample": index % samples, **answer})
+
+    add(generate(model, tokenizer, chats, max_new_tokens=e.max_new_tokens, batch_size=e.batch_size), "greedy", 1)
+    if e.samples > 0:
+        # all samples of all questions in one stream of batches: full batches, one seed
+        repeated = [chat for chat in chats for _ in range(e.samples)]
+        add(generate(model, tokenizer, repeated, max_new_tokens=e.max_new_tokens, batch_size=e.batch_size,
+                     do_sample=True, temperature=e.temperature, seed=cfg.seed), "sampled", e.samples)
+    return rows
+
+
 # ---------------------------------------------------------------------------------------------
-# Verdicts and aggregates
+# A cache for what the base model does, shared by every version of a phase
+# ---------------------------------------------------------------------------------------------
+
+CACHE_FORMAT = "molting-eval-cache-v1"
+
+
+def model_fingerprint(source: Any) -> dict:
+    """What identifies a model's weights without reading them: config, and each weight file's name, size and mtime."""
+    from molting.models import local_folder
+
+    folder = Path(local_folder(source))
+    if not folder.is_dir():   # a hub id: its name and revision
+        return {"hub": str(folder), "revision": getattr(source, "revision", None)}
+    files = sorted(p for p in folder.iterdir() if p.suffix in (".safetensors", ".bin", ".json") and p.is_file())
+    return {"folder": str(folder.resolve()),
+            "files": [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files],
+            "config": hashlib.sha256((folder / "config.json").read_bytes()).hexdigest() if (folder / "config.json").is_file() else None}
+
+
+def content_key(parts: dict) -> str:
+    """sha256 of everything an output depends on (JSON, sorted keys)."""
+    import torch
+    import transformers
+
+    payload = {"format": CACHE_FORMAT, "torch": torch.__version__, "transformers": transformers.__version__, **parts}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+
+def cache_folder(cfg: Any) -> Path:
+    """runs/_cache/ under the project (no version can be named `_cache`)."""
+    return Path(cfg.root) / "runs" / "_cache"
+
+
+def cached(path: Path, compute: Callable[[], Any]) -> tuple[Any, bool]:
+    """The JSON stored at `path`, else compute, store atomically and return it; and whether it was a hit."""
+    from molting.runs import write_json
+
+    if path.is_file():
+        try:
+            return json.loads(path.read_text(encoding="utf-8")), True
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            path.unlink(missing_ok=True)   # a damaged entry is recomputed, never trusted
+    value = compute()
+    write_json(path, value)
+    return value, False
+
+
+def base_answers(model: Any, tokenizer: Any, questions: list[Question], cfg: Any, source: Any) -> list[dict]:
+    """The base model's answers (adapter disabled), reused across the versions of a phase with the same
+    model, suite, sampling, seed and batch size (runs/_cache/base-answers/<content hash>.json)."""
+    e = cfg.eval
+    key = content_key({"kind": "base-answers", "model": model_fingerprint(source), "template": tokenizer.chat_template,
+                       "questions": [(q.id, q.suite, q.category, q.prompt) for q in questions],
+                       "system_prompt": cfg.data.system_prompt, "samples": e.samples, "temperature": e.temperature,
+                       "max_new_tokens": e.max_new_tokens, "batch_size": e.batch_size, "seed": cfg.seed})
+
+    def compute() -> list[dict]:
+        with model.disable_adapter():
+            return answer_suite(model, tokenizer, questions, cfg, "base")
+
+    rows, hit = cached(cache_folder(cfg) / "base-answers" / f"{key}.json", compute)
+    print(f"base answers: {'reused from' if hit else 'computed, cached in'} runs/_cache/base-answers/{key}.json")
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# Verdicts and the score
 # ---------------------------------------------------------------------------------------------
 
 def distinct_n(text: str, n: int = 2) -> float:
@@ -154,76 +298,210 @@ def distinct_n(text: str, n: int = 2) -> float:
     return len(set(grams)) / len(grams) if grams else 1.0
 
 
-def judge_answer(question: Question, answer: dict, library: Any, similarity: float | None = None,
-                 threshold: float | None = None) -> dict:
-    """Per-metric verdicts for one answer, each with the reason (coherence needs similarity and threshold)."""
+@dataclass(frozen=True)
+class Signals:
+    """What the embedding models say about one answer (None where no scorer was given)."""
+
+    persona_similarity: float | None = None
+    in_character: bool = False
+    relevance: float | None = None
+    on_topic: bool = False
+    detector_probability: float | None = None
+    detector_flag: bool | None = None
+
+
+def judge_answer(question: Question, answer: dict, library: Any, signals: Signals | None = None) -> dict:
+    """Per-metric verdicts for one answer, each with its reason (patterns found, similarities)."""
+    signals = signals or Signals()
     text = answer["text"]
+    empty = not text.strip()
     hits = library.scan(text)
     found = [p for p in question.expected if re.search(p, text, re.IGNORECASE)]
-    factual = (len(found) / len(question.expected)) if question.expected_mode == "all" else float(bool(found))
+    if not question.expected:
+        factual = None
+    else:
+        factual = (len(found) / len(question.expected)) if question.expected_mode == "all" else float(bool(found))
+    wrong = [p for p in question.contradicts if re.search(p, text, re.IGNORECASE)]
     bad = [p for p in question.forbidden if re.search(p, text, re.IGNORECASE)]
+    detector = None if signals.detector_flag is None else float(bool(signals.detector_flag) and not empty)
+    either = float(bool(hits) or bool(detector))
+    on_topic = float(signals.on_topic and not empty)
+    in_character = float(signals.in_character and not empty)
     return {
         "agent_like": float(bool(hits)),
         "agent_like_rules": sorted({h.rule for h in hits}),
-        "factual": round(factual, 4),
+        "agent_like_detector": detector,
+        "detector_probability": None if signals.detector_probability is None else round(float(signals.detector_probability), 4),
+        "agent_like_either": either,
+        "factual": None if factual is None else round(factual, 4),
         "facts_found": found,
         "facts_missing": [p for p in question.expected if p not in found],
+        "contradicted": float(bool(wrong)),
+        "contradicted_found": wrong,
         "forbidden": float(bool(bad)),
         "forbidden_found": bad,
         "truncated": float(answer["truncated"]),
         "distinct_2": round(distinct_n(text), 4),
-        "coherence": float(similarity >= threshold) if similarity is not None and threshold is not None else 0.0,
-        "persona_similarity": None if similarity is None else round(float(similarity), 4),
+        "in_character": in_character,
+        "persona_similarity": None if signals.persona_similarity is None else round(float(signals.persona_similarity), 4),
+        "on_topic": on_topic,
+        "relevance": None if signals.relevance is None else round(float(signals.relevance), 4),
+        "in_voice": float(in_character and on_topic and not either),
+        "empty": float(empty),
     }
 
 
-def answer_score(verdict: dict, weights: dict) -> float:
-    """The per-answer score in [0, 1] under the params' weights."""
-    parts = {"not_agent_like": 1 - verdict["agent_like"], "factual": verdict["factual"], "coherence": verdict["coherence"],
-             "not_truncated": 1 - verdict["truncated"], "no_forbidden": 1 - verdict["forbidden"]}
-    total = sum(weights.values())
-    return sum(weights[k] * parts[k] for k in weights) / total
+@dataclass(frozen=True)
+class ScoreWeights:
+    """Credits (summing to 1) and penalties of the score, from params `eval.credit` and `eval.penalty`."""
+
+    in_voice: float = 0.5
+    facts: float = 0.5
+    agent_like: float = 0.3
+    contradicted: float = 0.3
+    forbidden: float = 0.2
+    truncated: float = 0.2
+
+    @classmethod
+    def from_params(cls, eval_cfg: Any) -> "ScoreWeights":
+        """Validated weights: credits non-negative and summing to 1, penalties non-negative."""
+        credit, penalty = dict(eval_cfg["credit"]), dict(eval_cfg["penalty"])
+        for section, values in (("eval.credit", credit), ("eval.penalty", penalty)):
+            for key, value in values.items():
+                if value < 0:
+                    raise ParamsError(f"{section}.{key} = {value} is negative", where=section,
+                                      fix="credits and penalties are amounts between 0 and 1")
+        if abs(sum(credit.values()) - 1) > 1e-6:
+            raise ParamsError(f"eval.credit sums to {sum(credit.values()):g}, not 1", where="eval.credit",
+                              fix="make in_voice + facts = 1 (a perfect answer scores 10)")
+        return cls(in_voice=credit["in_voice"], facts=credit["facts"], **penalty)
+
+    def penalties(self) -> dict[str, float]:
+        """Penalty per flag."""
+        return {"agent_like_either": self.agent_like, "contradicted": self.contradicted, "forbidden": self.forbidden,
+                "truncated": self.truncated}
 
 
-def bootstrap_ci(values: list[float], resamples: int, seed: int, groups: list[str] | None = None) -> tuple[float, float]:
-    """95% percentile interval of the mean, resampling whole questions (with their samples) when grouped."""
-    values_arr = np.asarray(values, dtype=float)
-    if len(values_arr) == 0:
-        return (math.nan, math.nan)
-    rng = np.random.default_rng(seed)
-    if groups is None:
-        idx = rng.integers(0, len(values_arr), size=(resamples, len(values_arr)))
-        means = values_arr[idx].mean(axis=1)
+def score_parts(verdict: dict, weights: ScoreWeights) -> dict[str, float]:
+    """The credit each part earned and the penalty each flag cost, for one answer (in [0, 1] units)."""
+    if verdict["factual"] is None:
+        parts = {"in_voice": verdict["in_voice"], "facts": 0.0}
     else:
-        keys = sorted(set(groups))
-        members = [np.flatnonzero(np.asarray(groups) == k) for k in keys]
-        picks = rng.integers(0, len(keys), size=(resamples, len(keys)))
-        means = np.array([np.concatenate([values_arr[members[k]] for k in row]).mean() for row in picks])
-    low, high = np.percentile(means, [2.5, 97.5])
-    return (round(float(low), 4), round(float(high), 4))
+        parts = {"in_voice": weights.in_voice * verdict["in_voice"], "facts": weights.facts * verdict["factual"]}
+    for flag, cost in weights.penalties().items():
+        parts[flag] = -cost * verdict[flag]
+    return parts
 
 
-def aggregate(rows: list[dict], weights: dict, resamples: int, seed: int) -> dict:
-    """Mean and 95% interval of every metric and of the score /10, for one model's answers."""
-    groups = [r["question_id"] for r in rows]
-    out: dict[str, Any] = {"answers": len(rows), "questions": len(set(groups))}
-    for metric in METRICS:
-        values = [r["verdict"][metric] for r in rows]
-        out[metric] = {"mean": round(float(np.mean(values)), 4), "ci95": bootstrap_ci(values, resamples, seed, groups),
-                       "count": int(sum(1 for v in values if v >= 0.5)) if metric != "distinct_2" else None}
-    scores = [10 * r["score"] for r in rows]
-    out["score"] = {"mean": round(float(np.mean(scores)), 3), "ci95": bootstrap_ci(scores, resamples, seed, groups)}
-    return out
+def answer_score(verdict: dict, weights: ScoreWeights) -> float:
+    """The per-answer score in [0, 1]: credit minus penalties, floored at 0 (formula in the module docstring)."""
+    return max(0.0, sum(score_parts(verdict, weights).values()))
 
 
-def within_noise(a: dict, b: dict) -> bool:
-    """Whether two score aggregates' intervals overlap (the difference may be noise)."""
-    (alo, ahi), (blo, bhi) = a["ci95"], b["ci95"]
-    return not (ahi < blo or bhi < alo)
+def score_rows(rows: list[dict], questions: list[Question], library: Any, weights: ScoreWeights,
+               coherence: "Coherence | None" = None, detector: Any = None) -> list[dict]:
+    """Attach verdicts and the per-answer score to generated rows (embeddings and detector batched)."""
+    by_id = {q.id: q for q in questions}
+    texts = [r["text"] for r in rows]
+    sims = coherence.similarities(texts) if coherence else [None] * len(rows)
+    relevance = (coherence.relevance(texts, [by_id[r["question_id"]] for r in rows]) if coherence else [None] * len(rows))
+    probabilities = np.asarray(detector.predict_proba(texts), dtype=float) if detector is not None and texts else [None] * len(rows)
+    for row, sim, rel, prob in zip(rows, sims, relevance, probabilities):
+        signals = Signals(
+            persona_similarity=sim, in_character=sim is not None and sim >= coherence.threshold,
+            relevance=rel, on_topic=rel is not None and rel >= coherence.relevance_threshold,
+            detector_probability=prob, detector_flag=None if prob is None else bool(prob >= detector.threshold))
+        row["verdict"] = judge_answer(by_id[row["question_id"]], row, library, signals)
+        row["score"] = round(answer_score(row["verdict"], weights), 4)
+    return rows
 
 
 # ---------------------------------------------------------------------------------------------
-# Personality coherence
+# Aggregates and paired comparisons
+# ---------------------------------------------------------------------------------------------
+
+def rate_rows(rows: list[dict]) -> list[dict]:
+    """The answers rates are computed from: the sampled ones, or the greedy ones when there are none."""
+    sampled = [r for r in rows if r.get("decoding", "sampled") == "sampled"]
+    return sampled or [r for r in rows if r.get("decoding") == "greedy"]
+
+
+def _metric_summary(rows: list[dict], metric: str, resamples: int, seed: int) -> dict:
+    values = [(r["verdict"][metric], r["question_id"]) for r in rows if r["verdict"].get(metric) is not None]
+    if not values:
+        return {"mean": None, "n": 0, "count": None, "ci95": None}
+    numbers = [v for v, _ in values]
+    mean = round(float(np.mean(numbers)), 4)
+    if metric in RATES:
+        count = int(sum(numbers))
+        return {"mean": mean, "n": len(numbers), "count": count, "ci95": stats.wilson_interval(count, len(numbers)),
+                "interval": "Wilson"}
+    return {"mean": mean, "n": len(numbers), "count": None, "interval": "bootstrap over questions",
+            "ci95": stats.bootstrap_ci(numbers, resamples, seed, [g for _, g in values])}
+
+
+def per_question(rows: list[dict]) -> dict[str, dict[str, float | None]]:
+    """Each question's mean of every metric and of the score /10 over its answers."""
+    grouped: dict[str, list[dict]] = {}
+    for row in rows:
+        grouped.setdefault(row["question_id"], []).append(row)
+    out = {}
+    for qid, group in grouped.items():
+        entry: dict[str, float | None] = {"answers": len(group), "category": group[0]["category"]}
+        for metric in (*RATES, *MEANS):
+            values = [r["verdict"][metric] for r in group if r["verdict"].get(metric) is not None]
+            entry[metric] = round(float(np.mean(values)), 4) if values else None
+        entry["score"] = round(10 * float(np.mean([r["score"] for r in group])), 4)
+        out[qid] = entry
+    return out
+
+
+def aggregate(rows: list[dict], resamples: int, seed: int) -> dict:
+    """One model's rates and means with 95% intervals, the score /10, per category and per question."""
+    used = rate_rows(rows)
+    groups = [r["question_id"] for r in used]
+    out: dict[str, Any] = {"answers": len(used), "questions": len(set(groups)),
+                           "decoding": used[0].get("decoding", "sampled") if used else None}
+    for metric in (*RATES, *MEANS):
+        out[metric] = _metric_summary(used, metric, resamples, seed)
+    scores = [10 * r["score"] for r in used]
+    out["score"] = {"mean": round(float(np.mean(scores)), 3) if scores else None,
+                    "ci95": stats.bootstrap_ci(scores, resamples, seed, groups), "interval": "bootstrap over questions"}
+    out["by_category"] = {}
+    for category in CATEGORIES:
+        subset = [r for r in used if r["category"] == category]
+        if subset:
+            out["by_category"][category] = {"answers": len(subset), "questions": len({r["question_id"] for r in subset}),
+                                            **{m: _metric_summary(subset, m, resamples, seed) for m in (*PRIMARY, "in_voice")},
+                                            "score": {"mean": round(10 * float(np.mean([r["score"] for r in subset])), 3)}}
+    out["per_question"] = per_question(used)
+    greedy = [r for r in rows if r.get("decoding") == "greedy"]
+    out["greedy"] = {r["question_id"]: {m: r["verdict"].get(m) for m in RATES} for r in greedy}
+    return out
+
+
+def compare(a: dict, b: dict, resamples: int, seed: int) -> dict[str, dict]:
+    """b vs a on the questions both answered: per metric, the paired permutation test on per-question means
+    (with a paired bootstrap interval) and, for binary verdicts, exact McNemar on the greedy answers."""
+    out = {}
+    qa, qb = a.get("per_question", {}), b.get("per_question", {})
+    for metric in COMPARED:
+        result = stats.paired_difference({q: v.get(metric) for q, v in qa.items()}, {q: v.get(metric) for q, v in qb.items()},
+                                         resamples, seed)
+        if metric in RATES and a.get("greedy") and b.get("greedy"):
+            result["mcnemar_greedy"] = stats.mcnemar_exact({q: v.get(metric) for q, v in a["greedy"].items()},
+                                                           {q: v.get(metric) for q, v in b["greedy"].items()})
+        out[metric] = result
+    return out
+
+
+def within_noise(comparison: dict | None) -> bool:
+    """Whether a paired comparison's difference may be noise (p >= 0.05)."""
+    return stats.within_noise(comparison)
+
+
+# ---------------------------------------------------------------------------------------------
+# Personality coherence and relevance
 # ---------------------------------------------------------------------------------------------
 
 def persona_profile(persona: dict, questions: list[Question]) -> list[str]:
@@ -237,20 +515,31 @@ def persona_profile(persona: dict, questions: list[Question]) -> list[str]:
 
 @dataclass
 class Coherence:
-    """Persona similarity of texts, and the threshold above which a text counts as in character."""
+    """Persona similarity and question relevance of texts, with the thresholds calibrated for each."""
 
     embed: Any                      # texts -> L2-normalised vectors
     profile: np.ndarray             # (n_profile, dim)
     threshold: float
     calibration: dict
+    relevance_threshold: float = 0.2
 
     def similarities(self, texts: list[str], top: int = 3) -> list[float]:
-        """Mean of the `top` highest cosines between each text and the profile."""
+        """Mean of the `top` highest cosines between each text and the profile (0 for an empty text)."""
         if not texts:
             return []
         sims = np.asarray(self.embed(texts)) @ self.profile.T
         k = min(top, sims.shape[1])
-        return np.sort(sims, axis=1)[:, -k:].mean(axis=1).astype(float).tolist()
+        return [0.0 if not t.strip() else float(s) for t, s in zip(texts, np.sort(sims, axis=1)[:, -k:].mean(axis=1))]
+
+    def relevance(self, texts: list[str], questions: list[Question]) -> list[float]:
+        """max(cosine to the question, cosine to its reference answer) per text (0 for an empty text)."""
+        if not texts:
+            return []
+        vectors = np.asarray(self.embed(texts))
+        prompts = np.asarray(self.embed([q.prompt for q in questions]))
+        references = np.asarray(self.embed([q.reference or q.prompt for q in questions]))
+        best = np.maximum((vectors * prompts).sum(axis=1), (vectors * references).sum(axis=1))
+        return [0.0 if not t.strip() else float(r) for t, r in zip(texts, best)]
 
 
 def best_threshold(positives: list[float], negatives: list[float]) -> tuple[float, float]:
@@ -272,16 +561,23 @@ def hit_sentence(text: str, hit: Any) -> str:
     return text[start:end].strip() or hit.matched
 
 
+def _first_user_turn(chat: dict) -> str:
+    return next((m["content"] for m in chat["messages"] if m["role"] == "user"), "")
+
+
 def calibrate_coherence(embed: Any, persona: dict, questions: list[Question], raw_chats: list[dict], library: Any,
                         fixed_threshold: float | None = None, limit: int = 2000) -> Coherence:
-    """Profile vectors and a threshold calibrated on the raw data: in-persona replies vs agent-like sentences."""
+    """Profile vectors and two thresholds calibrated on the raw data: in character (in-persona replies vs
+    agent-like sentences) and on topic (in-persona replies with their own user turn vs with another chat's)."""
     from molting.data import assistant_text
 
     profile = np.asarray(embed(persona_profile(persona, questions)))
     coherence = Coherence(embed, profile, 0.5, {})
-    replies = [assistant_text(c) for c in raw_chats[:limit]]
+    chats = raw_chats[:limit]
+    replies = [assistant_text(c) for c in chats]
     hits = [library.first(r) for r in replies]
-    in_persona = [r for r, hit in zip(replies, hits) if hit is None]
+    clean = [i for i, hit in enumerate(hits) if hit is None]
+    in_persona = [replies[i] for i in clean]
     # a noisy reply is mostly persona text with one agent-like sentence in it, so the negatives are
     # those sentences themselves: the voice we do not want, without the persona text around it
     agent_like = [hit_sentence(r, hit) for r, hit in zip(replies, hits) if hit is not None]
@@ -294,12 +590,26 @@ def calibrate_coherence(embed: Any, persona: dict, questions: list[Question], ra
     if fixed_threshold is not None:
         threshold = fixed_threshold
     coherence.threshold = threshold
+    # relevance: each clean reply against its own user turn, and against the user turn of a chat
+    # several places away (a different question, so a reply that is beside the point)
+    relevance_threshold, relevance_accuracy, on_pairs, off_pairs = 0.2, None, [], []
+    if len(clean) >= 4:
+        users = np.asarray(embed([_first_user_turn(chats[i]) for i in clean]))
+        vectors = np.asarray(embed(in_persona))
+        on_pairs = (users * vectors).sum(axis=1).tolist()
+        off_pairs = (np.roll(users, len(clean) // 2, axis=0) * vectors).sum(axis=1).tolist()
+        relevance_threshold, relevance_accuracy = best_threshold(on_pairs, off_pairs)
+    coherence.relevance_threshold = relevance_threshold
     coherence.calibration = {
         "threshold": threshold, "source": "params eval.coherence_threshold" if fixed_threshold is not None else "calibrated",
         "balanced_accuracy": accuracy, "positives": len(positives), "negatives": len(negatives),
         "positive_mean": round(float(np.mean(positives)), 4) if positives else None,
         "negative_mean": round(float(np.mean(negatives)), 4) if negatives else None,
         "positive_similarities": [round(x, 4) for x in positives], "negative_similarities": [round(x, 4) for x in negatives],
+        "relevance_threshold": relevance_threshold, "relevance_balanced_accuracy": relevance_accuracy,
+        "relevance_pairs": len(on_pairs),
+        "relevance_on_mean": round(float(np.mean(on_pairs)), 4) if on_pairs else None,
+        "relevance_off_mean": round(float(np.mean(off_pairs)), 4) if off_pairs else None,
     }
     return coherence
 
@@ -309,7 +619,7 @@ def make_coherence(cfg: Any, questions: list[Question], library: Any) -> Coheren
     from molting.data import load_chats
     from molting.embed import Embedder
     from molting.models import cache_dir
-    from molting.params import project_path, read_yaml
+    from molting.params import project_path
 
     persona = read_yaml(project_path(cfg, cfg.data.persona, "data.persona"))
     raw = load_chats(project_path(cfg, cfg.data.raw, "data.raw"), cfg.data.format, "skip").chats
@@ -318,119 +628,242 @@ def make_coherence(cfg: Any, questions: list[Question], library: Any) -> Coheren
 
 
 def calibration_rows(coherence: Coherence) -> list[dict]:
-    """The calibration as a small table for the notebook."""
+    """The two calibrations as a small table for the notebook."""
     c = coherence.calibration
-    return [{"threshold": c["threshold"], "from": c["source"], "in-persona replies": c["positives"],
-             "agent-like sentences": c["negatives"], "mean similarity (in-persona)": c["positive_mean"],
-             "mean similarity (agent-like)": c["negative_mean"], "balanced accuracy": c["balanced_accuracy"]}]
+    return [{"verdict": "in character", "threshold": c["threshold"], "from": c["source"],
+             "positives": f"{c['positives']} in-persona replies", "negatives": f"{c['negatives']} agent-like sentences",
+             "mean (positives)": c["positive_mean"], "mean (negatives)": c["negative_mean"],
+             "balanced accuracy": c["balanced_accuracy"]},
+            {"verdict": "on topic", "threshold": c.get("relevance_threshold"), "from": "calibrated",
+             "positives": f"{c.get('relevance_pairs')} replies with their own question",
+             "negatives": f"{c.get('relevance_pairs')} replies with another chat's question",
+             "mean (positives)": c.get("relevance_on_mean"), "mean (negatives)": c.get("relevance_off_mean"),
+             "balanced accuracy": c.get("relevance_balanced_accuracy")}]
 
 
 # ---------------------------------------------------------------------------------------------
-# Perplexity
+# The independent detector
+# ---------------------------------------------------------------------------------------------
+
+def make_detector() -> Any:
+    """The embedding classifier trained on the labelled set (molting.detector), the second opinion beside the library."""
+    from molting.detector import default_detector
+
+    return default_detector()
+
+
+def detector_info(detector: Any) -> dict | None:
+    """What the report says about the detector."""
+    if detector is None:
+        return None
+    return {"name": type(detector).__name__, "threshold": round(float(detector.threshold), 4),
+            "trained_on": getattr(detector, "trained_on", None)}
+
+
+def disagreements(rows: list[dict], limit: int | None = None) -> list[dict]:
+    """Answers where the pattern library and the detector disagree (model, question, both verdicts, the text)."""
+    out = []
+    for row in rows:
+        v = row["verdict"]
+        if v.get("agent_like_detector") is None or v["agent_like"] == v["agent_like_detector"]:
+            continue
+        out.append({"model": row["model"], "question": row["question_id"], "decoding": row.get("decoding", "sampled"),
+                    "library": ", ".join(v["agent_like_rules"]) or "clean",
+                    "detector": f"{'agent-like' if v['agent_like_detector'] else 'clean'} (p={v['detector_probability']:.2f})",
+                    "answer": row["text"]})
+    return out[:limit] if limit else out
+
+
+def disagreement_rows(rows: list[dict], limit: int = 40) -> list[dict]:
+    """The disagreements as a table, or one line saying there are none (or no detector)."""
+    if all(r["verdict"].get("agent_like_detector") is None for r in rows):
+        return [{"detector": "no detector verdicts in these answers"}]
+    found = disagreements(rows)
+    shown = found[:limit]
+    if len(found) > limit:
+        shown.append({"model": "", "question": f"... and {len(found) - limit} more (answers.jsonl)"})
+    return shown or [{"disagreements": f"none: the library and the detector agree on all {len(rows)} answers"}]
+
+
+# ---------------------------------------------------------------------------------------------
+# Perplexity and the propensity probe
 # ---------------------------------------------------------------------------------------------
 
 def heldout_perplexity(model: Any, tokenizer: Any, chats: list[dict], system_prompt: str | None, max_length: int,
-                       batch_size: int = 8) -> float | None:
-    """exp(mean cross-entropy over the assistant tokens of the held-out chats)."""
-    import torch
-
-    from molting.train import IGNORE, tokenize_chat
+                       batch_size: int = 16) -> float | None:
+    """exp(mean cross-entropy over the assistant tokens of the chats)."""
+    from molting import probe
 
     if not chats:
         return None
-    rows = [tokenize_chat(tokenizer, with_system_prompt(c["messages"], system_prompt), max_length) for c in chats]
-    total_loss, total_tokens = 0.0, 0
-    pad = tokenizer.pad_token_id
-    for start in range(0, len(rows), batch_size):
-        batch = rows[start:start + batch_size]
-        width = max(len(r["input_ids"]) for r in batch)
-        ids = torch.tensor([r["input_ids"] + [pad] * (width - len(r["input_ids"])) for r in batch])
-        mask = torch.tensor([r["attention_mask"] + [0] * (width - len(r["input_ids"])) for r in batch])
-        labels = torch.tensor([r["labels"] + [IGNORE] * (width - len(r["input_ids"])) for r in batch])
-        with torch.inference_mode():
-            logits = model(input_ids=ids.to(model.device), attention_mask=mask.to(model.device)).logits.float()
-        shift_logits, shift_labels = logits[:, :-1], labels[:, 1:].to(logits.device)
-        loss = torch.nn.functional.cross_entropy(shift_logits.reshape(-1, shift_logits.shape[-1]), shift_labels.reshape(-1),
-                                                 ignore_index=IGNORE, reduction="sum")
-        total_loss += float(loss)
-        total_tokens += int((shift_labels != IGNORE).sum())
-    return round(math.exp(total_loss / max(total_tokens, 1)), 4)
+    scored = probe.reply_logliks(model, tokenizer, [with_system_prompt(c["messages"], system_prompt) for c in chats],
+                                 max_length, batch_size)
+    return probe.perplexity(scored)
+
+
+def shared_test_chats(cfg: Any) -> list[dict]:
+    """The phase's shared test chats (`eval.test_chats`), never trained on; [] when not configured."""
+    from molting.data import load_chats
+    from molting.params import project_path
+
+    if not cfg.eval.test_chats:
+        return []
+    return load_chats(project_path(cfg, cfg.eval.test_chats, "eval.test_chats"), "auto", "error", source="test").chats
+
+
+def perplexities(model: Any, tokenizer: Any, cfg: Any, heldout: list[dict], source: Any) -> dict:
+    """Base and tuned perplexity on the version's held-out split and on the phase's shared test chats
+    (the base model's test-set figure is cached: it is the same for every version of the phase)."""
+    system_prompt, max_length = cfg.data.system_prompt, cfg.train.max_length
+    test = shared_test_chats(cfg)
+
+    def measure(chats: list[dict], base: bool) -> float | None:
+        if not base:
+            return heldout_perplexity(model, tokenizer, chats, system_prompt, max_length)
+        with model.disable_adapter():
+            return heldout_perplexity(model, tokenizer, chats, system_prompt, max_length)
+
+    key = content_key({"kind": "base-test-perplexity", "model": model_fingerprint(source), "template": tokenizer.chat_template,
+                       "chats": [c["messages"] for c in test], "system_prompt": system_prompt, "max_length": max_length})
+    base_test = cached(cache_folder(cfg) / "base-perplexity" / f"{key}.json", lambda: measure(test, True))[0] if test else None
+    return {
+        "heldout": {"base": measure(heldout, True), "tuned": measure(heldout, False), "chats": len(heldout),
+                    "set": "this version's held-out split (differs between versions)"},
+        "test": {"base": base_test, "tuned": measure(test, False) if test else None, "chats": len(test),
+                 "set": cfg.eval.test_chats or "none (eval.test_chats is null)"},
+    }
+
+
+def perplexity_rows(ppl: dict) -> list[dict]:
+    """Perplexities as a table."""
+    return [{"set": name, "chats": v["chats"], "base": v["base"], "tuned": v["tuned"], "what": v["set"]}
+            for name, v in ppl.items()]
+
+
+def propensity_probe(model: Any, tokenizer: Any, cfg: Any, source: Any) -> dict | None:
+    """The probe for base (cached per phase) and tuned: gaps with intervals, and the paired tuned-vs-base test."""
+    from molting import probe
+    from molting.params import project_path
+
+    if not cfg.eval.probe:
+        return None
+    items = probe.load_probe(project_path(cfg, cfg.eval.probe, "eval.probe"))
+    args = (items, cfg.data.system_prompt, cfg.train.max_length)
+    key = content_key({"kind": "base-propensity", "model": model_fingerprint(source), "template": tokenizer.chat_template,
+                       "items": [(i.id, i.prompt, i.agent_like, i.in_voice) for i in items],
+                       "system_prompt": cfg.data.system_prompt, "max_length": cfg.train.max_length})
+
+    def base() -> dict:
+        with model.disable_adapter():
+            return probe.propensity(model, tokenizer, *args)
+
+    base_result = cached(cache_folder(cfg) / "base-propensity" / f"{key}.json", base)[0]
+    tuned_result = probe.propensity(model, tokenizer, *args)
+    e = cfg.eval
+    return {"base": probe.summarize(base_result, e.bootstrap, cfg.seed),
+            "tuned": probe.summarize(tuned_result, e.bootstrap, cfg.seed),
+            "tuned_vs_base": stats.paired_difference(base_result["per_item"], tuned_result["per_item"], e.bootstrap, cfg.seed)}
+
+
+def propensity_rows(result: dict | None) -> list[dict]:
+    """The probe's figures as a table."""
+    if not result:
+        return [{"propensity probe": "off (eval.probe is null)"}]
+    rows = [{"model": label, "gap (nats/token)": r["gap_nats"], "95% CI": _interval(r["ci95"]),
+             "mean log p agent-like": r["agent_like_mean_ll"], "mean log p in-voice": r["in_voice_mean_ll"], "items": r["items"]}
+            for label, r in ((k, result[k]) for k in ("base", "tuned"))]
+    rows.append({"model": "tuned - base", "gap (nats/token)": result["tuned_vs_base"]["difference"],
+                 "95% CI": _interval(result["tuned_vs_base"]["ci95"]),
+                 "mean log p agent-like": f"p={stats.format_p(result['tuned_vs_base']['p_value'])} (paired)", "items": result["tuned_vs_base"]["pairs"]})
+    return rows
 
 
 # ---------------------------------------------------------------------------------------------
 # The whole evaluation of one version
 # ---------------------------------------------------------------------------------------------
 
-def answer_suite(model: Any, tokenizer: Any, questions: list[Question], cfg: Any, label: str) -> list[dict]:
-    """Every question answered `eval.samples` times by one model (greedy when samples == 1)."""
-    e = cfg.eval
-    chats = [with_system_prompt([{"role": "user", "content": q.prompt}], cfg.data.system_prompt) for q in questions]
-    rows = []
-    for sample in range(e.samples):
-        answers = generate(model, tokenizer, chats, max_new_tokens=e.max_new_tokens, batch_size=e.batch_size,
-                           do_sample=e.samples > 1, temperature=e.temperature, seed=cfg.seed + 1000 * sample)
-        for question, answer in zip(questions, answers):
-            rows.append({"model": label, "question_id": question.id, "suite": question.suite, "category": question.category,
-                         "prompt": question.prompt, "sample": sample, **answer})
-    return rows
+SCORE_FORMULA = ("score = 10 x max(0, credit - penalty), averaged over answers; credit = {in_voice} x in voice + {facts} x "
+                 "facts stated (questions without expected facts: in voice alone); penalty = {agent_like} x agent-like "
+                 "(library or detector) + {contradicted} x contradicted fact + {forbidden} x forbidden + {truncated} x truncated. "
+                 "In voice = in character, on topic and not agent-like, so an empty, evasive or off-topic answer earns nothing.")
 
 
-def score_rows(rows: list[dict], questions: list[Question], library: Any, weights: dict,
-               coherence: "Coherence | None" = None) -> list[dict]:
-    """Attach verdicts and the per-answer score to generated rows."""
-    by_id = {q.id: q for q in questions}
-    sims = coherence.similarities([r["text"] for r in rows]) if coherence else [None] * len(rows)
-    for row, sim in zip(rows, sims):
-        row["verdict"] = judge_answer(by_id[row["question_id"]], row, library, sim,
-                                      coherence.threshold if coherence else None)
-        row["score"] = round(answer_score(row["verdict"], weights), 4)
-    return rows
+def score_formula(weights: ScoreWeights) -> str:
+    """The score's formula with this run's weights, for the report."""
+    return SCORE_FORMULA.format(**weights.__dict__)
 
 
 def summarize(rows: list[dict], cfg: Any, perplexity: dict, calibration: dict | None = None,
-              judge: dict | None = None) -> dict:
-    """eval.json: per-model aggregates with intervals, perplexities, the noise verdict and the config."""
+              judge: dict | None = None, propensity: dict | None = None, detector: dict | None = None) -> dict:
+    """eval.json: per-model rates and score with intervals, per category and question, the paired
+    tuned-vs-base comparison, perplexities, the propensity probe, and the config."""
     e = cfg.eval
-    weights = dict(e.weights)
+    weights = ScoreWeights.from_params(e)
     models = {}
     for label in ("base", "tuned"):
         subset = [r for r in rows if r["model"] == label]
         if subset:
-            models[label] = aggregate(subset, weights, e.bootstrap, cfg.seed)
-            models[label]["heldout_perplexity"] = perplexity.get(label)
-    summary = {"models": models, "weights": weights, "target_score": e.target_score,
-               "config": {"max_new_tokens": e.max_new_tokens, "samples": e.samples, "batch_size": e.batch_size,
-                          "temperature": e.temperature if e.samples > 1 else None, "suites": list(e.suites),
-                          "seed": cfg.seed, "bootstrap": e.bootstrap}}
-    summary["coherence_calibration"] = calibration
-    summary["judge"] = judge
+            models[label] = aggregate(subset, e.bootstrap, cfg.seed)
+            for name, values in (perplexity or {}).items():
+                models[label][f"{name}_perplexity"] = values.get(label)
+            if propensity:
+                models[label]["propensity"] = propensity[label]
+    summary: dict[str, Any] = {
+        "models": models, "weights": weights.__dict__, "score_formula": score_formula(weights), "target_score": e.target_score,
+        "config": {"max_new_tokens": e.max_new_tokens, "samples": e.samples, "batch_size": e.batch_size,
+                   "temperature": e.temperature if e.samples > 0 else None, "suites": list(e.suites), "seed": cfg.seed,
+                   "bootstrap": e.bootstrap, "probe": e.probe, "test_chats": e.test_chats},
+        "perplexity": perplexity, "coherence_calibration": calibration, "judge": judge, "detector": detector,
+        "propensity_comparison": propensity["tuned_vs_base"] if propensity else None,
+    }
     if "base" in models and "tuned" in models:
-        summary["tuned_vs_base_within_noise"] = within_noise(models["base"]["score"], models["tuned"]["score"])
+        summary["tuned_vs_base"] = compare(models["base"], models["tuned"], e.bootstrap, cfg.seed)
+        summary["tuned_vs_base_within_noise"] = within_noise(summary["tuned_vs_base"]["score"])
+    if detector is not None:
+        summary["detector"]["disagreements"] = len(disagreements(rows))
     return summary
 
 
+def greedy_rows(rows: list[dict]) -> list[dict]:
+    """The greedy answers (one per question and model): what the side-by-side tables and the LLM judge see."""
+    return [r for r in rows if r.get("decoding") == "greedy"]
+
+
 def attach_judge(rows: list[dict], judged: list[dict]) -> None:
-    """Put each LLM-judge score on its answer row (shown beside the automatic verdicts)."""
-    by_key = {(j["model"], j["question_id"], j["sample"]): j for j in judged}
-    for row in rows:
-        found = by_key.get((row["model"], row["question_id"], row["sample"]))
+    """Put each LLM-judge score on its greedy answer row (shown beside the automatic verdicts)."""
+    by_key = {(j["model"], j["question_id"]): j for j in judged}
+    for row in greedy_rows(rows):
+        found = by_key.get((row["model"], row["question_id"]))
         if found:
             row["judge"] = {"score": found["judge_score"], "reason": found["judge_reason"]}
 
 
+def _verdict_text(v: dict) -> str:
+    flags = [name for name, on in (("agent-like", v["agent_like"]), ("detector: agent-like", v.get("agent_like_detector")),
+                                   ("contradicted", v.get("contradicted")), ("forbidden", v["forbidden"]),
+                                   ("truncated", v["truncated"]), ("off topic", not v.get("on_topic", 1)),
+                                   ("out of character", not v.get("in_character", v.get("coherence", 0)))) if on]
+    facts = "no facts asked" if v["factual"] is None else f"facts {v['factual']:.0%}"
+    return facts + (f"; {', '.join(flags)}" if flags else "")
+
+
 def side_by_side(rows: list[dict]) -> list[dict]:
-    """One row per question (first sample): base answer, tuned answer and their verdicts."""
+    """One row per question: each model's greedy answer, its verdicts, and its sampled rates."""
+    greedy = [r for r in rows if r.get("decoding") == "greedy"] or [r for r in rows if r["sample"] == 0]
+    sampled = [r for r in rows if r.get("decoding") == "sampled"]
     table: dict[str, dict] = {}
-    for row in rows:
-        if row["sample"] != 0:
-            continue
+    for row in greedy:
         entry = table.setdefault(row["question_id"], {"question": row["prompt"], "category": row["category"]})
-        v = row["verdict"]
-        flags = [name for name, on in (("agent-like", v["agent_like"]), ("forbidden", v["forbidden"]),
-                                       ("truncated", v["truncated"]), ("out of character", not v["coherence"])) if on]
-        entry[f"{row['model']}_answer"] = row["text"]
         judged = f"; judge {row['judge']['score']}/10" if row.get("judge") and row["judge"]["score"] is not None else ""
-        entry[f"{row['model']}_verdict"] = f"facts {v['factual']:.0%}" + (f"; {', '.join(flags)}" if flags else "") + judged
+        entry[f"{row['model']}_answer"] = row["text"]
+        entry[f"{row['model']}_verdict"] = _verdict_text(row["verdict"]) + judged
+        mine = [r for r in sampled if r["model"] == row["model"] and r["question_id"] == row["question_id"]]
+        if mine:
+            agent = sum(r["verdict"]["agent_like_either"] for r in mine)
+            facts = [r["verdict"]["factual"] for r in mine if r["verdict"]["factual"] is not None]
+            entry[f"{row['model']}_verdict"] += (f" | {len(mine)} samples: agent-like {agent:.0f}/{len(mine)}"
+                                                 + (f", facts {np.mean(facts):.0%}" if facts else "")
+                                                 + f", score {10 * np.mean([r['score'] for r in mine]):.1f}")
     return list(table.values())
 
 
@@ -455,14 +888,62 @@ def save(rows: list[dict], summary: dict, paths: Any) -> None:
     write_json(paths.eval_json, summary)
 
 
+def _interval(ci: Any) -> str:
+    return "" if not ci else f"[{ci[0]:.2f}, {ci[1]:.2f}]"
+
+
+def _rate_text(agg: dict) -> str:
+    if agg.get("mean") is None:
+        return "n/a"
+    if agg.get("count") is not None:
+        return f"{agg['count']}/{agg['n']} ({agg['mean']:.2f})"
+    return f"{agg['mean']:.2f}"
+
+
 def metric_rows(summary: dict) -> list[dict]:
-    """One row per metric and model: mean and 95% interval (for the notebook table)."""
+    """Primary rates and the score, base and tuned, with intervals and the paired test of the change."""
     rows = []
-    for metric in (*METRICS, "score"):
-        row = {"metric": metric}
+    comparison = summary.get("tuned_vs_base", {})
+    for metric in (*PRIMARY, "in_voice", "forbidden", "on_topic", "empty", "distinct_2", "score"):
+        row: dict[str, Any] = {"metric": METRIC_LABELS[metric]}
         for label, agg in summary["models"].items():
-            row[label] = agg[metric]["mean"]
-            row[f"{label} 95% CI"] = f"[{agg[metric]['ci95'][0]:.2f}, {agg[metric]['ci95'][1]:.2f}]"
+            row[label] = _rate_text(agg[metric]) if metric != "score" else agg["score"]["mean"]
+            row[f"{label} 95% CI"] = _interval(agg[metric]["ci95"])
+        paired = comparison.get(metric)
+        if paired:
+            scale = 1.0
+            row["tuned - base (paired)"] = stats.describe(paired, 2, scale)
+            if paired.get("mcnemar_greedy"):
+                row["McNemar p (greedy)"] = stats.format_p(paired["mcnemar_greedy"]["p_value"])
         rows.append(row)
-    rows.append({"metric": "heldout_perplexity", **{label: agg.get("heldout_perplexity") for label, agg in summary["models"].items()}})
+    return rows
+
+
+def category_rows(summary: dict) -> list[dict]:
+    """Primary rates per question category (facts, trigger, control), base and tuned."""
+    rows = []
+    for label, agg in summary["models"].items():
+        for category, values in agg.get("by_category", {}).items():
+            row = {"model": label, "category": category, "questions": values["questions"], "answers": values["answers"]}
+            for metric in (*PRIMARY, "in_voice"):
+                row[METRIC_LABELS[metric]] = _rate_text(values[metric])
+            row["score /10"] = values["score"]["mean"]
+            rows.append(row)
+    return rows
+
+
+def per_question_rows(summary: dict) -> list[dict]:
+    """Per-question rates over the sampled answers, base and tuned side by side."""
+    models = summary["models"]
+    questions = list(next(iter(models.values()))["per_question"]) if models else []
+    rows = []
+    for qid in questions:
+        row: dict[str, Any] = {"question": qid, "category": next(iter(models.values()))["per_question"][qid]["category"]}
+        for label, agg in models.items():
+            q = agg["per_question"].get(qid, {})
+            row[f"{label} agent-like"] = q.get("agent_like_either")
+            row[f"{label} facts"] = q.get("factual")
+            row[f"{label} in voice"] = q.get("in_voice")
+            row[f"{label} score"] = q.get("score")
+        rows.append(row)
     return rows

@@ -33,6 +33,8 @@ NULLABLE: dict[str, type] = {
     "model.revision": str,
     "report.compare_to": str,
     "eval.coherence_threshold": float,
+    "eval.probe": str,
+    "eval.test_chats": str,
     "eval.judge.base_url": str,
     "eval.judge.model": str,
 }
@@ -40,8 +42,10 @@ FRACTIONS = ("eval.coherence_threshold", "curate.train_fraction", "curate.near_t
              "curate.heldout_fraction", "train.lora_dropout", "train.warmup_ratio")
 STRING_LISTS = ("curate.patterns_disabled", "curate.patterns_enabled", "curate.patterns_extra")
 POSITIVE = ("train.lora_r", "train.epochs", "train.batch_size", "train.grad_accum", "train.max_length",
-            "train.learning_rate", "eval.max_new_tokens", "eval.batch_size", "eval.samples",
+            "train.learning_rate", "eval.max_new_tokens", "eval.batch_size", "eval.temperature", "eval.bootstrap",
             "curate.max_tokens", "curate.top_k", "train.logging_steps")
+NON_NEGATIVE = ("eval.samples", "eval.credit.in_voice", "eval.credit.facts", "eval.penalty.agent_like",
+                "eval.penalty.contradicted", "eval.penalty.forbidden", "eval.penalty.truncated")
 
 
 class Config(dict):
@@ -161,6 +165,8 @@ def _check_value(key: str, value: Any, default: Any, where: str) -> None:
         raise ParamsError(f"{key} = {value!r} must be between 0 and 1", where=where, fix="use a fraction such as 0.25")
     if key in POSITIVE and value <= 0:
         raise ParamsError(f"{key} = {value!r} must be positive", where=where, fix=f"set {key} above 0")
+    if key in NON_NEGATIVE and value < 0:
+        raise ParamsError(f"{key} = {value!r} must not be negative", where=where, fix=f"set {key} to 0 or more")
 
 
 def validate(tree: dict, schema: dict, where: str) -> None:
@@ -238,10 +244,19 @@ def resolve(version: str, root: str | Path | None = None) -> Config:
     for name, own in version_chain(version, root):
         validate(own, base, str(root / "params" / f"{name}.yaml"))
         merged = _deep_merge(merged, {k: v for k, v in own.items() if k != "extends"})
+    check_resolved(merged, str(root / "params" / f"{version}.yaml"))
     merged["version"] = version
     merged["extends"] = version_chain(version, root)[-1][1].get("extends")
     _check_pattern_names(merged, root, version_chain(version, root))
     return _wrap(merged)
+
+
+def check_resolved(tree: dict, where: str) -> None:
+    """Checks across keys, on the complete params: the score's credits must sum to 1."""
+    credit = (tree.get("eval") or {}).get("credit") or {}
+    if credit and abs(sum(credit.values()) - 1) > 1e-6:
+        raise ParamsError(f"eval.credit sums to {sum(credit.values()):g}, not 1", where=f"{where}: eval.credit",
+                          fix="make eval.credit.in_voice + eval.credit.facts = 1 (a perfect answer scores 10)")
 
 
 def _check_pattern_names(merged: dict, root: Path, chain: list[tuple[str, dict]]) -> None:
@@ -269,7 +284,9 @@ def load(version: str, params_override: dict | None = None, root: str | Path | N
         base = load_base(root_path)
         tree = {k: v for k, v in params_override.items() if k not in ("version", "extends")}
         validate(tree, base, "params_override (injected by papermill)")
-        cfg = _wrap(_deep_merge(base, tree))
+        merged = _deep_merge(base, tree)
+        check_resolved(merged, "params_override (injected by papermill)")
+        cfg = _wrap(merged)
         cfg["version"] = params_override.get("version", version)
         cfg["extends"] = params_override.get("extends")
     else:

@@ -14,8 +14,10 @@ import seaborn as sns  # noqa: E402
 
 sns.set_theme(style="whitegrid", context="notebook", palette="colorblind")
 
-METRIC_LABELS = {"agent_like": "Agent-like rate", "factual": "Factual accuracy", "forbidden": "Forbidden content",
-                 "truncated": "Truncated", "distinct_2": "Distinct-2", "coherence": "Personality coherence"}
+METRIC_LABELS = {"agent_like": "Agent-like (library)", "agent_like_detector": "Agent-like (detector)", "factual": "Factual accuracy",
+                 "contradicted": "Contradicted facts", "forbidden": "Forbidden content", "truncated": "Truncated",
+                 "distinct_2": "Distinct-2", "in_character": "In character", "in_voice": "In voice"}
+PRIMARY = ("agent_like", "agent_like_detector", "factual", "contradicted", "in_character", "truncated")
 
 
 def loss_curves(train: dict, title: str = "") -> Any:
@@ -35,15 +37,16 @@ def loss_curves(train: dict, title: str = "") -> Any:
     return fig
 
 
-def metric_bars(models: dict, metrics: tuple[str, ...] = ("agent_like", "factual", "coherence", "forbidden", "truncated")) -> Any:
-    """Base vs tuned bar per metric with 95% bootstrap intervals."""
+def metric_bars(models: dict, metrics: tuple[str, ...] = PRIMARY) -> Any:
+    """Base vs tuned bar per primary rate with its 95% interval (Wilson for rates, bootstrap for means)."""
     labels = list(models)
-    fig, axes = plt.subplots(1, len(metrics), figsize=(3.0 * len(metrics), 3.2), sharey=True)
+    metrics = tuple(m for m in metrics if all(models[label].get(m, {}).get("mean") is not None for label in labels))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(2.6 * len(metrics), 3.2), sharey=True, squeeze=False)
     colors = sns.color_palette("colorblind", len(labels))
-    for ax, metric in zip(axes, metrics):
+    for ax, metric in zip(axes[0], metrics):
         means = [models[m][metric]["mean"] for m in labels]
-        lows = [models[m][metric]["mean"] - models[m][metric]["ci95"][0] for m in labels]
-        highs = [models[m][metric]["ci95"][1] - models[m][metric]["mean"] for m in labels]
+        lows = [max(0.0, models[m][metric]["mean"] - models[m][metric]["ci95"][0]) for m in labels]
+        highs = [max(0.0, models[m][metric]["ci95"][1] - models[m][metric]["mean"]) for m in labels]
         ax.bar(labels, means, yerr=[lows, highs], capsize=4, color=colors)
         ax.set_title(METRIC_LABELS.get(metric, metric), fontsize=10)
         ax.set_ylim(0, 1.05)
@@ -93,7 +96,7 @@ def coherence_calibration(calibration: dict) -> Any:
     return fig
 
 
-def metric_trends(runs: list[dict], metrics: tuple[str, ...] = ("agent_like", "factual", "coherence", "truncated")) -> Any:
+def metric_trends(runs: list[dict], metrics: tuple[str, ...] = ("agent_like", "agent_like_detector", "factual", "in_character", "truncated")) -> Any:
     """Score /10 and key rates across the versions of a phase, with 95% intervals."""
     versions = [r["version"] for r in runs]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
@@ -105,8 +108,9 @@ def metric_trends(runs: list[dict], metrics: tuple[str, ...] = ("agent_like", "f
     axes[0].set_title("Score /10 (tuned)")
     axes[0].legend()
     for metric in metrics:
-        axes[1].plot(versions, [r["eval"]["models"]["tuned"][metric]["mean"] for r in runs], marker="o",
-                     label=METRIC_LABELS.get(metric, metric))
+        means = [r["eval"]["models"]["tuned"].get(metric, {}).get("mean") for r in runs]
+        if all(m is not None for m in means):
+            axes[1].plot(versions, means, marker="o", label=METRIC_LABELS.get(metric, metric))
     axes[1].set_ylim(-0.02, 1.02)
     axes[1].set_title("Rates (tuned)")
     axes[1].legend(fontsize=8)

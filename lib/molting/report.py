@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from molting.evaluate import within_noise
+from molting import stats
+from molting.evaluate import METRIC_LABELS, PRIMARY, ScoreWeights, compare, rate_rows, score_parts
 from molting.runs import RunPaths, read_json, read_jsonl
 
 
@@ -154,95 +155,166 @@ def git_commit(root: Path) -> str:
 
 
 def _interval(agg: dict) -> str:
-    low, high = agg["ci95"]
-    return f"[{low:.2f}, {high:.2f}]"
+    ci = agg.get("ci95")
+    return "" if not ci else f"[{ci[0]:.2f}, {ci[1]:.2f}]"
 
 
-METRIC_ROWS = (("agent_like", "Agent-like answers", True), ("factual", "Factual accuracy", False),
-               ("coherence", "Personality coherence", True), ("forbidden", "Forbidden content", True),
-               ("truncated", "Truncated answers", True), ("distinct_2", "Distinct-2 (repetition)", False))
+REPORTED = (*PRIMARY, "in_voice", "forbidden")
 
 
-def _value(agg: dict, metric: str, as_count: bool) -> str:
-    return f"{agg[metric]['count']}/{agg['answers']}" if as_count else f"{agg[metric]['mean']:.2f}"
+def _value(agg: dict, metric: str) -> str:
+    m = agg.get(metric) or {}
+    if m.get("mean") is None:
+        return "n/a"
+    return f"{m['count']}/{m['n']}" if m.get("count") is not None else f"{m['mean']:.2f}"
+
+
+def comparison(run: dict, previous: dict | None = None) -> tuple[str, dict]:
+    """The label of what this version is compared with, and the paired comparison (this minus that) per metric."""
+    ev = run["eval"]
+    if previous is None:
+        return "base", ev.get("tuned_vs_base") or {}
+    config = ev.get("config", {})
+    return f"{previous['version']} (tuned)", compare(previous["eval"]["models"]["tuned"], ev["models"]["tuned"],
+                                                     config.get("bootstrap", 1000), config.get("seed", 0))
+
+
+def _change(paired: dict | None, scale: float = 1.0, digits: int = 2) -> tuple[str, str]:
+    """('+0.25 [0.10, 0.40]', '0.003' or '0.41 (within noise)'): a paired comparison's change and p-value."""
+    if not paired or paired.get("difference") is None:
+        return "", ""
+    low, high = paired["ci95"]
+    change = f"{paired['difference'] * scale:+.{digits}f} [{low * scale:.{digits}f}, {high * scale:.{digits}f}]"
+    return change, f"{stats.format_p(paired['p_value'])}" + (" (within noise)" if stats.within_noise(paired) else "")
 
 
 def results_table(run: dict, previous: dict | None = None) -> Table:
-    """Each metric for the base model, the compared version's tuned model and this one, the lab's "6/8 -> 2/8" style."""
+    """Each primary rate for the base model, the compared version and this one, with the paired test of the change."""
     models = run["eval"]["models"]
     base, tuned = models["base"], models["tuned"]
-    before = previous["eval"]["models"]["tuned"] if previous else base
-    before_label = f"{previous['version']} (tuned)" if previous else "base"
+    label, paired = comparison(run, previous)
+    before = previous["eval"]["models"]["tuned"] if previous else None
     rows = []
-    for metric, label, as_count in METRIC_ROWS:
+    for metric in (*REPORTED, "score"):
         if metric not in tuned:
             continue
-        rows.append({"metric": label, "base": _value(base, metric, as_count),
-                     before_label: _value(before, metric, as_count) if previous else None,
-                     "this version": _value(tuned, metric, as_count),
-                     "change": f"{tuned[metric]['mean'] - before[metric]['mean']:+.2f}",
-                     "95% CI": _interval(tuned[metric])})
-    rows.append({"metric": "Score /10", "base": f"{base['score']['mean']:.1f}",
-                 before_label: f"{before['score']['mean']:.1f}" if previous else None,
-                 "this version": f"{tuned['score']['mean']:.1f}",
-                 "change": f"{tuned['score']['mean'] - before['score']['mean']:+.1f}"
-                           + (" (within noise)" if within_noise(tuned["score"], before["score"]) else ""),
-                 "95% CI": _interval(tuned["score"])})
+        change, p = _change(paired.get(metric))
+        row = {"metric": METRIC_LABELS[metric], "base": _value(base, metric) if metric != "score" else f"{base['score']['mean']:.1f}",
+               "this version": _value(tuned, metric) if metric != "score" else f"{tuned['score']['mean']:.1f}",
+               "95% CI": _interval(tuned[metric]), f"change vs {label} (paired)": change, "p": p}
+        if before is not None:
+            row[label] = _value(before, metric) if metric != "score" else f"{before['score']['mean']:.1f}"
+        rows.append(row)
     judge = run["eval"].get("judge")
     if judge:
-        prev_judge = (previous["eval"].get("judge") or {}).get("tuned", {}) if previous else judge.get("base", {})
-        rows.append({"metric": "LLM judge /10", "base": _fmt(judge.get("base", {}).get("mean_score")),
-                     before_label: _fmt(prev_judge.get("mean_score")) if previous else None,
-                     "this version": _fmt(judge.get("tuned", {}).get("mean_score")), "change": "", "95% CI": ""})
-    ppl = lambda agg: agg.get("heldout_perplexity")  # noqa: E731
-    rows.append({"metric": "Held-out perplexity", "base": _fmt(ppl(base)), before_label: _fmt(ppl(before)) if previous else None,
-                 "this version": _fmt(ppl(tuned)),
-                 "change": _fmt(ppl(tuned) - ppl(before)) if ppl(tuned) is not None and ppl(before) is not None else "",
-                 "95% CI": ""})
-    columns = ["metric", "base", *([before_label] if previous else []), "this version", "change", "95% CI"]
+        row = {"metric": "LLM judge /10 (greedy answers)", "base": _fmt(judge.get("base", {}).get("mean_score")),
+               "this version": _fmt(judge.get("tuned", {}).get("mean_score"))}
+        if previous:   # never keyed by `label` without one: that label is "base", and would blank the base column
+            row[label] = _fmt(((previous["eval"].get("judge") or {}).get("tuned") or {}).get("mean_score"))
+        rows.append(row)
+    for kind, name in (("test", "Perplexity, shared test chats"), ("heldout", "Perplexity, this version's held-out split")):
+        key = f"{kind}_perplexity"
+        if tuned.get(key) is None:
+            continue
+        row = {"metric": name, "base": _fmt(base.get(key)), "this version": _fmt(tuned.get(key))}
+        if before is not None:
+            row[label] = _fmt(before.get(key)) if kind == "test" else "(another split)"
+        rows.append(row)
+    probe = tuned.get("propensity")
+    if probe:
+        probe_paired = (run["eval"].get("propensity_comparison") if previous is None else
+                        stats.paired_difference(before["propensity"]["per_item"], probe["per_item"],
+                                                run["eval"]["config"].get("bootstrap", 1000), run["eval"]["config"].get("seed", 0))
+                        if before and before.get("propensity") else None)
+        change, p = _change(probe_paired, digits=3)
+        row = {"metric": "Propensity gap (nats/token; lower = less agent-like)", "base": f"{base['propensity']['gap_nats']:+.3f}",
+               "this version": f"{probe['gap_nats']:+.3f}", "95% CI": _interval(probe), f"change vs {label} (paired)": change, "p": p}
+        if before is not None:
+            row[label] = f"{before['propensity']['gap_nats']:+.3f}" if before.get("propensity") else "n/a"
+        rows.append(row)
+    columns = ["metric", "base", *([label] if previous else []), "this version", "95% CI", f"change vs {label} (paired)", "p"]
     return Table(rows, columns)
 
 
 def key_results(run: dict, previous: dict | None = None) -> Table:
-    """Score, change vs the compared version (or the base model), target and gap."""
+    """Score, change vs the compared version (or the base model) with its paired p-value, target and gap."""
     ev = run["eval"]
     tuned = ev["models"]["tuned"]["score"]
     before = previous["eval"]["models"]["tuned"]["score"] if previous else ev["models"]["base"]["score"]
-    label = previous["version"] if previous else "base model"
+    label, paired = comparison(run, previous)
+    change, p = _change(paired.get("score"), digits=1)
     return Table([{
         "score /10": f"{tuned['mean']:.1f} {_interval(tuned)}",
         "compared with": f"{label}: {before['mean']:.1f}",
-        "change": f"{tuned['mean'] - before['mean']:+.1f}" + (" (within noise)" if within_noise(tuned, before) else ""),
+        "change (paired)": change, "p": p,
         "target": ev["target_score"],
         "gap to target": f"{max(0.0, ev['target_score'] - tuned['mean']):.1f}",
     }])
 
 
+def category_table(run: dict) -> Table:
+    """Primary rates per question category (facts, trigger, control), base and tuned."""
+    from molting.evaluate import category_rows
+
+    return Table(category_rows(run["eval"]))
+
+
+def propensity_table(run: dict) -> Table:
+    """The propensity probe: base and tuned gaps with intervals, and the paired tuned-vs-base test."""
+    from molting.evaluate import propensity_rows
+
+    models = run["eval"]["models"]
+    if not models["tuned"].get("propensity"):
+        return Table([{"propensity probe": "off (eval.probe is null)"}])
+    return Table(propensity_rows({"base": models["base"]["propensity"], "tuned": models["tuned"]["propensity"],
+                                  "tuned_vs_base": run["eval"]["propensity_comparison"]}))
+
+
+def disagreements_table(run: dict, limit: int = 30) -> Table:
+    """Answers where the pattern library and the detector disagree."""
+    from molting.evaluate import disagreement_rows
+
+    return Table(disagreement_rows(run["answers"], limit))
+
+
+def score_formula(run: dict) -> "Bullets":
+    """The score's formula with the run's weights."""
+    return Bullets([run["eval"].get("score_formula", "")])
+
+
 def gap_rows(run: dict) -> list[dict]:
-    """Points of the score /10 each weighted metric costs: 10 * w_k * (1 - s_k) / sum(w)."""
+    """Points of the score /10 each credit misses and each penalty costs, over the tuned model's rated answers."""
     ev = run["eval"]
-    tuned = ev["models"]["tuned"]
-    weights = ev["weights"]
-    total = sum(weights.values())
-    sources = {"not_agent_like": ("agent_like", True), "factual": ("factual", False), "coherence": ("coherence", False),
-               "not_truncated": ("truncated", True), "no_forbidden": ("forbidden", True)}
-    rows = []
-    for key, weight in weights.items():
-        metric, inverted = sources[key]
-        if metric not in tuned:
-            continue
-        achieved = 1 - tuned[metric]["mean"] if inverted else tuned[metric]["mean"]
-        rows.append({"metric": key, "weight": weight, "achieved": round(achieved, 3),
-                     "points lost": round(10 * weight * (1 - achieved) / total, 2)})
+    weights = ScoreWeights(**ev["weights"])
+    rows_used = rate_rows([r for r in run["answers"] if r["model"] == "tuned"])
+    lost = {"in_voice": 0.0, "facts": 0.0, **{k: 0.0 for k in weights.penalties()}, "floor": 0.0}
+    for row in rows_used:
+        parts = score_parts(row["verdict"], weights)
+        no_facts = row["verdict"]["factual"] is None
+        lost["in_voice"] += (1.0 if no_facts else weights.in_voice) - parts["in_voice"]
+        lost["facts"] += (0.0 if no_facts else weights.facts) - parts["facts"]
+        for key in weights.penalties():
+            lost[key] -= parts[key]
+        lost["floor"] -= row["score"] - sum(parts.values())   # points the floor at 0 gives back
+    n = max(len(rows_used), 1)
+    labels = {"in_voice": "credit missed: in voice", "facts": "credit missed: facts", "agent_like_either": "penalty: agent-like",
+              "contradicted": "penalty: contradicted facts", "forbidden": "penalty: forbidden", "truncated": "penalty: truncated",
+              "floor": "floor at 0 (gives back)"}
+    rows = [{"metric": labels[k], "points lost": round(10 * v / n, 2)} for k, v in lost.items() if abs(v) > 1e-9]
     rows.sort(key=lambda r: -r["points lost"])
-    rows.append({"metric": "gap to target", "weight": "", "achieved": f"score {tuned['score']['mean']:.2f}",
-                 "points lost": round(max(0.0, ev["target_score"] - tuned["score"]["mean"]), 2)})
+    tuned = ev["models"]["tuned"]
+    rows.append({"metric": "gap to target", "points lost": round(max(0.0, ev["target_score"] - tuned["score"]["mean"]), 2)})
     return rows
 
 
 def gap_table(run: dict) -> Table:
-    """How many points each metric costs against a perfect 10, and the gap to the target."""
+    """How many points each credit and penalty costs against a perfect 10, and the gap to the target."""
     return Table(gap_rows(run))
+
+
+def quantization_label(name: str) -> str:
+    """How the report names a quantization setting."""
+    return {"none": "no quantization (plain LoRA)", "4bit": "4-bit quantization (QLoRA)", "8bit": "8-bit quantization"}.get(name, name)
 
 
 def next_steps(run: dict, previous: dict | None = None) -> list[str]:
@@ -253,9 +325,9 @@ def next_steps(run: dict, previous: dict | None = None) -> list[str]:
     params = run["params"]
     lost = {row["metric"]: row["points lost"] for row in gap_rows(run)[:-1]}
     steps: list[tuple[float, str]] = []
-    if tuned["truncated"]["mean"] > 0:
+    if tuned["truncated"]["mean"]:
         now = params.get("eval", {}).get("max_new_tokens")
-        steps.append((lost.get("not_truncated", 0), f"Truncation: {tuned['truncated']['count']}/{tuned['answers']} answers hit max_new_tokens ({now}) "
+        steps.append((lost.get("penalty: truncated", 0), f"Truncation: {tuned['truncated']['count']}/{tuned['answers']} answers hit max_new_tokens ({now}) "
                      f"without ending; raise eval.max_new_tokens (e.g. to {int((now or 96) * 1.5)}) or train on shorter replies."))
     held = [p["loss"] for p in train.get("heldout_loss", [])]
     if len(held) >= 3 and held[-1] > min(held) * 1.01:
@@ -263,6 +335,12 @@ def next_steps(run: dict, previous: dict | None = None) -> list[str]:
         steps.append((0.5, f"Overfitting: held-out loss rose after epoch {best} ({min(held):.3f} -> {held[-1]:.3f}); "
                      f"train fewer epochs (train.epochs: {best}) or keep early stopping on."))
     rules = sorted({rule for r in run["answers"] if r["model"] == "tuned" for rule in r["verdict"].get("agent_like_rules", [])})
+    detector_only = [r for r in rate_rows([r for r in run["answers"] if r["model"] == "tuned"])
+                     if r["verdict"].get("agent_like_detector") and not r["verdict"]["agent_like"]]
+    if detector_only:
+        steps.append((lost.get("penalty: agent-like", 0) / 2, f"The detector flags {len(detector_only)} answers the pattern library passes "
+                      "(see the disagreements): read them, and where they are agent-like, add a pattern (curate.patterns_extra) so "
+                      "curation removes that phrasing too."))
     if rules:
         removed = curation.get("removed_by_rule", {})
         caught = [f"{r} ({removed[r]} removed)" for r in rules if r in removed]
@@ -275,18 +353,25 @@ def next_steps(run: dict, previous: dict | None = None) -> list[str]:
                 line += f" Curation removed these from the training data ({', '.join(caught)}), so the base model's habit survives: train longer or add in-voice examples for those questions."
             if missed:
                 line += f" Curation removed nothing for {', '.join(missed)}: the training data has none, so the habit comes from the base model."
-        steps.append((lost.get("not_agent_like", 0), line))
+        steps.append((lost.get("penalty: agent-like", 0), line))
     n_train = curation["counts"]["train"]
     if n_train < 200 and params.get("curate", {}).get("duplicate_fraction", 0) == 0 and not params.get("curate", {}).get("synthetic_file"):
         steps.append((0.1, f"Small dataset: {n_train} training chats. Add synthetic in-voice examples (curate.synthetic_file, "
                      f"50-100 chats) or repeat the best 25% (curate.duplicate_fraction: 0.25)."))
-    if tuned["factual"]["mean"] < 0.75:
+    if tuned["contradicted"]["mean"]:
+        wrong = sorted({p for r in run["answers"] if r["model"] == "tuned" for p in r["verdict"].get("contradicted_found", [])})
+        steps.append((lost.get("penalty: contradicted facts", 0), f"Wrong facts: {tuned['contradicted']['count']}/{tuned['contradicted']['n']} "
+                      f"answers state a fact that contradicts the persona ({len(wrong)} different patterns); check the training data "
+                      "for chats that say otherwise, and add in-voice examples stating the right fact."))
+    if tuned["factual"]["mean"] is not None and tuned["factual"]["mean"] < 0.75:
         missing = sorted({p for r in run["answers"] if r["model"] == "tuned" for p in r["verdict"].get("facts_missing", [])})
-        steps.append((lost.get("factual", 0), f"Facts: factual accuracy is {tuned['factual']['mean']:.0%}; the tuned model misses {len(missing)} "
+        steps.append((lost.get("credit missed: facts", 0), f"Facts: factual accuracy is {tuned['factual']['mean']:.0%}; the tuned model misses {len(missing)} "
                      "expected facts. Check that the training data states them often (curation funnel, kept chats), or train longer."))
-    if previous and within_noise(tuned["score"], previous["eval"]["models"]["tuned"]["score"]):
-        steps.append((0.05, f"The change from {previous['version']} is within noise (95% intervals overlap): add questions or "
-                     "samples per question (eval.samples) before drawing conclusions."))
+    paired = comparison(run, previous)[1].get("score") if previous else None
+    if paired and stats.within_noise(paired):
+        steps.append((0.05, f"The score's change from {previous['version']} is within noise (paired test on the same questions, "
+                     f"p={stats.format_p(paired['p_value'])}): add questions or samples per question (eval.samples), or train "
+                     "more seeds, before drawing conclusions."))
     ordered = [text for _, text in sorted(steps, key=lambda step: -step[0])]
     return ordered or ["No rule fired: every metric is within its target."]
 
@@ -309,7 +394,7 @@ def training_table(run: dict) -> Table:
     t = run["train"]
     rows = [
         {"": "device", "value": f"{t['device_name']} ({t['device']})"},
-        {"": "quantization used", "value": f"{t['quantization']} (asked: {t['quantization_requested']}), bf16: {t['bf16']}"},
+        {"": "quantization used", "value": f"{quantization_label(t['quantization'])} (asked: {t['quantization_requested']}), bf16: {t['bf16']}"},
         {"": "epochs", "value": f"{t['epochs_run']} of {t['epochs_planned']}" + (" (stopped early)" if t["stopped_early"] else "")},
         {"": "wall time", "value": f"{t['wall_time_s'] / 60:.1f} min" + (f" (resumed from {t['resumed_from']})" if t.get("resumed_from") else "")},
         {"": "tokens/s (non-pad)", "value": t["tokens_per_s"]},
@@ -355,25 +440,34 @@ def answers_table(run: dict, previous: dict | None = None) -> Table:
     return Table(rows, columns + ["tuned_answer", "tuned_verdict"])
 
 
+def _rate(agg: dict, metric: str) -> str:
+    m = agg.get(metric) or {}
+    return "n/a" if m.get("mean") is None else f"{m['count']}/{m['n']}"
+
+
 def summary_lines(run: dict, previous: dict | None = None) -> list[str]:
     """About ten lines for a post or a changelog: headline numbers, what changed, what is next."""
     ev = run["eval"]
     tuned, base = ev["models"]["tuned"], ev["models"]["base"]
     before = previous["eval"]["models"]["tuned"] if previous else base
-    label = previous["version"] if previous else "base"
+    label, paired = comparison(run, previous)
+    change, p = _change(paired.get("score"), digits=1)
     t = run["train"]
-    n = tuned["answers"]
+    probe = tuned.get("propensity")
     lines = [f"# {run['version']}: {run['params'].get('description', '')}", "",
              f"- Score {tuned['score']['mean']:.1f}/10 (95% CI {tuned['score']['ci95'][0]:.1f}-{tuned['score']['ci95'][1]:.1f}), "
-             f"{label} {before['score']['mean']:.1f}; target {ev['target_score']}, gap {max(0.0, ev['target_score'] - tuned['score']['mean']):.1f}.",
-             f"- Agent-like answers {before['agent_like']['count']}/{n} -> {tuned['agent_like']['count']}/{n}; "
-             f"factual accuracy {before['factual']['mean']:.0%} -> {tuned['factual']['mean']:.0%}; "
-             f"in character {before['coherence']['count']}/{n} -> {tuned['coherence']['count']}/{n}.",
-             f"- Held-out perplexity {base.get('heldout_perplexity')} (base) -> {tuned.get('heldout_perplexity')} (tuned).",
+             f"{label} {before['score']['mean']:.1f}; change {change}, p={p}; target {ev['target_score']}.",
+             f"- Agent-like answers (library) {_rate(before, 'agent_like')} -> {_rate(tuned, 'agent_like')}, (detector) "
+             f"{_rate(before, 'agent_like_detector')} -> {_rate(tuned, 'agent_like_detector')}; factual accuracy "
+             f"{before['factual']['mean'] or 0:.0%} -> {tuned['factual']['mean'] or 0:.0%}; contradicted {_rate(before, 'contradicted')} -> "
+             f"{_rate(tuned, 'contradicted')}; in character {_rate(before, 'in_character')} -> {_rate(tuned, 'in_character')}.",
+             *([f"- Propensity gap {base['propensity']['gap_nats']:+.3f} (base) -> {probe['gap_nats']:+.3f} nats/token (tuned)."]
+               if probe else []),
+             f"- Perplexity on the shared test chats {base.get('test_perplexity')} (base) -> {tuned.get('test_perplexity')} (tuned).",
              f"- Data: {run['curation']['counts']['raw']} raw chats -> {run['curation']['counts']['kept']} kept "
              f"({run['curation']['counts']['train']} train, {run['curation']['counts']['heldout']} held out).",
              f"- Training: {t['epochs_run']:g} epochs in {t['wall_time_s'] / 60:.1f} min on {t['device_name']}, "
-             f"{t['quantization']} quantization, peak {t['peak_memory_mb']:,.0f} MiB.",
+             f"{quantization_label(t['quantization'])}, peak {t['peak_memory_mb']:,.0f} MiB, one seed ({run['params'].get('seed')}).",
              f"- Next: {next_steps(run, previous)[0]}"]
     return lines
 
@@ -428,22 +522,55 @@ def load_runs(root: Path, versions: list[str]) -> list[dict]:
 
 
 def phase_table(runs: list[dict]) -> Table:
-    """One row per version: score with interval, the key metrics, data and training figures."""
+    """One row per version: score with interval, the primary rates, perplexity on the shared test chats, the probe."""
     rows = []
-    for i, run in enumerate(runs):
+    for run in runs:
         tuned = run["eval"]["models"]["tuned"]
-        n = tuned["answers"]
-        prev = runs[i - 1]["eval"]["models"]["tuned"]["score"] if i else None
+        probe = tuned.get("propensity")
         rows.append({"version": run["version"], "description": run["params"].get("description", ""),
                      "score /10": f"{tuned['score']['mean']:.1f} {_interval(tuned['score'])}",
-                     "change": "" if prev is None else f"{tuned['score']['mean'] - prev['mean']:+.1f}"
-                               + (" (noise)" if within_noise(tuned["score"], prev) else ""),
-                     "agent-like": f"{tuned['agent_like']['count']}/{n}", "factual": f"{tuned['factual']['mean']:.0%}",
-                     "in character": f"{tuned['coherence']['count']}/{n}", "truncated": f"{tuned['truncated']['count']}/{n}",
-                     "perplexity": _fmt(tuned.get("heldout_perplexity")),
+                     "agent-like (library)": _rate(tuned, "agent_like"), "agent-like (detector)": _rate(tuned, "agent_like_detector"),
+                     "factual": "n/a" if tuned["factual"]["mean"] is None else f"{tuned['factual']['mean']:.0%}",
+                     "contradicted": _rate(tuned, "contradicted"), "in character": _rate(tuned, "in_character"),
+                     "truncated": _rate(tuned, "truncated"), "test perplexity": _fmt(tuned.get("test_perplexity")),
+                     "propensity gap": f"{probe['gap_nats']:+.3f}" if probe else "n/a",
                      "train chats": run["curation"]["counts"]["train"], "epochs": run["train"]["epochs_run"],
                      "train min": round(run["train"]["wall_time_s"] / 60, 1)})
     return Table(rows)
+
+
+def phase_comparisons(runs: list[dict]) -> list[dict]:
+    """Each later version against the first, paired on the same questions (and probe items): change, interval, p."""
+    first = runs[0]
+    config = first["eval"].get("config", {})
+    resamples, seed = config.get("bootstrap", 1000), config.get("seed", 0)
+    rows = []
+    for run in runs[1:]:
+        paired = compare(first["eval"]["models"]["tuned"], run["eval"]["models"]["tuned"], resamples, seed)
+        for metric in ("score", *PRIMARY):
+            result = paired[metric]
+            if result.get("difference") is None:
+                continue
+            change, p = _change(result, scale=1.0, digits=2)
+            mcnemar = result.get("mcnemar_greedy")
+            rows.append({"versions": f"{run['version']} vs {first['version']}", "metric": METRIC_LABELS[metric],
+                         first["version"]: round(result["a_mean"], 3), "this": round(result["b_mean"], 3), "questions": result["pairs"],
+                         "change [95% CI]": change, "p (paired permutation)": p,
+                         "McNemar p (greedy)": stats.format_p(mcnemar["p_value"]) if mcnemar else ""})
+        a, b = first["eval"]["models"]["tuned"].get("propensity"), run["eval"]["models"]["tuned"].get("propensity")
+        if a and b:
+            result = stats.paired_difference(a["per_item"], b["per_item"], resamples, seed)
+            change, p = _change(result, digits=3)
+            rows.append({"versions": f"{run['version']} vs {first['version']}", "metric": "Propensity gap (nats/token)",
+                         first["version"]: a["gap_nats"], "this": b["gap_nats"], "questions": f"{result['pairs']} items",
+                         "change [95% CI]": change, "p (paired permutation)": p, "McNemar p (greedy)": ""})
+    return rows
+
+
+def phase_comparison_table(runs: list[dict]) -> Table:
+    """The paired comparison of each version with the first."""
+    rows = phase_comparisons(runs)
+    return Table(rows or [{"comparison": "one version only: nothing to compare"}])
 
 
 def phase_answers(runs: list[dict]) -> Table:
@@ -472,19 +599,30 @@ def phase_params_diff(runs: list[dict]) -> Table:
 
 
 def phase_summary_lines(name: str, runs: list[dict]) -> list[str]:
-    """About ten lines summarising a phase."""
+    """About ten lines summarising a phase (changes are paired tests against the first version)."""
     first, last = runs[0]["eval"]["models"]["tuned"], runs[-1]["eval"]["models"]["tuned"]
     best = max(runs, key=lambda r: r["eval"]["models"]["tuned"]["score"]["mean"])
-    n = last["answers"]
-    return [f"# Phase {name}: {', '.join(r['version'] for r in runs)}", "",
-            f"- Score {runs[0]['version']} {first['score']['mean']:.1f} -> {runs[-1]['version']} {last['score']['mean']:.1f}/10"
-            + (" (within noise)" if within_noise(first["score"], last["score"]) else "") + ".",
-            f"- Best: {best['version']} at {best['eval']['models']['tuned']['score']['mean']:.1f}/10; target "
-            f"{best['eval']['target_score']}.",
-            f"- Agent-like answers {first['agent_like']['count']}/{n} -> {last['agent_like']['count']}/{n}; factual "
-            f"{first['factual']['mean']:.0%} -> {last['factual']['mean']:.0%}.",
-            *[f"- {r['version']}: {r['params'].get('description', '')}" for r in runs],
-            f"- Next: {next_steps(runs[-1], runs[-2] if len(runs) > 1 else None)[0]}"]
+    lines = [f"# Phase {name}: {', '.join(r['version'] for r in runs)}", ""]
+    if len(runs) > 1:
+        config = runs[0]["eval"].get("config", {})
+        paired = compare(first, last, config.get("bootstrap", 1000), config.get("seed", 0))
+        change, p = _change(paired["score"], digits=1)
+        lines.append(f"- Score {runs[0]['version']} {first['score']['mean']:.1f} -> {runs[-1]['version']} {last['score']['mean']:.1f}/10: "
+                     f"change {change}, p={p} (paired on {paired['score']['pairs']} questions).")
+        lines.append(f"- Agent-like (library) {_rate(first, 'agent_like')} -> {_rate(last, 'agent_like')}, (detector) "
+                     f"{_rate(first, 'agent_like_detector')} -> {_rate(last, 'agent_like_detector')}; change in the library rate "
+                     f"{_change(paired['agent_like'])[0]}, p={_change(paired['agent_like'])[1]}.")
+        if first.get("propensity") and last.get("propensity"):
+            result = stats.paired_difference(first["propensity"]["per_item"], last["propensity"]["per_item"],
+                                             config.get("bootstrap", 1000), config.get("seed", 0))
+            change, p = _change(result, digits=3)
+            lines.append(f"- Propensity gap {first['propensity']['gap_nats']:+.3f} -> {last['propensity']['gap_nats']:+.3f} nats/token: "
+                         f"change {change}, p={p}.")
+    lines += [f"- Best: {best['version']} at {best['eval']['models']['tuned']['score']['mean']:.1f}/10; target "
+              f"{best['eval']['target_score']}. One training seed per version.",
+              *[f"- {r['version']}: {r['params'].get('description', '')}" for r in runs],
+              f"- Next: {next_steps(runs[-1], runs[-2] if len(runs) > 1 else None)[0]}"]
+    return lines
 
 
 class Title:

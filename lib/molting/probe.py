@@ -1,0 +1,124 @@
+"""The propensity probe: how much more likely a model finds agent-like replies than in-voice ones.
+
+For each probe item (a prompt with one agent-like and one in-voice reply), the model scores both
+replies as the assistant turn after the prompt: the mean log-likelihood per assistant token (the
+reply's tokens and its end-of-turn token, nothing else). The item's gap is
+
+    gap = mean log p(agent-like reply) - mean log p(in-voice reply)      (nats per token)
+
+and the model's propensity gap is the mean over items, with a 95% bootstrap interval over items.
+No decoding happens, so there is no sampling noise: a model trained on agent-like data shows a larger
+gap than one trained on clean data even when its greedy answers look the same. Two models are
+compared by the per-item difference of their gaps (paired).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from molting.data import with_system_prompt
+from molting.errors import SuiteError
+from molting.params import read_yaml
+from molting.stats import bootstrap_ci
+
+
+@dataclass(frozen=True)
+class ProbeItem:
+    """One prompt with an agent-like and an in-voice reply."""
+
+    id: str
+    prompt: str
+    agent_like: str
+    in_voice: str
+
+
+def load_probe(path: str | Path) -> list[ProbeItem]:
+    """Items of a probe YAML file (`items: [{id, prompt, agent_like, in_voice}]`); errors name file and item."""
+    path = Path(path)
+    data = read_yaml(path)
+    if not isinstance(data, dict) or not isinstance(data.get("items"), list) or not data["items"]:
+        raise SuiteError("a probe set is a mapping with a non-empty `items:` list", where=str(path),
+                         fix="write items: [{id, prompt, agent_like, in_voice}, ...] (see params/eval/probe.yaml)")
+    items, seen = [], set()
+    for index, raw in enumerate(data["items"]):
+        item_id = raw.get("id") if isinstance(raw, dict) else None
+        where = f"{path}: item {item_id or f'#{index + 1}'}"
+        if not isinstance(raw, dict):
+            raise SuiteError("an item must be a mapping", where=where, fix="indent its keys under `- id: ...`")
+        unknown = set(raw) - {"id", "prompt", "agent_like", "in_voice"}
+        if unknown:
+            raise SuiteError(f"unknown keys {sorted(unknown)}", where=where, fix="allowed: id, prompt, agent_like, in_voice")
+        if not item_id or not isinstance(item_id, str) or item_id in seen:
+            raise SuiteError("each item needs a unique string `id`", where=where, fix="add `id: some_name`")
+        seen.add(item_id)
+        for key in ("prompt", "agent_like", "in_voice"):
+            if not isinstance(raw.get(key), str) or not raw[key].strip():
+                raise SuiteError(f"missing `{key}`", where=where, fix=f"add `{key}:` as non-empty text")
+        items.append(ProbeItem(item_id, raw["prompt"].strip(), raw["agent_like"].strip(), raw["in_voice"].strip()))
+    return items
+
+
+def reply_logliks(model: Any, tokenizer: Any, chats: list[list[dict]], max_length: int,
+                  batch_size: int = 16) -> list[tuple[float, int]]:
+    """(sum of log-probabilities, token count) over the assistant tokens of each chat, batched."""
+    import torch
+
+    from molting.train import IGNORE, tokenize_chat
+
+    rows = [tokenize_chat(tokenizer, chat, max_length) for chat in chats]
+    order = sorted(range(len(rows)), key=lambda i: len(rows[i]["input_ids"]))   # similar lengths: less padding
+    results: list[tuple[float, int]] = [(0.0, 0)] * len(rows)
+    pad = tokenizer.pad_token_id
+    for start in range(0, len(order), batch_size):
+        batch = [rows[i] for i in order[start:start + batch_size]]
+        width = max(len(r["input_ids"]) for r in batch)
+        ids = torch.tensor([r["input_ids"] + [pad] * (width - len(r["input_ids"])) for r in batch])
+        mask = torch.tensor([r["attention_mask"] + [0] * (width - len(r["input_ids"])) for r in batch])
+        labels = torch.tensor([r["labels"] + [IGNORE] * (width - len(r["input_ids"])) for r in batch])
+        with torch.inference_mode():
+            logits = model(input_ids=ids.to(model.device), attention_mask=mask.to(model.device)).logits.float()
+        shift_labels = labels[:, 1:].to(logits.device)
+        keep = shift_labels != IGNORE
+        logprobs = torch.log_softmax(logits[:, :-1], dim=-1)
+        picked = logprobs.gather(-1, shift_labels.clamp(min=0).unsqueeze(-1)).squeeze(-1) * keep
+        for j, i in enumerate(order[start:start + batch_size]):
+            results[i] = (float(picked[j].sum()), int(keep[j].sum()))
+    return results
+
+
+def perplexity(logliks: list[tuple[float, int]]) -> float | None:
+    """exp(-total log-likelihood / total tokens)."""
+    tokens = sum(n for _, n in logliks)
+    if not tokens:
+        return None
+    return round(math.exp(-sum(s for s, _ in logliks) / tokens), 4)
+
+
+def propensity(model: Any, tokenizer: Any, items: list[ProbeItem], system_prompt: str | None, max_length: int,
+               batch_size: int = 16) -> dict[str, dict[str, float]]:
+    """Per item: mean log-likelihood per token of the agent-like and the in-voice reply, and their gap."""
+    chats = []
+    for item in items:
+        for reply in (item.agent_like, item.in_voice):
+            chats.append(with_system_prompt([{"role": "user", "content": item.prompt},
+                                             {"role": "assistant", "content": reply}], system_prompt))
+    scored = reply_logliks(model, tokenizer, chats, max_length, batch_size)
+    mean = [s / max(n, 1) for s, n in scored]
+    agent = {item.id: round(mean[2 * i], 5) for i, item in enumerate(items)}
+    voice = {item.id: round(mean[2 * i + 1], 5) for i, item in enumerate(items)}
+    return {"agent_like_ll": agent, "in_voice_ll": voice,
+            "per_item": {item.id: round(agent[item.id] - voice[item.id], 5) for item in items}}
+
+
+def summarize(result: dict, resamples: int, seed: int) -> dict[str, Any]:
+    """The propensity gap (mean over items, nats per token) with its 95% bootstrap interval over items."""
+    gaps = list(result["per_item"].values())
+    return {"gap_nats": round(float(np.mean(gaps)), 4), "ci95": bootstrap_ci(gaps, resamples, seed),
+            "items": len(gaps), "agent_like_mean_ll": round(float(np.mean(list(result["agent_like_ll"].values()))), 4),
+            "in_voice_mean_ll": round(float(np.mean(list(result["in_voice_ll"].values()))), 4),
+            "per_item": result["per_item"]}
