@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from molting import arms, cli, params, runs
+from molting import arms, cli, evaluate, params, runs
 
 from conftest import REPO, make_project
 
@@ -58,3 +58,24 @@ def test_prompt_only_stage_02_writes_train_json_and_molt_train_refuses(tmp_path,
     monkeypatch.setenv("MOLTING_ROOT", str(root))
     assert cli.main(["train", "v0"]) == 2
     assert "prompt-only (train.enabled: false): nothing to train" in capsys.readouterr().err
+
+
+def test_prompt_only_questions_carry_the_persona_card_and_base_questions_do_not(monkeypatch):
+    seen: dict[str, list] = {}
+
+    def fake_generate(model, tokenizer, chats, **kwargs):
+        seen.setdefault("do_sample" if kwargs.get("do_sample") else "greedy", []).append(chats)
+        return [{"text": "x", "new_tokens": 1, "ended_with_eos": True, "truncated": False} for _ in chats]
+
+    monkeypatch.setattr(evaluate, "generate", fake_generate)
+    questions = evaluate.load_suites(["params/eval/personality.yaml"], REPO)[:3]
+    for version, label in (("v0", "tuned"), ("v0", "base"), ("v1", "tuned")):
+        cfg = params.resolve(version, REPO)
+        cfg["root"] = str(REPO)
+        seen.clear()
+        rows = evaluate.answer_suite(None, None, questions, cfg, label)
+        system = {chat[0]["content"] for batch in seen.values() for chats in batch for chat in chats}
+        expected = arms.persona_prompt(arms.load_persona(cfg)) if (version, label) == ("v0", "tuned") else ""
+        assert system == {expected} and len(rows) == 3 * (1 + cfg.eval.samples)
+    info = evaluate.tuned_model_info(cfg)
+    assert info["kind"] == "adapter" and info["label"] == "tuned"

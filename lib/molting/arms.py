@@ -70,7 +70,7 @@ def skip_training(cfg: Any, paths: Any) -> dict:
     """Stage 02 of a prompt-only version: write its train.json and mark the stage done (no notebook, no model)."""
     from molting.runs import mark_done, write_json
 
-    record = skipped_training(cfg)
+    record = skipped_training(type(cfg)({**cfg, "root": str(paths.root)}))   # the runner's params carry no root
     write_json(paths.train_json, record)
     mark_done(paths, "02-train", trained=False, kind=PROMPT_ONLY)
     return record

@@ -154,7 +154,7 @@ def arm_sentence(ref: dict, run: dict) -> str:
     if gap is not None:
         parts.append(_change_sentence("the propensity gap", f"{_tuned(ref)['propensity']['gap_nats']:+.3f}",
                                       f"{_tuned(run)['propensity']['gap_nats']:+.3f}", gap, "better", " nats/token"))
-    return f"{ROLE_PHRASES.get(role, role).capitalize()} ({run['version']}, against {ref['version']}) " + "; ".join(parts) + "."
+    return f"{ROLE_PHRASES.get(role, role).capitalize()} ({run['version']}, against {ref['version']}): " + "; ".join(parts) + "."
 
 
 def head_to_head(a: dict, b: dict, question: str) -> str | None:
@@ -196,8 +196,9 @@ def verdict_lines(runs: list[dict]) -> list[str]:
     by_role: dict[str, dict] = {}
     for run in runs:
         by_role.setdefault(arm_role(run["params"]), run)
+    trigger = _tuned(ref).get("by_category", {}).get(TRIGGER, {})
     lines = [f"Reference arm: {ref['version']} ({ROLE_PHRASES.get(arm_role(ref['params']), 'the first version')}); "
-             f"trigger questions answered {trigger_rate(ref)['n'] if trigger_rate(ref) else 0} times per arm."]
+             f"{trigger.get('questions', 0)} trigger questions, {trigger.get('answers', 0)} rated answers to them per arm."]
     lines += [arm_sentence(ref, run) for run in runs if run is not ref]
     if "curated" in by_role and "random subset" in by_role:
         line = head_to_head(by_role["random subset"], by_role["curated"], "Cleaner or just smaller (same size):")
