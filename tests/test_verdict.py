@@ -110,3 +110,15 @@ def test_the_detector_is_reported_beside_the_library(extra, expect):
     raw = run("v1", RAW, 0, 0.5, 0.3)
     other = run("v2.1", CURATED, 0, 0.5, 0.3, detector_extra=extra)
     assert expect in verdict.arm_sentence(raw, other)
+
+
+def test_the_phase_params_diff_shows_each_arm_against_its_parent():
+    from molting import params
+    from molting.report import phase_params_diff
+
+    from conftest import REPO
+
+    runs = [{"version": v, "params": params.resolve(v, REPO).to_dict()} for v in ("v0", "v1", "v2.1", "v2.1-random", "v2.1-strip")]
+    rows = [(r["from -> to"], r["key"]) for r in phase_params_diff(runs).rows if r["key"] != "description"]
+    assert rows == [("v1 -> v0", "train.enabled"), ("v1 -> v2.1", "curate.enabled"), ("v1 -> v2.1", "train.epochs"),
+                    ("v2.1 -> v2.1-random", "curate.random_subset"), ("v2.1 -> v2.1-strip", "curate.mode")]

@@ -610,11 +610,19 @@ def phase_answers(runs: list[dict]) -> Table:
 
 
 def phase_params_diff(runs: list[dict]) -> Table:
-    """Params that differ between consecutive versions."""
+    """Params that differ between each version and the one it extends when that one is in the phase (each arm of an
+    experiment then shows its one change), else the version before it."""
     from molting.params import Config, diff
 
-    rows = []
-    for a, b in zip(runs, runs[1:]):
+    by_version = {run["version"]: run for run in runs}
+    pairs = [(by_version.get(b["params"].get("extends")) or a, b) for a, b in zip(runs, runs[1:])]
+    if runs and runs[0]["params"].get("extends") in by_version:       # the first version's parent came later in the list
+        pairs.insert(0, (by_version[runs[0]["params"]["extends"]], runs[0]))
+    rows, shown = [], set()
+    for a, b in pairs:
+        if frozenset((a["version"], b["version"])) in shown:       # v1 after v0 would repeat "v1 -> v0" backwards
+            continue
+        shown.add(frozenset((a["version"], b["version"])))
         for key, left, right in diff(Config(a["params"]), Config(b["params"])):
             rows.append({"from -> to": f"{a['version']} -> {b['version']}", "key": key, "before": left, "after": right})
     return Table(rows or [{"from -> to": "-", "key": "no differences"}])
