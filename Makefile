@@ -4,9 +4,12 @@ PY       := $(VENV)/bin/python
 MOLT     := $(VENV)/bin/molt
 VERSIONS ?= v1 v2.1
 PHASE    ?= phase-sample
+# the experiment's arms, each differing from its parent in one thing (molt diff): prompt-only, raw, curated,
+# a random subset of the raw data of the curated size, strip. One seed each (there is no multi-seed run yet).
+ARMS     ?= v0 v1 v2.1 v2.1-random v2.1-strip
 PIP      := $(PY) -m pip install -q --disable-pip-version-check
 
-.PHONY: setup run test test-fast bench lab strip browser
+.PHONY: setup run experiment test test-fast bench lab strip browser
 
 setup: $(VENV)/.molting-setup
 
@@ -24,6 +27,11 @@ $(VENV)/.molting-setup: pyproject.toml constraints.txt
 run: setup
 	$(MOLT) run $(VERSIONS) --skip-complete
 	$(MOLT) report --phase $(PHASE) $(VERSIONS)
+
+# every arm, then the phase report with the verdict (reports/phase-experiment/); longer than `make run`
+experiment: setup
+	$(MOLT) run $(ARMS) --skip-complete
+	$(MOLT) report --phase phase-experiment $(ARMS)
 
 test: setup browser
 	$(PY) -m pytest -q -p no:cacheprovider

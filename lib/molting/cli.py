@@ -69,9 +69,13 @@ def _version(version: str):
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from molting import train
+    from molting import arms, train
 
-    figures = train.train_version(*_version(args.version))
+    cfg, paths = _version(args.version)
+    if arms.is_prompt_only(cfg):
+        print(f"{args.version} is prompt-only (train.enabled: false): nothing to train", file=sys.stderr)
+        return 2
+    figures = train.train_version(cfg, paths)
     print(f"trained {args.version}: {figures['epochs_run']} epochs, best held-out loss {figures['best_heldout_loss']}")
     return 0
 

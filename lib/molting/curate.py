@@ -29,12 +29,21 @@ class Curation:
     train: list[dict] = field(default_factory=list)
     heldout: list[dict] = field(default_factory=list)
     leakage: list[dict] = field(default_factory=list)
+    cuts: list[dict] = field(default_factory=list)        # strip mode: one row per cut sentence {id, turn, rule, category, sentence}
+    random_subset: dict | None = None                     # random-subset arm: {size, source, counted_funnel}
     review: list[dict] = field(default_factory=list)      # kept chats the detector marks: {id, p_agent_like, turn, ...}
 
     def removed_by_rule(self) -> dict[str, int]:
         """How many chats each rule removed, most first."""
         counts: dict[str, int] = {}
         for row in self.removed:
+            counts[row["rule"]] = counts.get(row["rule"], 0) + 1
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    def cut_by_rule(self) -> dict[str, int]:
+        """How many sentences each rule cut in strip mode, most first."""
+        counts: dict[str, int] = {}
+        for row in self.cuts:
             counts[row["rule"]] = counts.get(row["rule"], 0) + 1
         return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
@@ -111,6 +120,95 @@ def filter_agent_like(chats: list[dict], library: Any, cur: Curation) -> list[di
             kept.append(chat)
     opt_in = sorted({p.category for p in getattr(library, "patterns", []) if not p.on_by_default})
     cur._step("agent-like filter" + (f" (opt-in on: {', '.join(opt_in)})" if opt_in else ""), kept, len(chats) - len(kept))
+    return kept
+
+
+_LIST_NUMBER = re.compile(r"\(?(\d{1,3}|[A-Za-z])[.)]")
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence of a reply, cut as `reply_sentences` cuts (at line breaks, and after . ! or ?
+    and a closing bracket or quote followed by a space), without the whitespace around it."""
+    spans = []
+    line_start = 0
+    for line in text.split("\n"):
+        starts = [0, *(m.end() for m in _SENTENCE_END.finditer(line))]
+        ends = [m.start() + len(m.group().rstrip()) for m in _SENTENCE_END.finditer(line)] + [len(line)]
+        pending = None                    # a list number ("1.") is no sentence: it starts the next one
+        for start, end in zip(starts, ends):
+            piece = line[start:end]
+            if piece.strip():
+                lead = len(piece) - len(piece.lstrip())
+                span = (pending if pending is not None else line_start + start + lead, line_start + start + len(piece.rstrip()))
+                pending = span[0] if _LIST_NUMBER.fullmatch(piece.strip()) else None
+                if pending is None:
+                    spans.append(span)
+        if pending is not None:
+            spans.append((pending, line_start + len(line.rstrip())))
+        line_start += len(line) + 1
+    return spans
+
+
+def strip_reply(text: str, hits: list[Any]) -> tuple[str, list[tuple[str, Any]]]:
+    """The reply without the sentences a pattern hit overlaps, and the cut sentences with the first hit on each.
+
+    Lines without a cut stay as they were; a line that loses sentences keeps its indentation and the rest of
+    its sentences; a line that loses all of them goes, and so do the blank lines that would pile up.
+    """
+    spans = sentence_spans(text)
+    cut: list[tuple[str, Any]] = []
+    cut_spans = set()
+    for span in spans:
+        hit = next((h for h in hits if h.start < span[1] and span[0] < h.end), None)
+        if hit is not None:
+            cut.append((text[span[0]:span[1]], hit))
+            cut_spans.add(span)
+    if not cut:
+        return text, []
+    lines = []
+    line_start = 0
+    for line in text.split("\n"):
+        line_end = line_start + len(line)
+        mine = [s for s in spans if line_start <= s[0] < line_end]
+        if not any(s in cut_spans for s in mine):
+            lines.append(line)
+        else:
+            kept = [text[s[0]:s[1]] for s in mine if s not in cut_spans]
+            if kept:
+                lines.append(line[: len(line) - len(line.lstrip())] + " ".join(kept))
+        line_start = line_end + 1
+    return re.sub(r"\n\s*\n(\s*\n)+", "\n\n", "\n".join(lines)).strip(), cut
+
+
+def strip_agent_like(chats: list[dict], library: Any, min_words: int, cur: Curation) -> list[dict]:
+    """Cut the agent-like sentences (pattern hits) out of assistant turns and keep the rest of each chat;
+    drop a chat only when one of its replies is left shorter than `min_words` (e.g. a wholly agent-like reply)."""
+    kept = []
+    for chat in chats:
+        messages, cuts, too_short = [], [], None
+        for turn, message in enumerate(chat["messages"]):
+            if message["role"] != "assistant":
+                messages.append(message)
+                continue
+            text, cut = strip_reply(message["content"], library.scan(message["content"]))
+            cuts += [{"id": chat["id"], "turn": turn, "rule": hit.rule, "category": hit.category, "matched": hit.matched,
+                      "sentence": sentence} for sentence, hit in cut]
+            if cut and len(text.split()) < min_words and too_short is None:
+                too_short = (turn, len(text.split()), cut[0][1])
+            messages.append({**message, "content": text})
+        if too_short is not None:
+            turn, words, hit = too_short
+            _remove(cur, chat, "agent_like_strip", hit.rule, category=hit.category, turn=turn,
+                    cut=[row["sentence"] for row in cuts], detail=f"reply left with {words} words < {min_words} after the cut")
+        elif cuts:
+            kept.append({**chat, "messages": messages})
+            cur.cuts += cuts
+        else:
+            kept.append(chat)
+    edited = len({row["id"] for row in cur.cuts})
+    opt_in = sorted({p.category for p in getattr(library, "patterns", []) if not p.on_by_default})
+    cur._step(f"agent-like strip ({len(cur.cuts)} sentences cut from {edited} chats kept; a reply left too short drops its chat)"
+              + (f" (opt-in on: {', '.join(opt_in)})" if opt_in else ""), kept, len(chats) - len(kept))
     return kept
 
 
@@ -285,7 +383,12 @@ def curate(chats: list[dict], cfg: Any, *, library: Any, persona: dict,
     for chat in chats:
         chat["quality"] = quality_score(chat, terms)
     if c.enabled:
-        kept = filter_agent_like(chats, library, cur)
+        if c.mode == "strip":
+            kept = strip_agent_like(chats, library, c.min_assistant_words, cur)
+            for chat in kept:                     # a shorter reply ranks differently in dedup and top_k
+                chat["quality"] = quality_score(chat, terms)
+        else:
+            kept = filter_agent_like(chats, library, cur)
         kept = filter_length(kept, c.min_assistant_words, c.max_tokens, count_tokens, cur)
         kept = sorted(kept, key=lambda ch: (-ch["quality"], ch["id"]))
         kept = dedup(kept, cur, exact=c.exact_dedup, near=c.near_dedup, near_threshold=c.near_threshold,
@@ -301,6 +404,8 @@ def curate(chats: list[dict], cfg: Any, *, library: Any, persona: dict,
         kept = list(chats)
         cur.funnel.append({"step": "curation off (data as loaded)", "remaining": len(kept), "removed": 0})
     check_not_empty(kept, cur, len(chats))
+    if c.random_subset is not None:
+        kept = take_random_subset(chats, kept, c, cfg.seed, cur)
     kept = sorted(kept, key=lambda ch: ch["id"])
     cur.kept = kept
     real = [ch for ch in kept if ch.get("source", "raw") == "raw"]
@@ -318,10 +423,36 @@ def curate(chats: list[dict], cfg: Any, *, library: Any, persona: dict,
     return cur
 
 
+def take_random_subset(chats: list[dict], curated: list[dict], c: Any, seed: int, cur: Curation) -> list[dict]:
+    """The random-subset arm: a seeded random sample of the chats as loaded (no filtering, no dedup), as many as
+    curation kept (`curated_size`, counted by the steps just run) or as given, so "cleaner" and "smaller" part ways.
+
+    The counting run's funnel is kept in `cur.random_subset`; the funnel and removed rows show only the cut.
+    """
+    if c.random_subset == "curated_size" and not c.enabled:
+        raise DataError("curate.random_subset: curated_size counts what the curation steps keep, but curate.enabled is false",
+                        where="curate.random_subset", fix="set curate.enabled: true (the steps then only count), or give the size as a number")
+    size = len(curated) if c.random_subset == "curated_size" else int(c.random_subset)
+    if size > len(chats):
+        raise DataError(f"curate.random_subset asks for {size} chats but only {len(chats)} were loaded", where="curate.random_subset",
+                        fix=f"give at most {len(chats)}, or `curated_size`")
+    chosen = {chat["id"] for chat in random.Random(seed).sample(sorted(chats, key=lambda ch: ch["id"]), size)}
+    source = "the size curation keeps" if c.random_subset == "curated_size" else "as given"
+    cur.random_subset = {"size": size, "of": len(chats), "source": c.random_subset, "seed": seed, "counted_funnel": cur.funnel}
+    cur.funnel = [cur.funnel[0], {"step": f"random subset, no filtering ({size} chats: {source})", "remaining": size,
+                                  "removed": len(chats) - size}]
+    cur.removed, cur.clusters, cur.cuts = [], [], []
+    for chat in chats:
+        if chat["id"] not in chosen:
+            _remove(cur, chat, "random_subset", "not_sampled", detail=f"seed {seed}")
+    return [chat for chat in chats if chat["id"] in chosen]
+
+
 def mark_for_review(cur: Curation, cfg: Any, detector: Any = None) -> list[dict]:
     """Kept chats the embedding detector finds agent-like: a second opinion for a person, who decides with
     curate.keep_drop_file (it never drops anything itself). Stored on `cur.review`, most likely first."""
-    if not (cfg.curate.enabled and cfg.curate.review_detector):
+    if not (cfg.curate.enabled and cfg.curate.review_detector) or cfg.curate.random_subset is not None:
+        # the random-subset arm is unfiltered by design: nothing there is for a person to review
         cur.review = []
         return cur.review
     if detector is None:
@@ -485,6 +616,12 @@ def removed_row(row: dict) -> dict:
     return {k: v for k, v in row.items() if k != "chat"} | {"messages": row["chat"]["messages"]}
 
 
+def cut_row(row: dict, kept_ids: set[str]) -> dict:
+    """A sentence cut in strip mode, as written to removed.jsonl (`chat_kept`: its chat stayed, shorter, to the end)."""
+    return {"id": row["id"], "step": "agent_like_strip", "rule": row["rule"], "category": row["category"], "turn": row["turn"],
+            "matched": row["matched"], "cut": row["sentence"], "chat_kept": row["id"] in kept_ids}
+
+
 def load_keep_drop(path: str | None, root: Path) -> dict | None:
     """The manual keep/drop YAML file ({keep: [...], drop: [...]}) or None."""
     if not path:
@@ -505,10 +642,12 @@ def save(cur: Curation, paths: Any, loaded: Any, cfg: Any) -> dict:
     from molting.runs import file_sha256, write_json, write_jsonl
 
     train_rows = [public_row(c) for c in cur.train]
+    kept_ids = {c["id"] for c in cur.kept}
     heldout_rows = [public_row(c) for c in cur.heldout]
     write_jsonl(paths.train_jsonl, train_rows)
     write_jsonl(paths.heldout_jsonl, heldout_rows)
-    write_jsonl(paths.removed_jsonl, [removed_row(r) for r in cur.removed])
+    write_jsonl(paths.removed_jsonl, [removed_row(r) for r in cur.removed]
+                + [cut_row(r, kept_ids) for r in cur.cuts])
     write_jsonl(paths.review_jsonl, cur.review)
     folder = paths.data_dir / "dataset"
     datasets.DatasetDict({
@@ -523,6 +662,10 @@ def save(cur: Curation, paths: Any, loaded: Any, cfg: Any) -> dict:
         "curation_enabled": cfg.curate.enabled,
         "funnel": cur.funnel,
         "removed_by_rule": cur.removed_by_rule(),
+        "mode": cfg.curate.mode,
+        "cut_by_rule": cur.cut_by_rule(),
+        "sentences_cut": len(cur.cuts),
+        "random_subset": cur.random_subset,
         "clusters": cur.clusters,
         "leakage": cur.leakage,
         "sentence_leakage": sentence_leakage_summary(cur.train, leakage_sets(cur, cfg)),
@@ -565,6 +708,17 @@ def make_embedder(cfg: Any) -> Callable[[list[str]], Any] | None:
     from molting.models import cache_dir
 
     return Embedder(cache_dir=cache_dir() / "embeddings").encode
+
+
+def cut_table_rows(cur: Curation, mode: str) -> list[dict]:
+    """Strip mode: sentences cut per rule with one example, for the notebook (one row saying so in filter mode)."""
+    if mode != "strip":
+        return [{"rule": "-", "sentences cut": 0, "example": "curate.mode is filter: a chat with a hit is dropped whole (above)"}]
+    examples: dict[str, str] = {}
+    for row in cur.cuts:
+        examples.setdefault(row["rule"], _short(row["sentence"]))
+    return [{"rule": rule, "sentences cut": n, "example": examples[rule]} for rule, n in cur.cut_by_rule().items()] or [
+        {"rule": "-", "sentences cut": 0, "example": "no kept reply had an agent-like sentence"}]
 
 
 def examples_by_rule(cur: Curation, per_rule: int = 2) -> list[dict]:

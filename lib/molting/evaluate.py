@@ -221,6 +221,22 @@ def generation_precision(model: Any, setting: Any) -> Any:
     return torch.autocast(model.device.type, dtype=torch.bfloat16) if uses_bf16(model, setting) else contextlib.nullcontext()
 
 
+def tuned_system_prompt(cfg: Any) -> str | None:
+    """The system prompt the tuned model is measured under: the persona card for a prompt-only version
+    (`train.enabled: false`), else the one training used (`data.system_prompt`)."""
+    from molting import arms
+
+    return arms.tuned_system_prompt(cfg)
+
+
+def scoring_max_length(tokenizer: Any, cfg: Any, system_prompt: str | None) -> int:
+    """Tokens kept when scoring a chat: train.max_length, plus the length of a system prompt training never saw
+    (the prompt-only arm's persona card, ~600 tokens), so that the reply is not cut away behind it."""
+    if not system_prompt or system_prompt == cfg.data.system_prompt:
+        return cfg.train.max_length
+    return cfg.train.max_length + len(tokenizer(system_prompt, add_special_tokens=False)["input_ids"])
+
+
 def answer_suite(model: Any, tokenizer: Any, questions: list[Question], cfg: Any, label: str) -> list[dict]:
     """Every question answered greedily once and `eval.samples` times at `eval.temperature` (seeded, batched)."""
     with generation_precision(model, cfg.eval.get("bf16", False)):
@@ -229,7 +245,8 @@ def answer_suite(model: Any, tokenizer: Any, questions: list[Question], cfg: Any
 
 def _answer_suite(model: Any, tokenizer: Any, questions: list[Question], cfg: Any, label: str) -> list[dict]:
     e = cfg.eval
-    chats = [with_system_prompt([{"role": "user", "content": q.prompt}], cfg.data.system_prompt) for q in questions]
+    system_prompt = tuned_system_prompt(cfg) if label == "tuned" else cfg.data.system_prompt
+    chats = [with_system_prompt([{"role": "user", "content": q.prompt}], system_prompt) for q in questions]
     rows = []
 
     def add(answers: list[dict], decoding: str, samples: int) -> None:
@@ -742,11 +759,12 @@ def perplexities(model: Any, tokenizer: Any, cfg: Any, heldout: list[dict], sour
     """Base and tuned perplexity on the version's held-out split and on the phase's shared test chats
     (the base model's test-set figure is cached: it is the same for every version of the phase)."""
     system_prompt, max_length = cfg.data.system_prompt, cfg.train.max_length
+    tuned_prompt = tuned_system_prompt(cfg)
     test = shared_test_chats(cfg)
 
     def measure(chats: list[dict], base: bool) -> float | None:
         if not base:
-            return heldout_perplexity(model, tokenizer, chats, system_prompt, max_length)
+            return heldout_perplexity(model, tokenizer, chats, tuned_prompt, scoring_max_length(tokenizer, cfg, tuned_prompt))
         with model.disable_adapter():
             return heldout_perplexity(model, tokenizer, chats, system_prompt, max_length)
 
@@ -785,7 +803,8 @@ def propensity_probe(model: Any, tokenizer: Any, cfg: Any, source: Any) -> dict 
             return probe.propensity(model, tokenizer, *args)
 
     base_result = cached(cache_folder(cfg) / "base-propensity" / f"{key}.json", base)[0]
-    tuned_result = probe.propensity(model, tokenizer, *args)
+    tuned_prompt = tuned_system_prompt(cfg)
+    tuned_result = probe.propensity(model, tokenizer, items, tuned_prompt, scoring_max_length(tokenizer, cfg, tuned_prompt))
     e = cfg.eval
     return {"base": probe.summarize(base_result, e.bootstrap, cfg.seed),
             "tuned": probe.summarize(tuned_result, e.bootstrap, cfg.seed),
@@ -842,6 +861,7 @@ def summarize(rows: list[dict], cfg: Any, perplexity: dict, calibration: dict | 
                    "bootstrap": e.bootstrap, "probe": e.probe, "test_chats": e.test_chats, "bf16": e.get("bf16")},
         "perplexity": perplexity, "coherence_calibration": calibration, "judge": judge, "detector": detector,
         "propensity_comparison": propensity["tuned_vs_base"] if propensity else None,
+        "tuned_model": tuned_model_info(cfg),
     }
     if "base" in models and "tuned" in models:
         summary["tuned_vs_base"] = compare(models["base"], models["tuned"], e.bootstrap, cfg.seed)
@@ -849,6 +869,17 @@ def summarize(rows: list[dict], cfg: Any, perplexity: dict, calibration: dict | 
     if detector is not None:
         summary["detector"]["disagreements"] = len(disagreements(rows))
     return summary
+
+
+def tuned_model_info(cfg: Any) -> dict:
+    """What "tuned" is in this version: the trained adapter, or (prompt-only) the base model under the persona card."""
+    from molting import arms
+
+    if arms.is_prompt_only(cfg):
+        return {"kind": arms.PROMPT_ONLY, "label": arms.PROMPT_ONLY, "adapter": None, "system_prompt": tuned_system_prompt(cfg),
+                "what": "no training: the base model with the persona card as its system prompt"}
+    return {"kind": "adapter", "label": "tuned", "adapter": "adapter/", "system_prompt": cfg.data.system_prompt,
+            "what": "the base model with this version's LoRA adapter"}
 
 
 def greedy_rows(rows: list[dict]) -> list[dict]:
@@ -894,14 +925,22 @@ def side_by_side(rows: list[dict]) -> list[dict]:
     return list(table.values())
 
 
-def load_tuned(src: Any, adapter_dir: Path, trust_remote_code: bool = False) -> tuple[Any, Any]:
-    """The base model with the trained adapter attached (base answers come from disable_adapter())."""
+def load_tuned(src: Any, adapter_dir: Path, trust_remote_code: bool = False, prompt_only: bool = False) -> tuple[Any, Any]:
+    """The base model with the trained adapter attached (base answers come from disable_adapter()); for a
+    prompt-only version the base model alone, whose disable_adapter() changes nothing (no adapter: only the
+    system prompt makes "tuned" differ from "base")."""
+    import contextlib
+
     from peft import PeftModel
 
     from molting.models import load_model, load_tokenizer
 
     tokenizer = load_tokenizer(src, trust_remote_code)
     base = load_model(src, trust_remote_code=trust_remote_code)
+    if prompt_only:
+        base.disable_adapter = contextlib.nullcontext
+        base.eval()
+        return base, tokenizer
     model = PeftModel.from_pretrained(base, str(adapter_dir))
     model.eval()
     return model, tokenizer

@@ -23,6 +23,7 @@ CHOICES: dict[str, tuple] = {
     "train.quantization": ("auto", "4bit", "8bit", "none"),
     "train.bf16": ("auto", True, False),
     "eval.bf16": ("auto", True, False),
+    "curate.mode": ("filter", "strip"),
 }
 NULLABLE: dict[str, type] = {
     "data.system_prompt": str,
@@ -134,6 +135,11 @@ def _type_name(value: Any) -> str:
 
 def _check_value(key: str, value: Any, default: Any, where: str) -> None:
     """Raise if `value` does not fit the key's type, choices and range."""
+    if key == "curate.random_subset":
+        if value is None or value == "curated_size" or (type(value) is int and value > 0):
+            return
+        raise ParamsError(f"{key} = {value!r} is neither `curated_size`, a positive number of chats, nor null", where=where,
+                          fix="write `random_subset: curated_size` (the size curation keeps), e.g. `random_subset: 150`, or null")
     if key in CHOICES:
         # compare types too: YAML's `1` must not pass for `true`
         if not any(value == choice and type(value) is type(choice) for choice in CHOICES[key]):

@@ -21,8 +21,13 @@ PRIMARY = ("agent_like", "agent_like_detector", "factual", "contradicted", "in_c
 
 
 def loss_curves(train: dict, title: str = "") -> Any:
-    """Training loss per step and held-out loss per epoch."""
+    """Training loss per step and held-out loss per epoch (a note instead for a prompt-only version)."""
     fig, ax = plt.subplots(figsize=(7, 3.6))
+    if train.get("trained") is False:
+        ax.text(0.5, 0.5, "prompt-only: nothing was trained, so there are no loss curves", ha="center", va="center")
+        ax.set_axis_off()
+        ax.set_title(title or "Loss")
+        return fig
     steps = [p["step"] for p in train.get("train_loss", [])]
     if steps:
         ax.plot(steps, [p["loss"] for p in train["train_loss"]], label="train loss", marker=".", alpha=0.8)
@@ -119,14 +124,17 @@ def metric_trends(runs: list[dict], metrics: tuple[str, ...] = ("agent_like", "a
 
 
 def loss_overlay(runs: list[dict]) -> Any:
-    """Held-out loss per epoch of each version, overlaid."""
+    """Held-out loss per epoch of each trained version, overlaid (prompt-only versions have none: the title says so)."""
     fig, ax = plt.subplots(figsize=(7, 3.4))
+    untrained = [run["version"] for run in runs if run["train"].get("trained") is False]
     for run in runs:
+        if run["version"] in untrained:
+            continue
         held = run["train"].get("heldout_loss", [])
         ax.plot([p["epoch"] for p in held], [p["loss"] for p in held], marker="o", label=run["version"])
     ax.set_xlabel("epoch")
     ax.set_ylabel("held-out loss")
-    ax.set_title("Held-out loss by version")
+    ax.set_title("Held-out loss by version" + (f" ({', '.join(untrained)}: prompt-only, no training)" if untrained else ""))
     ax.legend()
     fig.tight_layout()
     return fig

@@ -80,12 +80,19 @@ def reply_logliks(model: Any, tokenizer: Any, chats: list[list[dict]], max_lengt
         ids = torch.tensor([r["input_ids"] + [pad] * (width - len(r["input_ids"])) for r in batch])
         mask = torch.tensor([r["attention_mask"] + [0] * (width - len(r["input_ids"])) for r in batch])
         labels = torch.tensor([r["labels"] + [IGNORE] * (width - len(r["input_ids"])) for r in batch])
+        # logits only from the position before the batch's first scored token on: a long system prompt (the
+        # prompt-only arm's ~600-token persona card) would otherwise cost a [batch, width, vocab] tensor
+        # (2 GB at 16 x 700 x 49k), most of it for positions nothing is scored at
+        first = min((next((k for k, v in enumerate(r["labels"]) if v != IGNORE), width) for r in batch), default=0)
+        tail = max(first - 1, 0)
         with torch.inference_mode():
-            logits = model(input_ids=ids.to(model.device), attention_mask=mask.to(model.device)).logits.float()
-        shift_labels = labels[:, 1:].to(logits.device)
+            logits = model(input_ids=ids.to(model.device), attention_mask=mask.to(model.device),
+                           logits_to_keep=width - tail).logits
+        shift_labels = labels[:, tail + 1:].to(logits.device)
         keep = shift_labels != IGNORE
-        logprobs = torch.log_softmax(logits[:, :-1], dim=-1)
-        picked = logprobs.gather(-1, shift_labels.clamp(min=0).unsqueeze(-1)).squeeze(-1) * keep
+        scored = torch.log_softmax(logits[:, :-1][keep].float(), dim=-1)          # only the scored positions
+        picked = torch.zeros(keep.shape, dtype=scored.dtype, device=scored.device)
+        picked[keep] = scored.gather(-1, shift_labels[keep].unsqueeze(-1)).squeeze(-1)
         for j, i in enumerate(order[start:start + batch_size]):
             results[i] = (float(picked[j].sum()), int(keep[j].sum()))
     return results

@@ -125,16 +125,30 @@ def load_previous(run: dict) -> dict | None:
     return load_run(paths)
 
 
+def prompt_only(run: dict) -> bool:
+    """Whether the version trained nothing (train.enabled: false): its "tuned" model is the base model prompted."""
+    return run["train"].get("trained") is False
+
+
+def model_label(run: dict) -> str:
+    """How the report names the model under test: "prompt-only" or "tuned"."""
+    return "prompt-only" if prompt_only(run) else "tuned"
+
+
 def header(run: dict) -> Table:
     """Version, date, git commit, hardware, model and seed."""
     train = run["train"]
+    what = (run["eval"].get("tuned_model") or {}).get("what") or (
+        "no training: the base model with the persona card as its system prompt" if prompt_only(run)
+        else "the base model with this version's LoRA adapter")
     rows = [
         {"": "version", "value": run["version"]},
         {"": "description", "value": run["params"].get("description", "")},
+        {"": "model under test", "value": f"{model_label(run)}: {what}"},
         {"": "compared with", "value": previous_version(run) or "(none)"},
         {"": "date", "value": time.strftime("%Y-%m-%d %H:%M")},
         {"": "git commit", "value": git_commit(Path(run.get("root", ".")))},
-        {"": "hardware", "value": f"{train.get('device_name')} ({train.get('device')})"},
+        {"": "hardware", "value": "no training (prompt-only)" if prompt_only(run) else f"{train.get('device_name')} ({train.get('device')})"},
         {"": "python / platform", "value": f"{platform.python_version()} / {platform.platform(terse=True)}"},
         {"": "model", "value": run["params"].get("model", {}).get("source")},
         {"": "trust_remote_code", "value": "ON: the model repository's own code ran" if run["params"].get("model", {}).get("trust_remote_code") else "off"},
@@ -390,8 +404,11 @@ class Bullets:
 
 
 def training_table(run: dict) -> Table:
-    """Training efficiency figures."""
+    """Training efficiency figures (one row saying so for a prompt-only version, which trains nothing)."""
     t = run["train"]
+    if prompt_only(run):
+        return Table([{"": "training", "value": "none: prompt-only (train.enabled: false); the base model answered with the "
+                                                "persona card as its system prompt, so there are no loss curves"}])
     rows = [
         {"": "device", "value": f"{t['device_name']} ({t['device']})"},
         {"": "quantization used", "value": f"{quantization_label(t['quantization'])} (asked: {t['quantization_requested']}), bf16: {t['bf16']}"},
@@ -466,8 +483,10 @@ def summary_lines(run: dict, previous: dict | None = None) -> list[str]:
              f"- Perplexity on the shared test chats {base.get('test_perplexity')} (base) -> {tuned.get('test_perplexity')} (tuned).",
              f"- Data: {run['curation']['counts']['raw']} raw chats -> {run['curation']['counts']['kept']} kept "
              f"({run['curation']['counts']['train']} train, {run['curation']['counts']['heldout']} held out).",
-             f"- Training: {t['epochs_run']:g} epochs in {t['wall_time_s'] / 60:.1f} min on {t['device_name']}, "
-             f"{quantization_label(t['quantization'])}, peak {t['peak_memory_mb']:,.0f} MiB, one seed ({run['params'].get('seed')}).",
+             (f"- Training: none (prompt-only: the base model with the persona card as its system prompt; no loss curves)."
+              if prompt_only(run) else
+              f"- Training: {t['epochs_run']:g} epochs in {t['wall_time_s'] / 60:.1f} min on {t['device_name']}, "
+              f"{quantization_label(t['quantization'])}, peak {t['peak_memory_mb']:,.0f} MiB, one seed ({run['params'].get('seed')})."),
              f"- Next: {next_steps(run, previous)[0]}"]
     return lines
 
@@ -527,7 +546,7 @@ def phase_table(runs: list[dict]) -> Table:
     for run in runs:
         tuned = run["eval"]["models"]["tuned"]
         probe = tuned.get("propensity")
-        rows.append({"version": run["version"], "description": run["params"].get("description", ""),
+        rows.append({"version": run["version"], "description": run["params"].get("description", ""), "model": model_label(run),
                      "score /10": f"{tuned['score']['mean']:.1f} {_interval(tuned['score'])}",
                      "agent-like (library)": _rate(tuned, "agent_like"), "agent-like (detector)": _rate(tuned, "agent_like_detector"),
                      "factual": "n/a" if tuned["factual"]["mean"] is None else f"{tuned['factual']['mean']:.0%}",
@@ -540,12 +559,15 @@ def phase_table(runs: list[dict]) -> Table:
 
 
 def phase_comparisons(runs: list[dict]) -> list[dict]:
-    """Each later version against the first, paired on the same questions (and probe items): change, interval, p."""
-    first = runs[0]
+    """Each version against the reference (the raw-data arm if the phase has one, else the first version), paired on
+    the same questions (and probe items): change, interval, p."""
+    from molting.verdict import reference_run
+
+    first = reference_run(runs)
     config = first["eval"].get("config", {})
     resamples, seed = config.get("bootstrap", 1000), config.get("seed", 0)
     rows = []
-    for run in runs[1:]:
+    for run in [r for r in runs if r is not first]:
         paired = compare(first["eval"]["models"]["tuned"], run["eval"]["models"]["tuned"], resamples, seed)
         for metric in ("score", *PRIMARY):
             result = paired[metric]
@@ -588,26 +610,40 @@ def phase_answers(runs: list[dict]) -> Table:
 
 
 def phase_params_diff(runs: list[dict]) -> Table:
-    """Params that differ between consecutive versions."""
+    """Params that differ between each version and the one it extends when that one is in the phase (each arm of an
+    experiment then shows its one change), else the version before it."""
     from molting.params import Config, diff
 
-    rows = []
-    for a, b in zip(runs, runs[1:]):
+    by_version = {run["version"]: run for run in runs}
+    pairs = [(by_version.get(b["params"].get("extends")) or a, b) for a, b in zip(runs, runs[1:])]
+    if runs and runs[0]["params"].get("extends") in by_version:       # the first version's parent came later in the list
+        pairs.insert(0, (by_version[runs[0]["params"]["extends"]], runs[0]))
+    rows, shown = [], set()
+    for a, b in pairs:
+        if frozenset((a["version"], b["version"])) in shown:       # v1 after v0 would repeat "v1 -> v0" backwards
+            continue
+        shown.add(frozenset((a["version"], b["version"])))
         for key, left, right in diff(Config(a["params"]), Config(b["params"])):
             rows.append({"from -> to": f"{a['version']} -> {b['version']}", "key": key, "before": left, "after": right})
     return Table(rows or [{"from -> to": "-", "key": "no differences"}])
 
 
 def phase_summary_lines(name: str, runs: list[dict]) -> list[str]:
-    """About ten lines summarising a phase (changes are paired tests against the first version)."""
-    first, last = runs[0]["eval"]["models"]["tuned"], runs[-1]["eval"]["models"]["tuned"]
+    """About ten lines summarising a phase (changes are paired tests against the reference: the raw-data arm if the
+    phase has one, else the first version), then the experiment's verdict sentences."""
+    from molting.verdict import reference_run, verdict_lines
+
+    ref = reference_run(runs)
+    others = [r for r in runs if r is not ref]
+    last_run = others[-1] if others else ref
+    first, last = ref["eval"]["models"]["tuned"], last_run["eval"]["models"]["tuned"]
     best = max(runs, key=lambda r: r["eval"]["models"]["tuned"]["score"]["mean"])
     lines = [f"# Phase {name}: {', '.join(r['version'] for r in runs)}", ""]
     if len(runs) > 1:
-        config = runs[0]["eval"].get("config", {})
+        config = ref["eval"].get("config", {})
         paired = compare(first, last, config.get("bootstrap", 1000), config.get("seed", 0))
         change, p = _change(paired["score"], digits=1)
-        lines.append(f"- Score {runs[0]['version']} {first['score']['mean']:.1f} -> {runs[-1]['version']} {last['score']['mean']:.1f}/10: "
+        lines.append(f"- Score {ref['version']} {first['score']['mean']:.1f} -> {last_run['version']} {last['score']['mean']:.1f}/10: "
                      f"change {change}, p={p} (paired on {paired['score']['pairs']} questions).")
         lines.append(f"- Agent-like (library) {_rate(first, 'agent_like')} -> {_rate(last, 'agent_like')}, (detector) "
                      f"{_rate(first, 'agent_like_detector')} -> {_rate(last, 'agent_like_detector')}; change in the library rate "
@@ -621,6 +657,7 @@ def phase_summary_lines(name: str, runs: list[dict]) -> list[str]:
     lines += [f"- Best: {best['version']} at {best['eval']['models']['tuned']['score']['mean']:.1f}/10; target "
               f"{best['eval']['target_score']}. One training seed per version.",
               *[f"- {r['version']}: {r['params'].get('description', '')}" for r in runs],
+              *([f"- Verdict: {line}" for line in verdict_lines(runs)] if len(runs) > 1 else []),
               f"- Next: {next_steps(runs[-1], runs[-2] if len(runs) > 1 else None)[0]}"]
     return lines
 

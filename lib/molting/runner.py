@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from molting import arms
 from molting import params as params_mod
 from molting.errors import RunError
 from molting.runs import STAGES, RunPaths, atomic_write_text, is_done, swap_in_folder, write_json
@@ -169,6 +170,11 @@ def run_version(version: str, root: Path, *, force: bool = False, from_stage: st
                            fix=f"run `molt run {version}` (or --from {upstream[0]})")
         if force or explicit:
             reset_stage(paths, stage)
+        if stage == "02-train" and arms.is_prompt_only(cfg):
+            # the prompt-only arm trains nothing: no notebook, no model loaded; train.json says so
+            arms.skip_training(cfg, paths)
+            log(f"[{version}] {stage}: prompt-only (train.enabled: false), nothing to train")
+            continue
         log(f"[{version}] stage {index + 1}/{len(STAGES)}: {stage} ...")
         timings[stage] = round(execute_stage(stage, paths, cfg, log, progress), 1)
         log(f"[{version}] {stage}: done in {timings[stage]:.1f} s")
