@@ -26,6 +26,7 @@ CHOICES: dict[str, tuple] = {
 NULLABLE: dict[str, type] = {
     "data.system_prompt": str,
     "curate.top_k": int,
+    "train.max_steps": int,
     "curate.keep_drop_file": str,
     "curate.synthetic_file": str,
     "model.revision": str,
@@ -38,7 +39,7 @@ FRACTIONS = ("eval.coherence_threshold", "curate.train_fraction", "curate.near_t
              "curate.heldout_fraction", "train.lora_dropout", "train.warmup_ratio")
 POSITIVE = ("train.lora_r", "train.epochs", "train.batch_size", "train.grad_accum", "train.max_length",
             "train.learning_rate", "eval.max_new_tokens", "eval.batch_size", "eval.samples",
-            "curate.max_tokens", "curate.top_k", "train.logging_steps")
+            "curate.max_tokens", "curate.top_k", "train.logging_steps", "train.max_steps")
 
 
 class Config(dict):
