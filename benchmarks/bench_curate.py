@@ -64,7 +64,7 @@ def main() -> int:
     args = parser.parse_args()
     cfg = params.resolve("v2.1", ROOT)
     cfg["root"] = str(ROOT)
-    library = patterns.load_library()
+    library = patterns.library_for(cfg)
     persona = params.read_yaml(ROOT / "data" / "sample" / "persona.yaml")
     small, large = (1_000, 10_000) if args.quick else (10_000, 100_000)
     t_small, kept_small = run(small, cfg, library, persona)

@@ -17,7 +17,9 @@ SAMPLE = REPO / "data" / "sample"
 
 @pytest.fixture(scope="module")
 def library():
-    return patterns.load_library()
+    v21 = params.resolve("v2.1", REPO)
+    v21["root"] = str(REPO)
+    return patterns.library_for(v21)  # v2.1 switches the persona_format rules on: Fenna only chats
 
 
 @pytest.fixture
@@ -35,11 +37,14 @@ def persona():
     return params.read_yaml(SAMPLE / "persona.yaml")
 
 
+def sample_labels() -> dict[str, dict]:
+    return {r["id"]: r for r in map(json.loads, (SAMPLE / "labels.jsonl").read_text().splitlines())}
+
+
 def test_sample_funnel_replays_the_lab_story(cfg, library):
     result = curate.curate(fresh_chats(), cfg, library=library, persona=persona())
     funnel = {row["step"]: row for row in result.funnel}
     assert funnel["loaded"]["remaining"] == 484
-    assert 140 <= len(result.kept) <= 165                     # the lab's 484 -> 153
     assert sum(r["removed"] for r in result.funnel) == 484 - len(result.kept)
     assert len(result.removed) == 484 - len(result.kept)       # every removal is recorded...
     for row in result.removed:                                  # ...with the rule, and the span for patterns
@@ -47,10 +52,71 @@ def test_sample_funnel_replays_the_lab_story(cfg, library):
         if row["step"] == "agent_like":
             reply = row["chat"]["messages"][row["turn"]]["content"]
             assert reply[row["span"][0]:row["span"][1]] == row["matched"]
-    labels = {r["id"]: r for r in map(json.loads, (SAMPLE / "labels.jsonl").read_text().splitlines())}
-    kept_noise = [c["id"] for c in result.kept if labels[c["id"]]["noise"] != "clean"]
-    assert len(kept_noise) <= 5, kept_noise
+    labels = sample_labels()
+    kept_ids = {c["id"] for c in result.kept}
+    # the lab's ~480 -> ~150: each of the 150 clean chats (hard negatives included) is kept exactly once,
+    # as itself or as one of its planted copies, and no planted copy survives beside its original
+    clean = [i for i, r in labels.items() if r["noise"] == "clean" and r["duplicate_of"] is None]
+    assert len(clean) == 150
+    for original in clean:
+        family = {original} | {i for i, r in labels.items() if r["duplicate_of"] == original}
+        assert len(family & kept_ids) == 1, (original, family & kept_ids)
+    # the library bank is what the patterns may be written from: the filter catches it; the held-out
+    # bank only measures recall (benchmarks/bench_filter.py) and is asserted nowhere
+    kept_library_noise = [i for i in kept_ids if labels[i]["noise_bank"] == "library"]
+    assert len(kept_library_noise) <= 5, kept_library_noise
     assert len(result.heldout) >= cfg.curate.heldout_min and not {c["id"] for c in result.heldout} & {c["id"] for c in result.train}
+    shared = curate.sentence_leakage_summary(result.train, {"held-out": result.heldout})["held-out"]
+    assert shared["sentences"] > 0 and shared["shared_with_train"] == 0 and shared["chats_sharing"] == 0
+
+
+def reply_chat(chat_id: str, *sentences: str) -> dict:
+    return {"id": chat_id, "source": "raw", "messages": [{"role": "user", "content": "Tell me something."},
+                                                        {"role": "assistant", "content": " ".join(sentences)}]}
+
+
+def test_split_keeps_chats_that_share_a_sentence_on_one_side():
+    chats = [reply_chat(f"c{i:02d}", f"Here is sentence number {i} about the harbour.") for i in range(20)]
+    chats[3] = reply_chat("c03", "When I looked round, the gulls had taken my whole pasty.", "And then they came back for more.")
+    chats[7] = reply_chat("c07", "Honestly, I was furious.", "When I looked round the gulls had taken my whole pasty!")  # same words
+    chats[12] = reply_chat("c12", "And then they came back for more!")                                   # linked through c03
+    sides = set()
+    for seed in range(12):
+        train, heldout = curate.split(chats, 0.25, 2, seed)
+        ids = {c["id"] for c in heldout}
+        assert len(heldout) == 5 and len(ids & {"c03", "c07", "c12"}) in (0, 3)
+        assert not curate.sentence_leakage(train, {"held-out": heldout})
+        sides.add(bool(ids & {"c03"}))
+    assert sides == {True, False}                       # the group does land in held-out for some seeds
+    assert curate.split(chats, 0.25, 2, 5) == curate.split(chats, 0.25, 2, 5)
+
+
+def test_split_falls_back_chat_by_chat_and_the_leak_is_reported():
+    chats = [reply_chat(f"c{i:02d}", "Everyone round here says the very same thing.", f"Then sentence {i} is mine alone.")
+             for i in range(20)]
+    train, heldout = curate.split(chats, 0.25, 2, 0)
+    assert len(heldout) == 5 and len(train) == 15
+    rows = curate.sentence_leakage(train, {"held-out": heldout})
+    assert [r["text"].split(": ", 1)[1] for r in rows] == ["everyone round here says the very same thing"]
+    assert curate.sentence_leakage_summary(train, {"held-out": heldout})["held-out"] == \
+        {"chats": 5, "sentences": 6, "shared_with_train": 1, "chats_sharing": 5}
+
+
+def test_check_leakage_names_shared_sentences_in_heldout_and_test_chats(cfg, tmp_path):
+    train = [reply_chat("t1", "Pilchard stole a sock off the line this morning.", "The tide was right out.")]
+    heldout = [reply_chat("h1", "The tide was right out.", "I picked winkles for tea."),
+               reply_chat("h2", "Nothing in this reply was ever trained on.")]
+    test_file = tmp_path / "test.jsonl"
+    test_file.write_text(json.dumps({"id": "x1", "messages": [{"role": "user", "content": "Morning?"}, {"role": "assistant",
+                         "content": "Grand. Pilchard stole a sock off the line this morning!"}]}) + "\n")
+    cfg["data"]["test_chats"] = str(test_file)
+    cur = curate.Curation(kept=train + heldout, train=train, heldout=heldout)
+    rows = [r for r in curate.check_leakage(cur, cfg) if r["set"].endswith("sentences")]
+    assert rows == [{"set": "held-out sentences", "text": "h1: the tide was right out", "train_id": "t1", "similarity": 1.0},
+                    {"set": "test sentences", "text": "x1: pilchard stole a sock off the line this morning", "train_id": "t1",
+                     "similarity": 1.0}]
+    summary = curate.sentence_leakage_summary(cur.train, curate.leakage_sets(cur, cfg))
+    assert summary["held-out"]["chats_sharing"] == 1 and summary["test"]["shared_with_train"] == 1
 
 
 def test_duplicates_keep_the_best_ranked_member(cfg, library):
@@ -126,3 +192,44 @@ def test_same_input_gives_byte_identical_outputs(cfg, library, tmp_path):
         curate.save(result, paths, loaded, cfg)
         digests.append([runs.file_sha256(p) for p in (paths.train_jsonl, paths.heldout_jsonl, paths.removed_jsonl, paths.curation_json)])
     assert digests[0] == digests[1]
+    summary = json.loads(paths.curation_json.read_text())
+    assert summary["sentence_leakage"]["held-out"]["shared_with_train"] == 0 and summary["sentence_leakage"]["min_words"] == 4
+
+
+class MarksRepos:
+    """A stand-in detector: a reply mentioning a repository scores 0.9 (on that sentence), anything else 0.1."""
+
+    threshold = 0.5
+
+    def explain(self, texts):
+        return [(0.9, "the repo sentence") if "repo" in t else (0.1, t) for t in texts]
+
+
+def test_detector_marks_kept_chats_for_review_and_never_drops(cfg, library, tmp_path):
+    chats = fresh_chats()
+    flagged_id = chats[0]["id"]
+    chats[0]["messages"][-1]["content"] += " My grandson keeps a repo of tide tables."
+    loaded = load_chats(SAMPLE / "raw.jsonl")
+    result = curate.curate(chats, cfg, library=library, persona=persona())
+    kept_before = [c["id"] for c in result.kept]
+    review = curate.mark_for_review(result, cfg, detector=MarksRepos())
+    assert [c["id"] for c in result.kept] == kept_before                 # a second opinion, not a filter
+    assert [r["id"] for r in review] == ([flagged_id] if flagged_id in kept_before else [])
+    if review:
+        assert review[0]["p_agent_like"] == 0.9 and review[0]["sentence"] == "the repo sentence"
+    paths = runs.RunPaths(tmp_path, "v")
+    summary = curate.save(result, paths, loaded, cfg)
+    assert runs.read_jsonl(paths.review_jsonl) == review and summary["review"]["marked"] == len(review)
+    cfg["curate"]["review_detector"] = False
+    assert curate.mark_for_review(result, cfg, detector=MarksRepos()) == []
+
+
+def test_funnel_names_the_opt_in_rules_that_are_on(cfg, library):
+    result = curate.curate(fresh_chats(), cfg, library=library, persona=persona())
+    assert any(row["step"] == "agent-like filter (opt-in on: persona_format)" for row in result.funnel)
+    plain = curate.curate(fresh_chats(), cfg, library=patterns.load_library(), persona=persona())
+    assert any(row["step"] == "agent-like filter" for row in plain.funnel)
+    opt_in_rules = {p.name for p in library.patterns if not p.on_by_default}
+    removed_by_opt_in = [r for r in result.removed if r.get("category") == "persona_format"]
+    assert removed_by_opt_in and {r["rule"] for r in removed_by_opt_in} <= opt_in_rules
+    assert set(result.removed_by_rule()) & opt_in_rules

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -26,6 +28,65 @@ def test_sample_data_loads_whole():
     assert loaded.chats[0]["id"] == "s0001"
     assert any(c["messages"][0]["role"] == "system" for c in loaded.chats)
     assert any(len(c["messages"]) >= 4 for c in loaded.chats)
+
+
+@pytest.fixture(scope="module")
+def generator():
+    """data/sample/make_sample.py as a module (it is a stdlib script, not part of the package)."""
+    spec = importlib.util.spec_from_file_location("make_sample", REPO / "data" / "sample" / "make_sample.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def built(generator):
+    return generator.build()      # runs the generator's own checks too
+
+
+def test_sample_files_are_what_the_generator_writes(built):
+    for name, rows in zip(("raw.jsonl", "labels.jsonl"), built):
+        written = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+        assert (REPO / "data" / "sample" / name).read_text(encoding="utf-8") == written, f"rerun data/sample/make_sample.py ({name})"
+
+
+def test_sample_noise_follows_the_question_and_is_a_large_share_of_the_words(built):
+    _, labels = built
+    unique = [lab for lab in labels if lab["duplicate_of"] is None]
+    noisy = [lab for lab in unique if lab["noise"] != "clean"]
+    rate = {}
+    for trigger in ("plain", "lookup", "identity", "plan", "task", "awkward"):
+        chats = [lab for lab in unique if lab["turns"][lab["noisy_turn"] or 0]["trigger"] == trigger]
+        rate[trigger] = sum(lab["noise"] != "clean" for lab in chats) / len(chats)
+    assert all(rate[t] >= rate["plain"] + 0.25 for t in rate if t != "plain"), rate
+    assert sum(lab["noise_words"] for lab in noisy) / sum(lab["reply_words"] for lab in noisy) >= 0.5
+    assert {lab["shape"] for lab in noisy} == {"pure", "mixed"}
+    banks = [lab["noise_bank"] for lab in noisy]
+    assert abs(banks.count("library") - banks.count("heldout")) <= 12
+
+
+def test_sample_generator_refuses_sentences_shared_with_test_chats(generator, built, tmp_path):
+    raw, labels = built
+    reply = next(m["content"] for m in raw[0]["messages"] if m["role"] == "assistant")
+    test_file = jsonl(tmp_path / "test.jsonl", [{"messages": [{"role": "user", "content": "Hm?"},
+                                                              {"role": "assistant", "content": "Well now. " + reply}]}])
+    with pytest.raises(AssertionError, match="sentences shared with test.jsonl"):
+        generator.check(raw, labels, test_file)
+    jsonl(test_file, [{"messages": [{"role": "user", "content": "Hm?"},
+                                    {"role": "assistant", "content": "Nothing here was ever said in the sample chats."}]}])
+    generator.check(raw, labels, test_file)
+
+
+def test_heldout_noise_bank_never_appears_in_the_pattern_library(generator):
+    # the held-out bank only measures recall: a pattern example copied from it would make that figure a lie
+    def words(text: str) -> str:
+        return " " + " ".join(re.findall(r"[a-z0-9']+", text.lower().replace("''", "'"))) + " "
+
+    library = words((REPO / "lib" / "molting" / "patterns" / "agent_like.yaml").read_text(encoding="utf-8"))
+    chunks = [words(chunk) for phrase in generator.bank_phrases("heldout") for chunk in re.split(r"\{\w+\}", phrase)]
+    chunks = [c for c in chunks if len(c.split()) >= 4]
+    assert len(chunks) > 100
+    assert not [c.strip() for c in chunks if c in library]
 
 
 @pytest.mark.parametrize("row,expected", [

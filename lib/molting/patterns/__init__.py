@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import itertools
 import math
 import re
@@ -16,13 +17,20 @@ from molting.errors import ParamsError
 
 __all__ = [
     "CATEGORIES",
+    "OPT_IN_CATEGORIES",
     "Pattern",
     "PatternHit",
     "PatternLibrary",
+    "branch_clauses",
     "check_examples",
     "default_library_path",
+    "library_for",
     "load_library",
+    "load_patterns",
+    "pattern_states",
     "required_clauses",
+    "scan_counts",
+    "states_for",
 ]
 
 CATEGORIES: tuple[str, ...] = (
@@ -34,7 +42,11 @@ CATEGORIES: tuple[str, ...] = (
     "refusal",
     "meta_leakage",
     "assistant_boilerplate",
+    "persona_format",
 )
+# Categories that are agent-like only for some personas (a coding helper's replies are full of code fences):
+# off unless a version switches them on with curate.patterns_enabled.
+OPT_IN_CATEGORIES: tuple[str, ...] = ("persona_format",)
 REQUIRED_KEYS: tuple[str, ...] = ("name", "category", "description", "regex", "must_match", "must_not_match")
 
 _NAME_RE = re.compile(r"[a-z][a-z0-9_]*")
@@ -47,7 +59,7 @@ _EMPTY_PROBES = ("", "x", "Hello there.\nA second line.")
 _I_FOLD = str.maketrans({"\u0130": "i", "\u0131": "i"})
 _MAX_EXACT = 256  # most alternative strings tracked for one part of a regex
 _MAX_CLASS = 16  # most characters a character class may stand for and still count as known
-_MIN_LITERAL = 2  # single letters occur everywhere: not worth requiring
+_MIN_LITERAL = 2  # single letters and common words occur everywhere: requiring them only costs time
 _GOOD_LITERAL = 6  # required strings this long are selective enough; beyond it, fewer strings is better
 _MAX_LITERAL = 12  # required strings are cut to this length (their prefix is required as well)
 _MAX_COMBOS = 16  # most clauses one alternation may expand into
@@ -76,6 +88,11 @@ class Pattern:
     must_match: tuple[str, ...]
     must_not_match: tuple[str, ...]
     source: str  # file it came from, so errors and reports can point at it
+
+    @property
+    def on_by_default(self) -> bool:
+        """Whether the pattern runs without being named in curate.patterns_enabled."""
+        return self.category not in OPT_IN_CATEGORIES
 
 
 @dataclass(frozen=True)
@@ -106,10 +123,22 @@ def _fold(text: str) -> str:
     return text.translate(_I_FOLD).casefold()
 
 
+# Words in almost every reply: a required string that is only one of these selects nothing, whatever its length.
+_COMMON_WORDS = frozenset(
+    "i|i'm|i've|i'll|i'd|i am|i have|i will|me|my|you|your|you're|the|a|an|and|or|but|so|to|of|in|on|at|for|with"
+    "|that|this|it|it's|is|are|was|were|be|been|all|not|done|can't|don't|let me|let's|here|here's|there|what|when|how"
+    .split("|"))
+
+
 def _strength(literal: str) -> int:
-    """How selective a required string is: its length, but symbols like # or ✅ are rare in prose even alone."""
+    """How selective a required string is: its length, but symbols like # or ✅ are rare in prose even alone,
+    and a string that is just a common word (" your ", "i've") counts as weak."""
     if literal and not any(c.isalnum() or c.isspace() or c in _COMMON_PUNCT for c in literal):
         return _GOOD_LITERAL
+    if "\n" in literal and literal.strip() and not any(c.isalnum() for c in literal):
+        return _GOOD_LITERAL  # punctuation at a line end (":\n", "**\n"): formatting, rare in chat
+    if literal.strip(" ,.!?") in _COMMON_WORDS:
+        return 1
     return len(literal)
 
 
@@ -212,16 +241,48 @@ def _seq(items: Any) -> Analysis:
     return None, clauses + [c for c in [_clause(run)] if c is not None]
 
 
+def _sorted_clauses(exact: set[str] | None, clauses: list[frozenset[str]]) -> tuple[frozenset[str], ...]:
+    """A node's requirements, most selective first."""
+    found = [c for c in [_clause(exact), *clauses] if c is not None]
+    return tuple(sorted(set(found), key=_selectivity, reverse=True))
+
+
 def required_clauses(regex: re.Pattern[str]) -> tuple[frozenset[str], ...]:
     """Sets of folded strings such that every text the regex matches contains one string of each set."""
     if _PARSER is None:
         return ()
     try:
-        exact, clauses = _seq(_PARSER.parse(regex.pattern, regex.flags))
+        return _sorted_clauses(*_seq(_PARSER.parse(regex.pattern, regex.flags)))
     except Exception:  # the parser is CPython-internal: if it changes, lose speed, never correctness
         return ()
-    found = [c for c in [_clause(exact), *clauses] if c is not None]
-    return tuple(sorted(set(found), key=_selectivity, reverse=True))
+
+
+def _top_branches(items: Any) -> list[Any]:
+    """The alternatives of a regex whose whole body is one alternation (groups around it unwrapped), else [body]."""
+    items = list(items)
+    while len(items) == 1 and items[0][0] is _C.SUBPATTERN:
+        items = list(items[0][1][-1])
+    # The parser moves a prefix shared by every alternative (often \b) in front of the alternation.
+    if items and items[-1][0] is _C.BRANCH and all(op in (_C.AT, _C.LITERAL, _C.IN) for op, _ in items[:-1]):
+        return [items[:-1] + list(b) for branch in items[-1][1][1] for b in _top_branches(branch)]
+    return [items]
+
+
+def branch_clauses(regex: re.Pattern[str]) -> tuple[tuple[frozenset[str], ...], ...]:
+    """Per top-level alternative of the regex, the clauses it requires (a text the regex matches meets all
+    clauses of at least one alternative). Keeping alternatives apart keeps each one's requirements precise."""
+    return _branch_clauses(regex.pattern, regex.flags)
+
+
+@functools.lru_cache(maxsize=1024)
+def _branch_clauses(pattern: str, flags: int) -> tuple[tuple[frozenset[str], ...], ...]:
+    """branch_clauses by source (cached: every library built in a process analyses the same regexes)."""
+    if _PARSER is None:
+        return ((),)
+    try:
+        return tuple(_sorted_clauses(*_seq(branch)) for branch in _top_branches(_PARSER.parse(pattern, flags)))
+    except Exception:  # the parser is CPython-internal: if it changes, lose speed, never correctness
+        return ((),)
 
 
 def _trie_regex(words: Iterable[str]) -> str:
@@ -244,19 +305,21 @@ def _trie_regex(words: Iterable[str]) -> str:
 
 
 class _Prefilter:
-    """Tells, per text, which patterns can possibly match, from the strings each one requires."""
+    """Tells, per text, which patterns can possibly match, from the strings each of their alternatives requires."""
 
-    def __init__(self, clauses: list[tuple[frozenset[str], ...]]):
-        self._clauses = clauses
-        self._always = [i for i, cs in enumerate(clauses) if not cs]
-        every = {x for cs in clauses for c in cs for x in c}
+    def __init__(self, per_pattern: list[tuple[tuple[frozenset[str], ...], ...]]):
+        # One unit per top-level alternative of a pattern: the pattern may match if any of its units holds.
+        self._owner = [i for i, branches in enumerate(per_pattern) for _ in branches]
+        self._clauses = [cs for branches in per_pattern for cs in branches]
+        self._always = sorted({self._owner[u] for u, cs in enumerate(self._clauses) if not cs})
+        every = {x for cs in self._clauses for c in cs for x in c}
         # The finder reports the longest required string starting at each position; the required strings
         # it begins with are there too.
         self._implied = {x: frozenset(x[:k] for k in range(1, len(x) + 1) if x[:k] in every) for x in every}
-        self._by_key: dict[str, list[int]] = {}  # string -> patterns whose most selective clause holds it
-        for i, cs in enumerate(clauses):
+        self._by_key: dict[str, list[int]] = {}  # string -> units whose most selective clause holds it
+        for u, cs in enumerate(self._clauses):
             for x in cs[0] if cs else ():
-                self._by_key.setdefault(x, []).append(i)
+                self._by_key.setdefault(x, []).append(u)
         self._finder = re.compile("(?=(" + _trie_regex(every) + "))") if every else None
 
     def candidates(self, norm: str) -> list[int]:
@@ -266,9 +329,9 @@ class _Prefilter:
         found: set[str] = set()
         for longest in set(self._finder.findall(_fold(norm))):
             found |= self._implied[longest]
-        keyed = {i for x in found for i in self._by_key.get(x, ())}
-        ok = [i for i in keyed if all(not c.isdisjoint(found) for c in self._clauses[i][1:])]
-        return sorted([*self._always, *ok])
+        keyed = {u for x in found for u in self._by_key.get(x, ())}
+        ok = {self._owner[u] for u in keyed if all(not c.isdisjoint(found) for c in self._clauses[u][1:])}
+        return sorted(ok.union(self._always))
 
 
 class PatternLibrary:
@@ -276,7 +339,7 @@ class PatternLibrary:
 
     def __init__(self, patterns: Iterable[Pattern]):
         self.patterns: list[Pattern] = list(patterns)
-        self._prefilter = _Prefilter([required_clauses(p.regex) for p in self.patterns])
+        self._prefilter = _Prefilter([branch_clauses(p.regex) for p in self.patterns])
 
     @property
     def names(self) -> list[str]:
@@ -356,7 +419,60 @@ def _string_list(value: Any, source: str, where: str, key: str) -> tuple[str, ..
     return tuple(value)
 
 
-def _parse_entry(entry: Any, index: int, source: str) -> Pattern:
+_VOCAB_REF = re.compile(r"\{\{\s*([A-Za-z0-9_]*)\s*\}\}")
+
+
+def _expand(regex: str, vocabulary: dict[str, str], source: str, where: str) -> str:
+    """The regex with each `{{name}}` replaced by that vocabulary's alternation."""
+    def sub(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name not in vocabulary:
+            close = difflib.get_close_matches(name, list(vocabulary), n=1)
+            hint = f"did you mean {{{{{close[0]}}}}}? " if close else ""
+            raise _bad(source, where, f"unknown vocabulary {{{{{name}}}}} in `regex`",
+                       f"{hint}use one of the names under `vocabulary:` ({', '.join(sorted(vocabulary)) or 'none defined'})")
+        return vocabulary[name]
+
+    return _VOCAB_REF.sub(sub, regex)
+
+
+def _parse_vocabulary(data: Any, source: str, known: dict[str, str]) -> dict[str, str]:
+    """A file's `vocabulary:` mapping (name -> list of regex fragments) as name -> one non-capturing alternation."""
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise _bad(source, "vocabulary", f"must be a mapping of names to lists, got {type(data).__name__}",
+                   "write `vocabulary:` followed by `name: [word, word, ...]` lines")
+    out: dict[str, str] = {}
+    for name, words in data.items():
+        where = f"vocabulary {name!r}"
+        if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
+            raise _bad(source, where, f"name {name!r} is not snake_case",
+                       "use lowercase letters, digits and underscores, starting with a letter")
+        if name in known:
+            raise _bad(source, where, "duplicate vocabulary name (already defined in the shipped library)",
+                       "choose another name; the shipped vocabularies can be used as they are")
+        if not isinstance(words, list) or not words or not all(isinstance(w, str) and w for w in words):
+            raise _bad(source, where, "must be a non-empty list of non-empty strings",
+                       "list the words (regex fragments such as 'commits?') in quotes")
+        for word in words:
+            try:
+                compiled = re.compile(word)
+            except re.error as exc:
+                raise _bad(source, where, f"entry {word!r} does not compile: {exc}",
+                           "fix the regex fragment, or escape special characters with \\") from None
+            if compiled.groups:
+                raise _bad(source, where, f"entry {word!r} has a capturing group",
+                           "write (?:...) instead of (...)")
+            if compiled.fullmatch(""):
+                raise _bad(source, where, f"entry {word!r} can match empty text",
+                           "make every entry require at least one character")
+        # longest first, so that a regex engine trying alternatives in order prefers "pull request" to "pull"
+        out[name] = "(?:" + "|".join(sorted(words, key=len, reverse=True)) + ")"
+    return out
+
+
+def _parse_entry(entry: Any, index: int, source: str, vocabulary: dict[str, str] | None = None) -> Pattern:
     """Validate one YAML entry and compile it into a Pattern."""
     where = f"pattern #{index + 1}"
     if not isinstance(entry, dict):
@@ -389,6 +505,7 @@ def _parse_entry(entry: Any, index: int, source: str) -> Pattern:
     source_regex = entry["regex"]
     if not isinstance(source_regex, str) or not source_regex:
         raise _bad(source, where, "`regex` must be a non-empty string", "write a Python regular expression")
+    source_regex = _expand(source_regex, vocabulary or {}, source, where)
     try:
         regex = re.compile(source_regex)
     except re.error as exc:
@@ -407,42 +524,93 @@ def _parse_entry(entry: Any, index: int, source: str) -> Pattern:
                    must_match=must_match, must_not_match=must_not_match, source=source)
 
 
-def _load_file(path: Path) -> list[Pattern]:
-    """All patterns of one YAML file, validated."""
+FILE_KEYS = ("vocabulary", "patterns")
+
+
+def _load_file(path: Path, shipped_vocabulary: dict[str, str] | None = None) -> tuple[list[Pattern], dict[str, str]]:
+    """All patterns of one YAML file, validated, and the vocabulary it defines.
+
+    A file is either a list of patterns, or a mapping with `patterns:` (that list) and `vocabulary:`
+    (named word lists that regexes use as {{name}}). Extra files may use the shipped vocabulary.
+    """
     data = _read_yaml(path)
+    source = str(path)
+    known = dict(shipped_vocabulary or {})
+    own: dict[str, str] = {}
+    if isinstance(data, dict) and "patterns" not in data:
+        raise _bad(source, "", f"must be a YAML list of patterns, got a mapping ({', '.join(map(str, data))})",
+                   "start each pattern with `- name: ...`, or put the list under `patterns:` (see the shipped agent_like.yaml)")
+    if isinstance(data, dict):
+        unknown = sorted(set(data) - set(FILE_KEYS), key=str)
+        if unknown:
+            raise _bad(source, "", f"unknown top-level key(s): {', '.join(map(str, unknown))}",
+                       f"a pattern file holds only {' and '.join(FILE_KEYS)} (or is a plain list of patterns)")
+        own = _parse_vocabulary(data.get("vocabulary"), source, known)
+        data = data.get("patterns")
     if not isinstance(data, list):
         got = "an empty file" if data is None else f"a {type(data).__name__}"
-        raise _bad(str(path), "", f"must be a YAML list of patterns, got {got}",
+        raise _bad(source, "", f"must be a YAML list of patterns, got {got}",
                    "start each pattern with `- name: ...` (see the shipped agent_like.yaml)")
-    return [_parse_entry(entry, i, str(path)) for i, entry in enumerate(data)]
+    vocabulary = {**known, **own}
+    return [_parse_entry(entry, i, source, vocabulary) for i, entry in enumerate(data)], own
 
 
-def _drop_disabled(patterns: list[Pattern], disabled: Iterable[str]) -> list[Pattern]:
-    """Remove the named patterns; an unknown name is an error that suggests the closest one."""
-    names = [p.name for p in patterns]
-    off = set()
-    for name in disabled:
-        if name not in names:
-            close = difflib.get_close_matches(str(name), names, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            raise ParamsError(f"unknown pattern {name!r} in patterns_disabled", where="curate.patterns_disabled",
-                              fix=f"{hint}list the names with `molt patterns`")
-        off.add(name)
-    return [p for p in patterns if p.name not in off]
+def _unknown(name: str, choices: list[str], key: str) -> ParamsError:
+    """An unknown pattern (or category) name in a params list, with the closest valid one."""
+    close = difflib.get_close_matches(str(name), choices, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return ParamsError(f"unknown pattern {name!r} in {key.split('.')[-1]}", where=key,
+                       fix=f"{hint}list the names with `molt patterns`")
 
 
-def load_library(disabled: Iterable[str] = (), extra_files: Iterable[str | Path] = ()) -> PatternLibrary:
-    """The shipped library plus any extra pattern files, minus the disabled names."""
+def load_patterns(extra_files: Iterable[str | Path] = ()) -> list[Pattern]:
+    """Every pattern of the shipped library and the extra files, on or off, in library order."""
     patterns: list[Pattern] = []
     seen: dict[str, str] = {}
-    for path in [default_library_path(), *(Path(f) for f in extra_files)]:
-        for p in _load_file(path):
+    shipped, vocabulary = _load_file(default_library_path())
+    files = [(default_library_path(), shipped)]
+    files += [(Path(f), _load_file(Path(f), vocabulary)[0]) for f in extra_files]
+    for _path, loaded in files:
+        for p in loaded:
             if p.name in seen:
                 raise _bad(p.source, f"pattern {p.name!r}", f"duplicate name (already defined in {seen[p.name]})",
                            "rename the pattern; to replace a shipped one, disable it and add yours under a new name")
             seen[p.name] = p.source
             patterns.append(p)
-    return PatternLibrary(_drop_disabled(patterns, disabled))
+    return patterns
+
+
+def pattern_states(patterns: list[Pattern], disabled: Iterable[str] = (),
+                   enabled: Iterable[str] = ()) -> list[tuple[Pattern, bool]]:
+    """Each pattern with whether it is on: on by default unless opt-in, `enabled` (pattern or category
+    names) switches opt-in ones on, `disabled` (pattern names) switches any off and wins over `enabled`."""
+    names = [p.name for p in patterns]
+    categories = sorted({*CATEGORIES, *(p.category for p in patterns)})
+    for name in enabled:
+        if name not in names and name not in categories:
+            raise _unknown(name, names + categories, "curate.patterns_enabled")
+    for name in disabled:
+        if name not in names:
+            raise _unknown(name, names, "curate.patterns_disabled")
+    on, off = set(enabled), set(disabled)
+    return [(p, p.name not in off and (p.on_by_default or p.name in on or p.category in on)) for p in patterns]
+
+
+def load_library(disabled: Iterable[str] = (), extra_files: Iterable[str | Path] = (),
+                 enabled: Iterable[str] = ()) -> PatternLibrary:
+    """The shipped library plus any extra pattern files: default patterns and the `enabled` opt-in ones
+    (pattern or category names), minus the `disabled` names."""
+    states = pattern_states(load_patterns(extra_files), list(disabled), list(enabled))
+    return PatternLibrary(p for p, on in states if on)
+
+
+def library_for(cfg: Any) -> PatternLibrary:
+    """The library a version curates with (curate.patterns_disabled, patterns_enabled, patterns_extra)."""
+    from molting.params import project_path
+
+    c = cfg.curate
+    extra = [project_path(cfg, f, "curate.patterns_extra") for f in c.patterns_extra]
+    return load_library(c.patterns_disabled, extra, c.get("patterns_enabled", []))
 
 
 def check_examples(lib: PatternLibrary) -> list[str]:
@@ -458,3 +626,28 @@ def check_examples(lib: PatternLibrary) -> list[str]:
                 problems.append(f"{p.name} ({p.source}): must_not_match example matched "
                                 f"{text[m.start():m.end()]!r} in {text!r}")
     return problems
+
+
+def states_for(cfg: Any | None) -> list[tuple[Pattern, bool]]:
+    """Every pattern with whether it is on for a version's params (None: the defaults)."""
+    if cfg is None:
+        return pattern_states(load_patterns())
+    from molting.params import project_path
+
+    c = cfg.curate
+    extra = [project_path(cfg, f, "curate.patterns_extra") for f in c.patterns_extra]
+    return pattern_states(load_patterns(extra), c.patterns_disabled, c.get("patterns_enabled", []))
+
+
+def scan_counts(lib: PatternLibrary, texts_by_item: Iterable[tuple[str, list[str]]]) -> dict[str, dict[str, int]]:
+    """Per rule, how many items (chats) it hits and how many hits it has in all, over (item id, texts) pairs."""
+    counts: dict[str, dict[str, int]] = {name: {"items": 0, "hits": 0} for name in lib.names}
+    for _item, texts in texts_by_item:
+        hit_rules: set[str] = set()
+        for text in texts:
+            for hit in lib.scan(text):
+                counts[hit.rule]["hits"] += 1
+                hit_rules.add(hit.rule)
+        for rule in hit_rules:
+            counts[rule]["items"] += 1
+    return counts

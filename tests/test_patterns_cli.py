@@ -1,0 +1,82 @@
+"""`molt patterns`: list the library (on/off for a version), test a text, scan a chat file."""
+
+from __future__ import annotations
+
+import json
+
+from molting import cli, patterns
+
+from conftest import REPO
+
+SAMPLE = REPO / "data" / "sample" / "raw.jsonl"
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = cli.main(["patterns", *argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_list_shows_every_pattern_with_its_state(capsys):
+    code, out, _ = run(capsys)
+    assert code == 0
+    every = patterns.load_patterns()
+    for p in every:
+        line = next(line for line in out.splitlines() if line.startswith(p.name + " "))
+        assert line.split()[1:3] == [p.category, "on" if p.on_by_default else "off"]
+    assert f"{len(every)} patterns, {sum(p.on_by_default for p in every)} on for the defaults" in out
+
+
+def test_list_for_a_version_switches_its_opt_in_rules_on(capsys):
+    _, out, _ = run(capsys, "--version", "v2.1")
+    code_fence = next(line for line in out.splitlines() if line.startswith("code_fence "))
+    assert code_fence.split()[1:3] == ["persona_format", "on"] and "version v2.1" in out
+
+
+def test_test_prints_hits_and_marks_rules_that_are_off(capsys):
+    code, out, _ = run(capsys, "--test", "Let me check the git log.\n```\nx = 1\n```")
+    assert code == 0
+    assert "first_person_software_action (tool_narration) [0:24] 'Let me check the git log'" in out
+    assert "code_fence (persona_format)" in out and "(off for the defaults" in out
+    assert out.strip().endswith("agent-like")
+    _, out, _ = run(capsys, "--test", "```\nx = 1\n```")
+    assert "not agent-like for the defaults" in out
+    _, out, _ = run(capsys, "--test", "I'll check the oven, the bread smells done.")
+    assert out.startswith("no pattern matches")
+
+
+def test_scan_counts_hits_per_rule(capsys, tmp_path):
+    chats = [{"id": "a", "messages": [{"role": "user", "content": "hi"},
+                                      {"role": "assistant", "content": "As an AI, I can't taste jam. Hope this helps!"}]},
+             {"id": "b", "messages": [{"role": "user", "content": "and?"},
+                                      {"role": "assistant", "content": "As an AI, truly. As an AI, again."}]},
+             {"id": "c", "messages": [{"role": "user", "content": "tea?"},
+                                      {"role": "assistant", "content": "Two sugars, love."}]}]
+    path = tmp_path / "chats.jsonl"
+    path.write_text("".join(json.dumps(c) + "\n" for c in chats), encoding="utf-8")
+    code, out, _ = run(capsys, "--scan", str(path))
+    assert code == 0
+    assert "3 chats, 2 with an agent-like hit" in out
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()[2:]}
+    assert rows["as_an_ai"] == ["2", "3"] and rows["hope_this_helps"] == ["1", "1"]
+
+
+def test_scan_of_a_missing_file_says_what_to_do(capsys, tmp_path):
+    code, _, err = run(capsys, "--scan", str(tmp_path / "nope.jsonl"))
+    assert code == 1 and "file not found" in err and "molt patterns --scan" in err
+
+
+def test_unknown_name_in_params_points_at_a_real_command(capsys, tmp_path):
+    (tmp_path / "params").mkdir()
+    (tmp_path / "params" / "base.yaml").write_text((REPO / "params" / "base.yaml").read_text(), encoding="utf-8")
+    (tmp_path / "params" / "typo.yaml").write_text("curate:\n  patterns_enabled: [persona_formt]\n", encoding="utf-8")
+    import pytest
+
+    from molting import params
+    from molting.errors import ParamsError
+
+    with pytest.raises(ParamsError) as err:
+        params.resolve("typo", tmp_path)
+    message = str(err.value)
+    assert "typo.yaml" in message and "persona_format" in message and "`molt patterns`" in message
+    assert cli.build_parser().parse_args(["patterns"]).func is not None  # the command the message names exists
