@@ -29,6 +29,7 @@ NULLABLE: dict[str, type] = {
     "data.system_prompt": str,
     "data.test_chats": str,
     "curate.top_k": int,
+    "train.max_steps": int,
     "curate.keep_drop_file": str,
     "curate.synthetic_file": str,
     "model.revision": str,
@@ -44,7 +45,7 @@ FRACTIONS = ("eval.coherence_threshold", "curate.train_fraction", "curate.near_t
 STRING_LISTS = ("curate.patterns_disabled", "curate.patterns_enabled", "curate.patterns_extra")
 POSITIVE = ("train.lora_r", "train.epochs", "train.batch_size", "train.grad_accum", "train.max_length",
             "train.learning_rate", "eval.max_new_tokens", "eval.batch_size", "eval.temperature", "eval.bootstrap",
-            "curate.max_tokens", "curate.top_k", "train.logging_steps")
+            "curate.max_tokens", "curate.top_k", "train.logging_steps", "train.max_steps")
 NON_NEGATIVE = ("eval.samples", "eval.credit.in_voice", "eval.credit.facts", "eval.penalty.agent_like",
                 "eval.penalty.contradicted", "eval.penalty.forbidden", "eval.penalty.truncated")
 
