@@ -208,6 +208,8 @@ def uses_bf16(model: Any, setting: Any) -> bool:
 
     if setting != "auto":
         return bool(setting)
+    if getattr(model, "device", None) is None:  # a stand-in model (tests) has no device: nothing to autocast
+        return False
     device = model.device.type
     return bool(torch.cuda.is_bf16_supported()) if device == "cuda" else device == "cpu" and cpu_supports_bf16()
 
@@ -218,7 +220,9 @@ def generation_precision(model: Any, setting: Any) -> Any:
 
     import torch
 
-    return torch.autocast(model.device.type, dtype=torch.bfloat16) if uses_bf16(model, setting) else contextlib.nullcontext()
+    if not uses_bf16(model, setting):
+        return contextlib.nullcontext()
+    return torch.autocast(model.device.type, dtype=torch.bfloat16)
 
 
 def tuned_system_prompt(cfg: Any) -> str | None:
