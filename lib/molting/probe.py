@@ -81,14 +81,32 @@ def reply_logliks(model: Any, tokenizer: Any, chats: list[list[dict]], max_lengt
         mask = torch.tensor([r["attention_mask"] + [0] * (width - len(r["input_ids"])) for r in batch])
         labels = torch.tensor([r["labels"] + [IGNORE] * (width - len(r["input_ids"])) for r in batch])
         with torch.inference_mode():
-            logits = model(input_ids=ids.to(model.device), attention_mask=mask.to(model.device)).logits.float()
-        shift_labels = labels[:, 1:].to(logits.device)
-        keep = shift_labels != IGNORE
-        logprobs = torch.log_softmax(logits[:, :-1], dim=-1)
-        picked = logprobs.gather(-1, shift_labels.clamp(min=0).unsqueeze(-1)).squeeze(-1) * keep
+            sums, counts = _scored_tokens(model, ids.to(model.device), mask.to(model.device), labels[:, 1:].to(model.device))
         for j, i in enumerate(order[start:start + batch_size]):
-            results[i] = (float(picked[j].sum()), int(keep[j].sum()))
+            results[i] = (float(sums[j]), int(counts[j]))
     return results
+
+
+def _scored_tokens(model: Any, ids: Any, mask: Any, targets: Any) -> tuple[Any, Any]:
+    """Per row: the summed log-probability of the target tokens that are not IGNORE, and their count.
+
+    The output layer runs only at those positions (about half of a chat): the full (batch, length, vocab)
+    logits of a 49k-token vocabulary are most of the time and memory of a plain forward pass here."""
+    import torch
+
+    from molting.train import IGNORE
+
+    keep = targets != IGNORE
+    rows, positions = keep.nonzero(as_tuple=True)
+    plain_head = getattr(model.config, "final_logit_softcapping", None) is None and hasattr(model, "get_decoder")
+    if plain_head:
+        hidden = model.get_decoder()(input_ids=ids, attention_mask=mask).last_hidden_state
+        logits = model.get_output_embeddings()(hidden[:, :-1][rows, positions]).float()
+    else:   # a model that transforms its logits: let its own forward pass make them
+        logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1][rows, positions].float()
+    picked = torch.log_softmax(logits, dim=-1).gather(-1, targets[rows, positions].unsqueeze(-1)).squeeze(-1)
+    sums = torch.zeros(ids.shape[0], dtype=picked.dtype, device=picked.device).index_add_(0, rows, picked)
+    return sums, keep.sum(dim=1)
 
 
 def perplexity(logliks: list[tuple[float, int]]) -> float | None:
