@@ -80,22 +80,33 @@ def reply_logliks(model: Any, tokenizer: Any, chats: list[list[dict]], max_lengt
         ids = torch.tensor([r["input_ids"] + [pad] * (width - len(r["input_ids"])) for r in batch])
         mask = torch.tensor([r["attention_mask"] + [0] * (width - len(r["input_ids"])) for r in batch])
         labels = torch.tensor([r["labels"] + [IGNORE] * (width - len(r["input_ids"])) for r in batch])
-        # logits only from the position before the batch's first scored token on: a long system prompt (the
-        # prompt-only arm's ~600-token persona card) would otherwise cost a [batch, width, vocab] tensor
-        # (2 GB at 16 x 700 x 49k), most of it for positions nothing is scored at
-        first = min((next((k for k, v in enumerate(r["labels"]) if v != IGNORE), width) for r in batch), default=0)
-        tail = max(first - 1, 0)
         with torch.inference_mode():
-            logits = model(input_ids=ids.to(model.device), attention_mask=mask.to(model.device),
-                           logits_to_keep=width - tail).logits
-        shift_labels = labels[:, tail + 1:].to(logits.device)
-        keep = shift_labels != IGNORE
-        scored = torch.log_softmax(logits[:, :-1][keep].float(), dim=-1)          # only the scored positions
-        picked = torch.zeros(keep.shape, dtype=scored.dtype, device=scored.device)
-        picked[keep] = scored.gather(-1, shift_labels[keep].unsqueeze(-1)).squeeze(-1)
+            sums, counts = _scored_tokens(model, ids.to(model.device), mask.to(model.device), labels[:, 1:].to(model.device))
         for j, i in enumerate(order[start:start + batch_size]):
-            results[i] = (float(picked[j].sum()), int(keep[j].sum()))
+            results[i] = (float(sums[j]), int(counts[j]))
     return results
+
+
+def _scored_tokens(model: Any, ids: Any, mask: Any, targets: Any) -> tuple[Any, Any]:
+    """Per row: the summed log-probability of the target tokens that are not IGNORE, and their count.
+
+    The output layer runs only at those positions (about half of a chat): the full (batch, length, vocab)
+    logits of a 49k-token vocabulary are most of the time and memory of a plain forward pass here."""
+    import torch
+
+    from molting.train import IGNORE
+
+    keep = targets != IGNORE
+    rows, positions = keep.nonzero(as_tuple=True)
+    plain_head = getattr(model.config, "final_logit_softcapping", None) is None and hasattr(model, "get_decoder")
+    if plain_head:
+        hidden = model.get_decoder()(input_ids=ids, attention_mask=mask).last_hidden_state
+        logits = model.get_output_embeddings()(hidden[:, :-1][rows, positions]).float()
+    else:   # a model that transforms its logits: let its own forward pass make them
+        logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1][rows, positions].float()
+    picked = torch.log_softmax(logits, dim=-1).gather(-1, targets[rows, positions].unsqueeze(-1)).squeeze(-1)
+    sums = torch.zeros(ids.shape[0], dtype=picked.dtype, device=picked.device).index_add_(0, rows, picked)
+    return sums, keep.sum(dim=1)
 
 
 def perplexity(logliks: list[tuple[float, int]]) -> float | None:
