@@ -21,7 +21,7 @@ def write(root: Path, name: str, data) -> None:
 
 def test_shipped_versions_resolve_and_inherit():
     v22 = params.resolve("v2.2", REPO)
-    assert v22.train.epochs == 7                      # its own value
+    assert v22.train.max_steps == 448                 # its own value
     assert v22.curate.enabled is True                 # from v2.1
     assert v22.model.source == "bundled:smollm2-135m-instruct"   # from base
     assert params.resolve("v1", REPO).curate.enabled is False
@@ -86,8 +86,8 @@ def test_yaml_is_loaded_safely(tmp_path):
 
 def test_diff_lists_only_changes():
     rows = params.diff(params.resolve("v2.1", REPO), params.resolve("v2.2", REPO))
-    assert [k for k, _, _ in rows] == ["description", "train.epochs"]
-    assert ("train.epochs", 5, 7) in rows
+    assert [k for k, _, _ in rows] == ["description", "train.max_steps"]
+    assert ("train.max_steps", 320, 448) in rows
 
 
 def test_injected_override_is_validated():
