@@ -77,7 +77,10 @@ def test_model_text_is_escaped_in_both_reports(finished):
     root, _ = finished
     paths = RunPaths(root, "tiny")
     answers = read_jsonl(paths.answers_jsonl)
-    answers[-1]["text"] = "<script>window.pwned=1</script><img src=x onerror=alert(1)> [click](javascript:alert(1))"
+    # a greedy tuned answer: the side-by-side table shows every one of those (a sampled one shows only when the two
+    # detectors happen to disagree on it)
+    shown = max(i for i, a in enumerate(answers) if a["model"] == "tuned" and a["decoding"] == "greedy")
+    answers[shown]["text"] = "<script>window.pwned=1</script><img src=x onerror=alert(1)> [click](javascript:alert(1))"
     write_jsonl(paths.answers_jsonl, answers)
     runner.run_version("tiny", root, only="04-report", force=True, progress=False, log=lambda _: None)
     html = (root / "reports" / "tiny" / "report.html").read_text()
