@@ -189,3 +189,15 @@ def test_bad_random_subset_and_mode_values_are_named(tmp_path, value):
     (tmp_path / "params" / "y.yaml").write_text(json.dumps({"curate": {"mode": "cut"}}))
     with pytest.raises(ParamsError, match="curate.mode = 'cut' is not one of \\['filter', 'strip'\\]"):
         params.resolve("y", tmp_path)
+
+
+def test_the_report_counts_cut_sentences_beside_removed_chats():
+    from molting.report import removed_by_rule_table
+
+    rows = removed_by_rule_table({"curation": {"removed_by_rule": {"as_an_ai": 2, "exact_duplicate": 1},
+                                                "cut_by_rule": {"as_an_ai": 5, "tool_talk": 3}}}).rows
+    assert rows == [{"rule": "as_an_ai", "chats removed": 2, "sentences cut (strip)": 5},
+                    {"rule": "exact_duplicate", "chats removed": 1, "sentences cut (strip)": 0},
+                    {"rule": "tool_talk", "chats removed": 0, "sentences cut (strip)": 3}]
+    assert removed_by_rule_table({"curation": {"removed_by_rule": {"as_an_ai": 2}, "cut_by_rule": {}}}).rows == [
+        {"rule": "as_an_ai", "chats removed": 2}]

@@ -436,8 +436,12 @@ def skipped_table(run: dict) -> Table:
 
 
 def removed_by_rule_table(run: dict) -> Table:
-    """How many chats each curation rule removed."""
-    rows = [{"rule": rule, "chats removed": n} for rule, n in run["curation"].get("removed_by_rule", {}).items()]
+    """How many chats each curation rule removed, and in strip mode how many sentences it cut from kept chats."""
+    curation = run["curation"]
+    cut = curation.get("cut_by_rule") or {}
+    rules = list(dict.fromkeys([*curation.get("removed_by_rule", {}), *cut]))
+    rows = [{"rule": rule, "chats removed": curation.get("removed_by_rule", {}).get(rule, 0),
+             **({"sentences cut (strip)": cut.get(rule, 0)} if cut else {})} for rule in rules]
     return Table(rows or [{"rule": "-", "chats removed": 0}])
 
 
