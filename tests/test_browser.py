@@ -46,9 +46,12 @@ def rendered(tmp_path_factory, tiny_model_dir) -> Path:
     runner.run_version("tiny", root, progress=False, log=lambda _: None)
     paths = RunPaths(root, "tiny")
     answers = read_jsonl(paths.answers_jsonl)
-    answers[-1]["text"] = ATTACK
+    # greedy answers: the side-by-side tables show every one of those (a sampled one shows only when the two
+    # detectors happen to disagree on it)
+    tuned = [i for i, a in enumerate(answers) if a["model"] == "tuned" and a["decoding"] == "greedy"]
+    answers[tuned[-1]]["text"] = ATTACK
     answers[0]["text"] = LITERAL
-    answers[-2]["text"] = "# not a heading\n1. not a list\n  two  spaces  kept"
+    answers[tuned[-2]]["text"] = "# not a heading\n1. not a list\n  two  spaces  kept"
     write_jsonl(paths.answers_jsonl, answers)
     runner.run_version("tiny", root, only="04-report", force=True, progress=False, log=lambda _: None)
     runner.run_phase("phase-t", ["tiny"], root, progress=False)
