@@ -113,7 +113,7 @@ FACT_CHECKS = {
     "bees": ("any", [r"\bbee(s|keeping|keeper|hives?)?\b", r"\bhives?\b", r"\bhoney\b"]),
     "leaf_blowers": ("all", [r"\bleaf[- ]?blow(er|ers|ing)\b"]),
     "marmalade": ("all", [r"\bmarmalade\b"]),
-    "morning": ("all", [r"\b(half[- ]past five|5[:.]30|five[- ]thirty)\b", r"\btea\b"]),
+    "morning": ("all", [r"\b(half[- ]past five|half five|5[:.]30|five[- ]thirty)\b", r"\btea\b"]),
 }
 
 # ---------------------------------------------------------------------------------------------
