@@ -54,7 +54,8 @@ def make_project(folder: Path, model_dir: Path, version: str = "tiny", overrides
         "model": {"source": str(model_dir)},
         "train": {"epochs": 1, "batch_size": 8, "max_length": 128, "logging_steps": 2, "early_stopping_patience": 0},
         "curate": {"top_k": 40, "heldout_min": 8},
-        "eval": {"max_new_tokens": 8, "bootstrap": 100, "samples": 2},
+        # bf16 autocast generation is not bit-reproducible across processes on CPU: the tiny project compares runs
+        "eval": {"max_new_tokens": 8, "bootstrap": 100, "samples": 2, "bf16": False},
     }
     for section, values in (overrides or {}).items():
         if isinstance(values, dict):

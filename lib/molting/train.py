@@ -86,6 +86,14 @@ def label_mask_text(tokenizer: Any, example: dict) -> str:
     return "".join(out) + ("]]" if inside else "")
 
 
+def uncut_example(dataset: Any, max_length: int) -> dict:
+    """The first example that max_length did not cut (a cut one has lost its EOS, so preflight must not judge by it)."""
+    for index, length in enumerate(dataset["length"]):
+        if length < max_length:
+            return dataset[index]
+    return dataset[0]
+
+
 def token_counter(tokenizer: Any, system_prompt: str | None) -> Any:
     """A function giving a chat's length in tokens as it will be trained."""
     def count(chat: dict) -> int:
@@ -502,7 +510,7 @@ def train_version(cfg: Any, paths: RunPaths) -> dict:
     plan = make_plan(cfg.train)
     for warning in plan.warnings:
         print("WARNING:", warning, file=sys.stderr)
-    checks = preflight.run_checks(models.local_folder(source), tokenizer, train_set[0], plan, cfg.train,
+    checks = preflight.run_checks(models.local_folder(source), tokenizer, uncut_example(train_set, cfg.train.max_length), plan, cfg.train,
                                   cfg.model.trust_remote_code)
     write_json(paths.run_dir / "preflight.json", preflight.as_rows(checks))
     preflight.assert_passed(checks)
