@@ -1,7 +1,8 @@
-import pytest
 """`molt sweep`: a version on nested subsets of its data, drawn as a learning curve."""
 
 from __future__ import annotations
+
+import pytest
 
 from molting import curate, sweep
 
