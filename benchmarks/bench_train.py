@@ -77,6 +77,7 @@ def worker_molting(args, train_chats, heldout_chats, out: Path) -> dict:
     cfg["root"] = str(ROOT)
     cfg["model"]["source"] = args.model
     cfg["train"]["epochs"] = args.epochs
+    cfg["train"]["max_steps"] = None     # epochs decide, as for TRL (v2.1 inherits v1's max_steps, which would win)
     cfg["train"]["early_stopping_patience"] = 0
     paths = runs.RunPaths(out, "bench")
     source = models.resolve_source(args.model, root=ROOT)

@@ -40,8 +40,8 @@ def train_adapter(cfg, chats: list[dict], heldout: list[dict], folder: Path, ste
     """A LoRA adapter trained for about `steps` optimizer steps on `chats` with molting.train."""
     source = models.resolve_source(cfg.model.source, cfg.model.revision, ROOT)
     tokenizer = models.load_tokenizer(source)
-    per_epoch = max(1, -(-len(chats) // cfg.train.batch_size))
-    cfg["train"]["epochs"] = max(1, round(steps / per_epoch))
+    # max_steps, not epochs: the version may set its own max_steps (v1's arms share 320), which would win
+    cfg["train"]["max_steps"] = steps
     cfg["train"]["early_stopping_patience"] = 0
     train_set, _ = train.build_dataset(chats, tokenizer, cfg.train.max_length, cfg.data.system_prompt)
     heldout_set, _ = train.build_dataset(heldout, tokenizer, cfg.train.max_length, cfg.data.system_prompt)
@@ -123,7 +123,9 @@ def main() -> int:
     print("\nagent-trained minus clean-trained, paired:")
     verdicts = []
     for metric in ("agent_like", "agent_like_detector", "agent_like_either"):
-        paired = evaluate.compare(c["agg"], a["agg"], cfg.eval.bootstrap, cfg.seed)[metric]
+        paired = stats.paired_difference({q: v.get(metric) for q, v in c["agg"]["per_question"].items()},
+                                         {q: v.get(metric) for q, v in a["agg"]["per_question"].items()},
+                                         cfg.eval.bootstrap, cfg.seed)
         print(f"  {metric:22s} per-question rate {stats.describe(paired)} ({paired['pairs']} questions)")
         verdicts.append(paired)
     gap = stats.paired_difference(c["probe"]["per_item"], a["probe"]["per_item"], cfg.eval.bootstrap, cfg.seed)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,43 @@ def make_project(folder: Path, model_dir: Path, version: str = "tiny", overrides
             params[section] = values
     (folder / "params" / f"{version}.yaml").write_text(yaml.safe_dump(params))
     return folder
+
+
+# text a model could write that must stay inert: a script, an event handler and a javascript: link
+ATTACK = ("<script>document.title='PWNED'</script><img src=x onerror=\"document.body.setAttribute('data-pwned','1')\">"
+          " [click](javascript:document.title='PWNED')")
+ESCAPED = "<script>window.pwned=1</script><img src=x onerror=alert(1)> [click](javascript:alert(1))"
+MARKDOWN_LOOKALIKE = "# not a heading\n1. not a list\n  two  spaces  kept"
+
+
+@dataclass
+class FinishedRun:
+    root: Path
+    timings: dict
+
+
+@pytest.fixture(scope="session")
+def finished_tiny(tmp_path_factory, tiny_model_dir) -> FinishedRun:
+    """One tiny version run through all four stages (shared by the pipeline, browser and report tests, which
+    only read it). Greedy tuned answers then carry hostile markup and Markdown/math lookalikes (the side-by-side
+    tables always show greedy answers; a sampled one only where the detectors disagree), the report is
+    re-rendered from them, and a one-version phase report `phase-t` is rendered beside it."""
+    from molting import runner
+    from molting.runs import RunPaths, read_jsonl, write_jsonl
+
+    root = make_project(tmp_path_factory.mktemp("finished"), tiny_model_dir)
+    timings = runner.run_version("tiny", root, progress=False, log=lambda _: None)
+    paths = RunPaths(root, "tiny")
+    answers = read_jsonl(paths.answers_jsonl)
+    tuned = [i for i, a in enumerate(answers) if a["model"] == "tuned" and a["decoding"] == "greedy"]
+    answers[tuned[-1]]["text"] = ATTACK
+    answers[tuned[-2]]["text"] = MARKDOWN_LOOKALIKE
+    answers[tuned[-3]]["text"] = ESCAPED
+    answers[0]["text"] = LITERAL
+    write_jsonl(paths.answers_jsonl, answers)
+    runner.run_version("tiny", root, only="04-report", force=True, progress=False, log=lambda _: None)
+    runner.run_phase("phase-t", ["tiny"], root, progress=False)
+    return FinishedRun(root, timings)
 
 
 @pytest.fixture

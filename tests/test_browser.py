@@ -12,11 +12,10 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
-from molting import runner
 from molting.evaluate import side_by_side
-from molting.runs import RunPaths, read_json, read_jsonl, write_jsonl
+from molting.runs import RunPaths, read_json, read_jsonl
 
-from conftest import LITERAL, cell_text, gfm_tables, make_project
+from conftest import ATTACK, LITERAL, cell_text, gfm_tables
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 # every host name resolves to nothing, so no request can leave the machine; the net log records what was asked
@@ -26,8 +25,6 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium); "
                                                               "`make test` installs it where it can")
 
-ATTACK = ("<script>document.title='PWNED'</script><img src=x onerror=\"document.body.setAttribute('data-pwned','1')\">"
-          " [click](javascript:document.title='PWNED')")
 CSP_META = re.compile(r"<meta[^>]*Content-Security-Policy[^>]*>")
 # what a script the report should never have would do: fetch something and leave a mark in the DOM
 PROBE = ('<img src="http://molting-probe.invalid/pixel.png" alt="">'
@@ -38,24 +35,11 @@ SECTIONS = ("Key results", "Metrics", "Gap analysis", "Next steps", "Curation fu
             "Answers side by side", "Resolved params")
 
 
-@pytest.fixture(scope="module")
-def rendered(tmp_path_factory, tiny_model_dir) -> Path:
-    """A tiny version whose answers include markup and text full of Markdown and math syntax, with its
-    report, and a one-version phase report."""
-    root = make_project(tmp_path_factory.mktemp("reports"), tiny_model_dir)
-    runner.run_version("tiny", root, progress=False, log=lambda _: None)
-    paths = RunPaths(root, "tiny")
-    answers = read_jsonl(paths.answers_jsonl)
-    # greedy answers: the side-by-side tables show every one of those (a sampled one shows only when the two
-    # detectors happen to disagree on it)
-    tuned = [i for i, a in enumerate(answers) if a["model"] == "tuned" and a["decoding"] == "greedy"]
-    answers[tuned[-1]]["text"] = ATTACK
-    answers[0]["text"] = LITERAL
-    answers[tuned[-2]]["text"] = "# not a heading\n1. not a list\n  two  spaces  kept"
-    write_jsonl(paths.answers_jsonl, answers)
-    runner.run_version("tiny", root, only="04-report", force=True, progress=False, log=lambda _: None)
-    runner.run_phase("phase-t", ["tiny"], root, progress=False)
-    return root
+@pytest.fixture
+def rendered(finished_tiny) -> Path:
+    """The session's finished tiny run (see conftest): answers with markup and Markdown/math lookalikes, its
+    re-rendered report and the one-version phase report `phase-t`."""
+    return finished_tiny.root
 
 
 def chromium(page: Path, profile: Path, *args: str) -> tuple[str, list[str]]:

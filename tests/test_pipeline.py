@@ -8,17 +8,15 @@ import pytest
 
 from molting import evaluate, runner
 from molting.errors import RunError
-from molting.runs import STAGES, RunPaths, read_jsonl, write_jsonl
+from molting.runs import STAGES, RunPaths, read_jsonl
 
-from conftest import make_project, render_gfm
+from conftest import ESCAPED, make_project, render_gfm
 
 
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory, tiny_model_dir):
-    """A project whose `tiny` version ran all four stages and rendered its report."""
-    root = make_project(tmp_path_factory.mktemp("pipeline"), tiny_model_dir)
-    timings = runner.run_version("tiny", root, progress=False, log=lambda _: None)
-    return root, timings
+@pytest.fixture
+def finished(finished_tiny):
+    """The session's finished tiny run (see conftest): its project folder and the first run's stage timings."""
+    return finished_tiny.root, finished_tiny.timings
 
 
 def test_all_stages_leave_their_outputs(finished):
@@ -74,15 +72,8 @@ def test_completed_version_is_not_overwritten_without_force(finished):
 
 
 def test_model_text_is_escaped_in_both_reports(finished):
-    root, _ = finished
-    paths = RunPaths(root, "tiny")
-    answers = read_jsonl(paths.answers_jsonl)
-    # a greedy tuned answer: the side-by-side table shows every one of those (a sampled one shows only when the two
-    # detectors happen to disagree on it)
-    shown = max(i for i, a in enumerate(answers) if a["model"] == "tuned" and a["decoding"] == "greedy")
-    answers[shown]["text"] = "<script>window.pwned=1</script><img src=x onerror=alert(1)> [click](javascript:alert(1))"
-    write_jsonl(paths.answers_jsonl, answers)
-    runner.run_version("tiny", root, only="04-report", force=True, progress=False, log=lambda _: None)
+    root, _ = finished                          # a greedy tuned answer is ESCAPED, and the report re-rendered
+    assert ESCAPED in [a["text"] for a in read_jsonl(RunPaths(root, "tiny").answers_jsonl)]
     html = (root / "reports" / "tiny" / "report.html").read_text()
     md = (root / "reports" / "tiny" / "report.md").read_text()
     assert "<script>window.pwned" not in html and "&lt;script&gt;window.pwned" in html

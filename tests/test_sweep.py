@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
-
 from molting import curate, sweep
 
 from conftest import make_project
 
 
-@pytest.mark.xfail(strict=False, reason="preflight judged a max_length-cut first example (fixed by train.uncut_example, unverified at the session's end)")
 def test_sweep_over_train_fraction_draws_a_learning_curve(tmp_path, tiny_model_dir):
     root = make_project(tmp_path, tiny_model_dir)
     out = sweep.sweep("tiny", "train_fraction", [0.5, 1.0], root, progress=False, log=lambda _: None)
