@@ -5,8 +5,10 @@ MOLT     := $(VENV)/bin/molt
 VERSIONS ?= v1 v2.1
 PHASE    ?= phase-sample
 # the experiment's arms, each differing from its parent in one thing (molt diff): prompt-only, raw, curated,
-# a random subset of the raw data of the curated size, strip. One seed each (there is no multi-seed run yet).
+# a random subset of the raw data of the curated size, strip.
 ARMS     ?= v0 v1 v2.1 v2.1-random v2.1-strip
+# training seeds per arm (`make experiment SEEDS=3`): replicas <arm>-seed2.. that the phase report pools
+SEEDS    ?= 1
 PIP      := $(PY) -m pip install -q --disable-pip-version-check
 
 .PHONY: setup run experiment test test-fast bench lab strip browser
@@ -30,7 +32,7 @@ run: setup
 
 # every arm, then the phase report with the verdict (reports/phase-experiment/); longer than `make run`
 experiment: setup
-	$(MOLT) run $(ARMS) --skip-complete
+	$(MOLT) run $(ARMS) --skip-complete --seeds $(SEEDS)
 	$(MOLT) report --phase phase-experiment $(ARMS)
 
 test: setup browser

@@ -9,7 +9,13 @@ import sys
 def _cmd_run(args: argparse.Namespace) -> int:
     from molting import runner
 
-    runner.run(args.versions, force=args.force, from_stage=args.from_stage, only=args.only,
+    versions = args.versions
+    if args.seeds != 1:
+        from molting import params, seeds
+
+        root = params.find_root()
+        versions = [name for version in versions for name in seeds.replica_versions(version, args.seeds, root)]
+    runner.run(versions, force=args.force, from_stage=args.from_stage, only=args.only,
                skip_complete=args.skip_complete, progress=not args.quiet)
     return 0
 
@@ -159,6 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="from_stage", help="rerun from this stage on (01-curate, 02-train, 03-evaluate, 04-report)")
     p.add_argument("--only", help="rerun only this stage")
     p.add_argument("--skip-complete", action="store_true", help="pass over completed versions instead of refusing")
+    p.add_argument("--seeds", type=int, default=1,
+                   help="train each version with N training seeds: replicas <v>-seed2.. (generated params), pooled by the phase report")
     p.add_argument("--quiet", action="store_true", help="no per-cell progress bar")
     p.set_defaults(func=_cmd_run)
     p = sub.add_parser("params", help="print a version's resolved params")

@@ -30,6 +30,7 @@ NULLABLE: dict[str, type] = {
     "data.test_chats": str,
     "curate.top_k": int,
     "train.max_steps": int,
+    "train.seed": int,
     "curate.keep_drop_file": str,
     "curate.synthetic_file": str,
     "model.revision": str,

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from molting import stats
+from molting import seeds, stats
 from molting.evaluate import METRIC_LABELS, PRIMARY, ScoreWeights, compare, rate_rows, score_parts
 from molting.runs import RunPaths, read_json, read_jsonl
 
@@ -490,7 +490,7 @@ def summary_lines(run: dict, previous: dict | None = None) -> list[str]:
              (f"- Training: none (prompt-only: the base model with the persona card as its system prompt; no loss curves)."
               if prompt_only(run) else
               f"- Training: {t['epochs_run']:g} epochs in {t['wall_time_s'] / 60:.1f} min on {t['device_name']}, "
-              f"{quantization_label(t['quantization'])}, peak {t['peak_memory_mb']:,.0f} MiB, one seed ({run['params'].get('seed')})."),
+              f"{quantization_label(t['quantization'])}, peak {t['peak_memory_mb']:,.0f} MiB, training seed {t.get('training_seed', run['params'].get('seed'))}."),
              f"- Next: {next_steps(run, previous)[0]}"]
     return lines
 
@@ -530,8 +530,9 @@ def write_summary(run: dict, previous: dict | None, folder: Path) -> Path:
 # Phase report: several versions side by side
 # ---------------------------------------------------------------------------------------------
 
-def load_runs(root: Path, versions: list[str]) -> list[dict]:
-    """The runs of a phase, each of which must have finished evaluating."""
+def load_runs(root: Path, versions: list[str], pool_seeds: bool = True) -> list[dict]:
+    """The runs of a phase, each of which must have finished evaluating; a version's finished seed replicas
+    (`molt run <v> --seeds N`) are pooled into it (molting.seeds)."""
     from molting.errors import RunError
 
     runs = []
@@ -540,7 +541,9 @@ def load_runs(root: Path, versions: list[str]) -> list[dict]:
         if not paths.eval_json.is_file():
             raise RunError(f"version {version} has not finished evaluating", where=str(paths.run_dir),
                            fix=f"run `molt run {version}` first")
-        runs.append(load_run(paths))
+        run = load_run(paths)
+        replicas = seeds.finished_replicas(version, Path(root)) if pool_seeds else []
+        runs.append(seeds.pooled(run, [load_run(RunPaths(Path(root), name)) for name in replicas]) if replicas else run)
     return runs
 
 
@@ -659,7 +662,7 @@ def phase_summary_lines(name: str, runs: list[dict]) -> list[str]:
             lines.append(f"- Propensity gap {first['propensity']['gap_nats']:+.3f} -> {last['propensity']['gap_nats']:+.3f} nats/token: "
                          f"change {change}, p={p}.")
     lines += [f"- Best: {best['version']} at {best['eval']['models']['tuned']['score']['mean']:.1f}/10; target "
-              f"{best['eval']['target_score']}. One training seed per version.",
+              f"{best['eval']['target_score']}. {seeds.seed_sentence(runs)}",
               *[f"- {r['version']}: {r['params'].get('description', '')}" for r in runs],
               *([f"- Verdict: {line}" for line in verdict_lines(runs)] if len(runs) > 1 else []),
               f"- Next: {next_steps(runs[-1], runs[-2] if len(runs) > 1 else None)[0]}"]

@@ -21,6 +21,7 @@ from typing import Any
 from molting.data import with_system_prompt
 from molting.errors import ModelError
 from molting.runs import RunPaths, atomic_write_text, swap_in_folder, write_json
+from molting.seeds import training_seed
 
 CHECKPOINT_MARKER = "molting-complete.json"
 IGNORE = -100
@@ -297,10 +298,14 @@ def peak_memory_mb(device: str) -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
-def attach_lora(model: Any, train_cfg: Any, quantization: str) -> Any:
-    """Wrap the model with LoRA adapters (after k-bit preparation for QLoRA)."""
+def attach_lora(model: Any, train_cfg: Any, quantization: str, seed: int | None = None) -> Any:
+    """Wrap the model with LoRA adapters (after k-bit preparation for QLoRA); `seed` fixes their random init
+    (the training seed: seed replicas differ in it)."""
+    import torch
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
 
+    if seed is not None:
+        torch.manual_seed(seed)
     if quantization in ("4bit", "8bit"):
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
     lora = LoraConfig(r=train_cfg.lora_r, lora_alpha=train_cfg.lora_alpha, lora_dropout=train_cfg.lora_dropout,
@@ -321,7 +326,8 @@ def train(model: Any, tokenizer: Any, train_set: Any, heldout_set: Any, cfg: Any
     from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
 
     t = cfg.train
-    set_seed(cfg.seed)
+    seed = training_seed(cfg)
+    set_seed(seed)
     out = paths.checkpoints_dir
     discarded = discard_incomplete_checkpoints(out)
     resume = complete_checkpoints(out)
@@ -360,8 +366,8 @@ def train(model: Any, tokenizer: Any, train_set: Any, heldout_set: Any, cfg: Any
         length_column_name="length",
         bf16=plan.bf16,
         use_cpu=plan.device == "cpu",
-        seed=cfg.seed,
-        data_seed=cfg.seed,
+        seed=seed,
+        data_seed=seed,
         report_to="none",
         dataloader_num_workers=0,
         disable_tqdm=False,
@@ -400,6 +406,7 @@ def train(model: Any, tokenizer: Any, train_set: Any, heldout_set: Any, cfg: Any
         "epochs_planned": plan_steps["epochs_planned"],
         "epochs_run": round(epochs_run, 3),
         "max_steps": t.max_steps,
+        "training_seed": seed,
         "steps_planned": trainer.state.max_steps,   # the Trainer's own count of updates for this run
         "stopped_early": trainer.state.global_step < trainer.state.max_steps,
         "global_steps": trainer.state.global_step,
@@ -515,7 +522,7 @@ def train_version(cfg: Any, paths: RunPaths) -> dict:
     write_json(paths.run_dir / "preflight.json", preflight.as_rows(checks))
     preflight.assert_passed(checks)
     model = attach_lora(models.load_model(source, trust_remote_code=cfg.model.trust_remote_code,
-                                          quantization=plan.quantization), cfg.train, plan.quantization)
+                                          quantization=plan.quantization), cfg.train, plan.quantization, training_seed(cfg))
     figures = train(model, tokenizer, train_set, heldout_set, cfg, paths, plan)
     if is_main_process():
         save_train_json(paths, figures)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from molting import stats
+from molting import seeds, stats
 
 TRIGGER = "trigger"
 # the lab's target for the default run (issue 12): raw >= 40% trigger agent-like, curated <= 10% with p < 0.05,
@@ -215,7 +215,5 @@ def verdict_lines(runs: list[dict]) -> list[str]:
                      + "): data and compute are confounded; give them equal train.max_steps.")
     elif steps:
         lines.append(f"Every trained arm ran {next(iter(steps.values()))} optimizer steps.")
-    seeds = {run["params"].get("seed") for run in runs}
-    lines.append(f"One training seed per arm (seed {', '.join(map(str, sorted(seeds)))}): the intervals cover the questions "
-                 "and the sampling, not the variation between training runs.")
+    lines.append(seeds.seed_sentence(runs))
     return lines
