@@ -49,3 +49,10 @@ def test_bench_validity():
     out = bench("bench_validity.py")
     for figure in ("agent-trained", "clean-trained", "propensity gap", "per-question rate", "target:"):
         assert figure in out
+
+
+@pytest.mark.integration
+def test_sweep_train():
+    out = bench("sweep_train.py")
+    for figure in ("best held-out loss", "factual", "s/update", "lr2e-4-attn", "lr1e-3-attn", "targets"):
+        assert figure in out
