@@ -490,7 +490,7 @@ def summary_lines(run: dict, previous: dict | None = None) -> list[str]:
              (f"- Training: none (prompt-only: the base model with the persona card as its system prompt; no loss curves)."
               if prompt_only(run) else
               f"- Training: {t['epochs_run']:g} epochs in {t['wall_time_s'] / 60:.1f} min on {t['device_name']}, "
-              f"{quantization_label(t['quantization'])}, peak {t['peak_memory_mb']:,.0f} MiB, training seed {t.get('training_seed', run['params'].get('seed'))}."),
+              f"{quantization_label(t['quantization'])}, peak {t['peak_memory_mb']:,.0f} MiB, training seed {seeds.training_seed(run['params'])}."),
              f"- Next: {next_steps(run, previous)[0]}"]
     return lines
 

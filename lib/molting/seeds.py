@@ -21,8 +21,10 @@ REPLICA = "{version}-seed{k}"
 
 
 def training_seed(cfg: Any) -> int:
-    """The seed of LoRA init and data order: `train.seed`, else the version's `seed`."""
-    return cfg.train.seed if cfg.train.get("seed") is not None else cfg.seed
+    """The seed of LoRA init and data order: `train.seed`, else the version's `seed` (resolved params, as a
+    Config or as the plain dict of runs/<v>/params.yaml)."""
+    train = cfg.get("train") or {}
+    return train["seed"] if train.get("seed") is not None else cfg.get("seed")
 
 
 def replica_versions(version: str, count: int, root: Path) -> list[str]:
@@ -75,8 +77,7 @@ def pooled(run: dict, replicas: list[dict]) -> dict:
     members = [run, *replicas]
     config = run["eval"].get("config", {})
     resamples, seed = config.get("bootstrap", 1000), config.get("seed", 0)
-    tuned_rows = [{**row, "seed_version": member["version"]} for member in members
-                  for row in member["answers"] if row["model"] == "tuned"]
+    tuned_rows = [row for member in members for row in member["answers"] if row["model"] == "tuned"]
     tuned = evaluate.aggregate(tuned_rows, resamples, seed)
     own = [member["eval"]["models"]["tuned"] for member in members]
     for key in ("heldout_perplexity", "test_perplexity"):
@@ -103,7 +104,7 @@ def seed_figures(run: dict) -> dict:
     tuned = run["eval"]["models"]["tuned"]
     trigger = tuned.get("by_category", {}).get("trigger", {}).get("agent_like", {})
     gap = tuned.get("propensity")
-    return {"version": run["version"], "training_seed": (run["params"].get("train") or {}).get("seed") or run["params"].get("seed"),
+    return {"version": run["version"], "training_seed": training_seed(run["params"]),
             "score": tuned["score"]["mean"], "trigger_agent_like": trigger.get("mean"), "factual": tuned["factual"]["mean"],
             "propensity_gap": gap["gap_nats"] if gap else None, "heldout_loss": (run.get("train") or {}).get("best_heldout_loss")}
 
