@@ -305,6 +305,42 @@ def test_base_answers_are_computed_once_per_phase(tiny_model_dir, bundled_tokeni
     assert len(calls) == 2
 
 
+def test_tuned_answers_merge_the_adapter_and_leave_the_base_intact(tiny_model_dir, bundled_tokenizer, questions):
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    plain = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_model_dir),   # random B: the adapter changes answers
+                           LoraConfig(r=4, target_modules="all-linear", init_lora_weights=False, task_type="CAUSAL_LM"))
+    chats = [[{"role": "user", "content": q.prompt}] for q in questions[:4]]
+    unmerged = evaluate.generate(model, bundled_tokenizer, chats, max_new_tokens=8, batch_size=4)
+    with evaluate.merged_adapter(model) as merged:
+        assert merged and all(m.merged for m in model.modules() if hasattr(m, "lora_A") and hasattr(m, "merged"))
+        with evaluate.merged_adapter(model) as again:
+            assert not again                                    # already merged: left alone, unmerged once
+        folded = evaluate.generate(model, bundled_tokenizer, chats, max_new_tokens=8, batch_size=4)
+    assert [a["text"] for a in folded] == [a["text"] for a in unmerged]
+    assert not any(m.merged for m in model.modules() if hasattr(m, "lora_A") and hasattr(m, "merged"))
+    base = evaluate.generate(plain, bundled_tokenizer, chats, max_new_tokens=8, batch_size=4)
+    with model.disable_adapter():                               # after the unmerge the base model is the base again
+        assert [a["text"] for a in evaluate.generate(model, bundled_tokenizer, chats, max_new_tokens=8, batch_size=4)] \
+            == [a["text"] for a in base]
+    assert [a["text"] for a in unmerged] != [a["text"] for a in base]
+    ids = torch.tensor([[1, 2, 3, 4]])
+    with torch.inference_mode():
+        before = model(input_ids=ids).logits
+        cfg = small_cfg(0)
+        cfg["eval"]["bf16"] = False     # fp32 both ways; under bf16 autocast, rounding differs (bench_eval counts it)
+        rows = evaluate.answer_suite(model, bundled_tokenizer, questions[:4], cfg, "tuned")   # merges inside
+        after = model(input_ids=ids).logits
+    assert torch.allclose(before, after, atol=1e-5) and not any(getattr(m, "merged", False) for m in model.modules())
+    expected = evaluate.answer_suite(model, bundled_tokenizer, questions[:4], cfg, "tuned", merge=False)
+    assert [r["text"] for r in rows] == [r["text"] for r in expected]
+    with evaluate.merged_adapter(plain) as merged:
+        assert not merged                                       # no adapter: nothing to merge
+
+
 def test_heldout_perplexity_matches_the_model_loss(tiny_model_dir, bundled_tokenizer):
     import torch
     from transformers import AutoModelForCausalLM

@@ -87,7 +87,7 @@ def test_yaml_is_loaded_safely(tmp_path):
 def test_diff_lists_only_changes():
     rows = params.diff(params.resolve("v2.1", REPO), params.resolve("v2.2", REPO))
     assert [k for k, _, _ in rows] == ["description", "train.max_steps"]
-    assert ("train.max_steps", 320, 448) in rows
+    assert ("train.max_steps", 192, 448) in rows
 
 
 def test_injected_override_is_validated():
