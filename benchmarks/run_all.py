@@ -66,7 +66,8 @@ def run_script(script: str, quick: bool, device: str) -> str:
 
 
 def _strip_progress(text: str) -> str:
-    keep = [line for line in text.splitlines() if not re.search(r"it/s\]|examples/s\]|Loading weights|^\s*$", line)]
+    keep = [line for line in text.splitlines()
+            if not re.search(r"it/s\]|examples/s\]|Loading weights|^\s*$|^\{'(loss|eval_loss|train_runtime)'", line)]
     return "\n".join(keep)
 
 

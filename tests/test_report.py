@@ -196,3 +196,26 @@ def test_phase_comparison_is_paired_with_p_values():
     assert agent["McNemar p (greedy)"] == "0.00781"                     # 8 discordant pairs, all one way
     lines = " ".join(phase_summary_lines("p", [first, second]))
     assert "paired on 8 questions" in lines and "p=" in lines
+    assert lines.count("One training seed per arm") == 1            # said once, by the verdict
+
+
+def test_git_commit_marks_code_changes_but_not_rendered_reports(tmp_path):
+    import subprocess
+
+    from molting.report import git_commit
+
+    def git(*args):
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,
+                       capture_output=True)
+
+    (tmp_path / "reports" / "v1").mkdir(parents=True)
+    (tmp_path / "reports" / "v1" / "report.md").write_text("old\n")
+    (tmp_path / "params.yaml").write_text("a: 1\n")
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "x")
+    assert not git_commit(tmp_path).endswith("+changes")
+    (tmp_path / "reports" / "v1" / "report.md").write_text("re-rendered\n")   # the run's own output
+    assert not git_commit(tmp_path).endswith("+changes")
+    (tmp_path / "params.yaml").write_text("a: 2\n")
+    assert git_commit(tmp_path).endswith("+changes")

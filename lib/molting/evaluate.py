@@ -244,7 +244,7 @@ def scoring_max_length(tokenizer: Any, cfg: Any, system_prompt: str | None) -> i
 def merged_adapter(model: Any) -> Iterator[bool]:
     """The LoRA weights folded into the base weights for the duration, unmerged after (so `disable_adapter()`
     gives the base model again); yields whether it merged. A merged layer is one matmul instead of three: the
-    tuned answers of the default take 1.19x less time (benchmarks/bench_eval.py). Nothing is merged for a model
+    tuned answers of the default take 1.1-1.2x less time (benchmarks/bench_eval.py). Nothing is merged for a model
     without adapters, one already merged, or a 4/8-bit base (merging into quantized weights rounds them)."""
     layers = [m for m in getattr(model, "modules", list)() if hasattr(m, "merge") and hasattr(m, "unmerge") and hasattr(m, "lora_A")]
     quantized = getattr(model, "is_loaded_in_4bit", False) or getattr(model, "is_loaded_in_8bit", False)

@@ -158,11 +158,12 @@ def header(run: dict) -> Table:
 
 
 def git_commit(root: Path) -> str:
-    """Short commit of the project, with '+changes' if the tree is dirty."""
+    """Short commit of the project, with '+changes' if tracked files other than rendered reports differ (the
+    committed sample reports under reports/ are rewritten by the run itself and say nothing of the code)."""
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True,
-                               text=True, timeout=10)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)reports"],
+                               cwd=root, capture_output=True, text=True, timeout=10)
         return (commit.stdout.strip() or "unknown") + ("+changes" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -661,8 +662,9 @@ def phase_summary_lines(name: str, runs: list[dict]) -> list[str]:
             change, p = _change(result, digits=3)
             lines.append(f"- Propensity gap {first['propensity']['gap_nats']:+.3f} -> {last['propensity']['gap_nats']:+.3f} nats/token: "
                          f"change {change}, p={p}.")
+    seed_note = "" if len(runs) > 1 else f" {seeds.seed_sentence(runs)}"   # else the verdict lines below say it
     lines += [f"- Best: {best['version']} at {best['eval']['models']['tuned']['score']['mean']:.1f}/10; target "
-              f"{best['eval']['target_score']}. {seeds.seed_sentence(runs)}",
+              f"{best['eval']['target_score']}.{seed_note}",
               *[f"- {r['version']}: {r['params'].get('description', '')}" for r in runs],
               *([f"- Verdict: {line}" for line in verdict_lines(runs)] if len(runs) > 1 else []),
               f"- Next: {next_steps(runs[-1], runs[-2] if len(runs) > 1 else None)[0]}"]
