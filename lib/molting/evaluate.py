@@ -246,9 +246,10 @@ def merged_adapter(model: Any) -> Iterator[bool]:
     gives the base model again); yields whether it merged. A merged layer is one matmul instead of three: the
     tuned answers of the default take 1.1-1.2x less time (benchmarks/bench_eval.py). Nothing is merged for a model
     without adapters, one already merged, or a 4/8-bit base (merging into quantized weights rounds them)."""
-    layers = [m for m in getattr(model, "modules", list)() if hasattr(m, "merge") and hasattr(m, "unmerge") and hasattr(m, "lora_A")]
     quantized = getattr(model, "is_loaded_in_4bit", False) or getattr(model, "is_loaded_in_8bit", False)
-    if not layers or quantized or any(getattr(m, "merged", False) for m in layers) or not hasattr(model, "merge_adapter"):
+    layers = [m for m in model.modules() if hasattr(m, "lora_A") and hasattr(m, "merged")] \
+        if hasattr(model, "merge_adapter") and not quantized else []
+    if not layers or any(m.merged for m in layers):
         yield False
         return
     model.merge_adapter()
