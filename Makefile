@@ -35,8 +35,11 @@ experiment: setup
 	$(MOLT) run $(ARMS) --skip-complete --seeds $(SEEDS)
 	$(MOLT) report --phase phase-experiment $(ARMS)
 
+# two workers, a test file each (tests of one file share their fixtures); one OpenMP thread per process, since
+# two processes that each spin two OpenMP threads on 2 cores slow each other many times over
+TEST_WORKERS ?= 2
 test: setup browser
-	$(PY) -m pytest -q -p no:cacheprovider
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
 
 # Chromium for the report's browser test; where it cannot be installed the test is skipped, saying why
 browser:
@@ -46,7 +49,7 @@ browser:
 	  echo "note: Chromium not installed; the browser test will be skipped"
 
 test-fast: setup
-	$(PY) -m pytest -q -m "not integration"
+	$(PY) -m pytest -q -p no:cacheprovider -m "not integration and not pipeline"
 
 bench: setup
 	$(PY) benchmarks/run_all.py

@@ -90,8 +90,11 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="16 new tokens, no stage timing")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--version", default="v2.1")
+    parser.add_argument("--model", help="model.source instead of the version's (a local folder: the tests' tiny model)")
     args = parser.parse_args()
     cfg = params.load(args.version, root=ROOT)
+    if args.model:
+        cfg["model"]["source"] = args.model
     t_batched, t_single, tokens = generation(cfg, args.device, args.quick)
     ratio = t_single / t_batched
     print("| way | seconds | tokens/s |\n|---|---|---|")

@@ -28,6 +28,14 @@ from molting import evaluate, models, params, patterns, probe, runs, stats, trai
 from molting.data import assistant_text, load_chats  # noqa: E402
 
 
+def load_cfg(version: str, model: str | None):
+    """The version's params, with another model.source if one is given."""
+    cfg = params.load(version, root=ROOT)
+    if model:
+        cfg["model"]["source"] = model
+    return cfg
+
+
 def split_by_library(cfg, library) -> tuple[list[dict], list[dict]]:
     """The raw sample chats whose replies the library flags, and the clean ones."""
     chats = load_chats(params.project_path(cfg, cfg.data.raw, "data.raw"), cfg.data.format, "skip").chats
@@ -83,9 +91,10 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=60, help="optimizer steps per adapter (default 60)")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--version", default="v2.1")
+    parser.add_argument("--model", help="model.source instead of the version's (a local folder: the tests' tiny model)")
     args = parser.parse_args()
     wall = time.perf_counter()
-    cfg = params.load(args.version, root=ROOT)
+    cfg = load_cfg(args.version, args.model)
     steps = 4 if args.quick else args.steps
     if args.quick:
         cfg["eval"]["samples"], cfg["eval"]["max_new_tokens"] = 2, 24
@@ -108,7 +117,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for name, chats in (("agent-trained", agent_chats[:n]), ("clean-trained", clean_chats[:n])):
             start = time.perf_counter()
-            adapter, figures = train_adapter(params.load(args.version, root=ROOT), chats, heldout, Path(tmp) / name, steps, args.device)
+            adapter, figures = train_adapter(load_cfg(args.version, args.model), chats, heldout, Path(tmp) / name, steps, args.device)
             timings[name] = time.perf_counter() - start
             print(f"{name}: {figures['global_steps']} steps in {timings[name]:.0f} s, final train loss {figures['final_train_loss']:.3f}")
             results[name] = measure(cfg, adapter, questions, library, detector, coherence, items, args.device)

@@ -54,8 +54,11 @@ def factual(model, tokenizer, cfg, questions, library) -> tuple[float, int]:
     return sum(values) / len(values), len(values)
 
 
-def run_config(name: str, overrides: dict, steps: int, version: str, chats: tuple, questions, tmp: Path) -> dict:
+def run_config(name: str, overrides: dict, steps: int, version: str, chats: tuple, questions, tmp: Path,
+               model: str | None = None) -> dict:
     cfg = params.load(version, root=ROOT)
+    if model:
+        cfg["model"]["source"] = model
     cfg["train"].update(overrides)
     cfg["train"]["max_steps"], cfg["train"]["early_stopping_patience"] = steps, 0
     source = models.resolve_source(cfg.model.source, cfg.model.revision, ROOT)
@@ -79,6 +82,7 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=160, help="optimizer updates per setting (default 160)")
     parser.add_argument("--configs", default=",".join(CONFIGS), help=f"settings to run, from {', '.join(CONFIGS)}")
     parser.add_argument("--version", default="v2.1")
+    parser.add_argument("--model", help="model.source instead of the version's (a local folder: the tests' tiny model)")
     args = parser.parse_args()
     names = args.configs.split(",")
     unknown = [n for n in names if n not in CONFIGS]
@@ -95,7 +99,7 @@ def main() -> int:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
-            results.append(run_config(name, CONFIGS[name], steps, args.version, chats, questions, Path(tmp)))
+            results.append(run_config(name, CONFIGS[name], steps, args.version, chats, questions, Path(tmp), args.model))
             r = results[-1]
             print(f"  {name}: held-out {r['best_heldout']:.3f}, train {r['final_train']:.3f}, factual {r['factual']:.0%}, "
                   f"{r['s_per_step']:.2f} s/update", flush=True)

@@ -104,6 +104,13 @@ def finished_tiny(tmp_path_factory, tiny_model_dir) -> FinishedRun:
     return FinishedRun(root, timings)
 
 
+def pytest_collection_modifyitems(items):
+    """Tests that read the shared finished run depend on a pipeline run: they carry the `pipeline` marker."""
+    for item in items:
+        if "finished_tiny" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.pipeline)
+
+
 @pytest.fixture
 def project(tmp_path, tiny_model_dir) -> Path:
     """A throwaway project whose `tiny` version trains the tiny model for one short epoch."""

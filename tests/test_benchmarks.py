@@ -1,4 +1,6 @@
-"""Smoke runs of every benchmark (--quick): each produces its figures. Speed is never asserted here."""
+"""Smoke runs of every benchmark (--quick): each produces its figures. Speed is never asserted here.
+The model benchmarks run on the tiny random Llama (`--model`), except the training benchmark, which trains the
+real bundled model a few steps with molting and with TRL (integration)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ import sys
 import pytest
 
 from conftest import REPO
+
+pytestmark = pytest.mark.pipeline
 
 
 def bench(script: str, *args: str) -> str:
@@ -32,8 +36,8 @@ def test_bench_dedup():
     assert "exact" in out and "near" in out and "semantic" in out
 
 
-def test_bench_eval():
-    out = bench("bench_eval.py")
+def test_bench_eval(tiny_model_dir):
+    out = bench("bench_eval.py", "--model", str(tiny_model_dir))
     assert "batched vs sequential:" in out and "answers identical batched vs sequential" in out
 
 
@@ -44,15 +48,13 @@ def test_bench_train():
         assert figure in out
 
 
-@pytest.mark.integration
-def test_bench_validity():
-    out = bench("bench_validity.py")
+def test_bench_validity(tiny_model_dir):
+    out = bench("bench_validity.py", "--model", str(tiny_model_dir))
     for figure in ("agent-trained", "clean-trained", "propensity gap", "per-question rate", "target:"):
         assert figure in out
 
 
-@pytest.mark.integration
-def test_sweep_train():
-    out = bench("sweep_train.py")
+def test_sweep_train(tiny_model_dir):
+    out = bench("sweep_train.py", "--model", str(tiny_model_dir))
     for figure in ("best held-out loss", "factual", "s/update", "lr2e-4-attn", "lr1e-3-attn", "targets"):
         assert figure in out

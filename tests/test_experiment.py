@@ -12,7 +12,7 @@ from molting.runs import RunPaths, read_jsonl
 
 from conftest import make_project
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.pipeline
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,11 @@ import time
 
 from pathlib import Path
 
-from conftest import make_project
+import pytest
+
+from conftest import ATTACK, ESCAPED, LITERAL, MARKDOWN_LOOKALIKE, make_project
+
+pytestmark = pytest.mark.pipeline
 
 
 def molt(root: Path, *args: str) -> subprocess.Popen:
@@ -21,7 +25,7 @@ def molt(root: Path, *args: str) -> subprocess.Popen:
 
 
 def test_kill_during_training_then_rerun_resumes(tmp_path, tiny_model_dir):
-    root = make_project(tmp_path, tiny_model_dir, overrides={"train": {"epochs": 40, "batch_size": 4}})
+    root = make_project(tmp_path, tiny_model_dir, overrides={"train": {"epochs": 10, "batch_size": 4}})
     checkpoints = root / "runs" / "tiny" / "checkpoints"
     proc = molt(root, "run", "tiny", "--quiet")
     deadline = time.time() + 300
@@ -39,7 +43,7 @@ def test_kill_during_training_then_rerun_resumes(tmp_path, tiny_model_dir):
     assert again.returncode == 0, output[-3000:]
     assert "01-curate: already done, skipped" in output
     train = json.loads((root / "runs" / "tiny" / "train.json").read_text())
-    assert train["resumed_from"] is not None and train["epochs_run"] == 40
+    assert train["resumed_from"] is not None and train["epochs_run"] == 10
     assert (root / "runs" / "tiny" / "data" / "train.jsonl").read_bytes() == curated   # finished work untouched
     assert (root / "reports" / "tiny" / "report.html").is_file()
 
@@ -65,7 +69,7 @@ def finish(root: Path, *args: str) -> str:
     return output
 
 
-def test_kill_during_evaluation_and_report_then_force_keeps_old_report(tmp_path, tiny_model_dir):
+def test_kill_during_evaluation_and_report_then_force_keeps_old_report(tmp_path, tiny_model_dir, finished_tiny):
     root = make_project(tmp_path / "a", tiny_model_dir)
     run_dir = root / "runs" / "tiny"
     proc = molt(root, "run", "tiny", "--quiet")
@@ -94,11 +98,15 @@ def test_kill_during_evaluation_and_report_then_force_keeps_old_report(tmp_path,
     assert proc.returncode == 1 and "failed in cell" in output and "SuiteError" in output
     assert (root / "reports" / "tiny" / "report.html").read_bytes() == report
 
-    # determinism: the same version in a second folder gives byte-identical data and the same verdicts
-    other = make_project(tmp_path / "b", tiny_model_dir)
-    finish(other)
+    # determinism: the same version in another folder (the shared finished run) gives byte-identical data and
+    # the same answers and verdicts (apart from the answers that fixture replaced with hostile text)
+    other = finished_tiny.root / "runs" / "tiny"
     for name in ("data/train.jsonl", "data/heldout.jsonl", "data/removed.jsonl", "data/curation.json"):
-        assert (other / "runs" / "tiny" / name).read_bytes() == (run_dir / name).read_bytes(), name
-    first = [(r["model"], r["question_id"], r["text"], r["verdict"]) for r in map(json.loads, (run_dir / "eval" / "answers.jsonl").read_text().splitlines())]
-    second = [(r["model"], r["question_id"], r["text"], r["verdict"]) for r in map(json.loads, (other / "runs" / "tiny" / "eval" / "answers.jsonl").read_text().splitlines())]
-    assert first == second
+        assert (other / name).read_bytes() == (run_dir / name).read_bytes(), name
+    planted = {ATTACK, ESCAPED, LITERAL, MARKDOWN_LOOKALIKE}
+    first = list(map(json.loads, (run_dir / "eval" / "answers.jsonl").read_text().splitlines()))
+    second = list(map(json.loads, (other / "eval" / "answers.jsonl").read_text().splitlines()))
+    assert [(r["model"], r["question_id"], r["verdict"]) for r in first] == \
+           [(r["model"], r["question_id"], r["verdict"]) for r in second]
+    assert sum(r["text"] in planted for r in second) == 4
+    assert all(a["text"] == b["text"] for a, b in zip(first, second) if b["text"] not in planted)

@@ -16,6 +16,32 @@ def test_bundled_model_is_found_and_converted_once():
     assert models.local_folder(src) == folder            # cached: the second call converts nothing
 
 
+def test_concurrent_conversions_convert_once_and_never_replace_a_folder_in_use(tmp_path, monkeypatch):
+    """Two processes (here: threads) asking for the same GGUF at once: one converts, the other waits and reuses it."""
+    import threading
+    import time
+
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(b"GGUF fake")
+    monkeypatch.setenv("MOLTING_CACHE", str(tmp_path / "cache"))
+    calls = []
+
+    def fake_convert(_gguf, target):
+        calls.append(target)
+        time.sleep(0.3)                       # the other caller arrives while this one converts
+        target.mkdir(parents=True)
+        (target / "molting-converted.txt").write_text("converted\n")
+
+    monkeypatch.setattr(models, "_convert_into", fake_convert)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(models.convert_gguf(gguf))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and results[0] == results[1] == calls[0]
+
+
 def test_local_folder_and_gguf_path_and_hub_id(tiny_model_dir, tmp_path):
     assert models.resolve_source(str(tiny_model_dir)).kind == "folder"
     gguf = models.bundled_gguf("smollm2-135m-instruct")

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 from molting.runs import STAGES
@@ -24,6 +25,7 @@ def test_committed_notebooks_have_no_outputs_and_a_parameters_cell():
         assert 'version: str = "v2.1"' in code[0].source
 
 
+@pytest.mark.pipeline
 def test_run_all_in_the_notebooks_folder_without_papermill(tmp_path, tiny_model_dir):
     """JupyterLab runs a notebook with its folder as working directory and the parameter defaults."""
     root = make_project(tmp_path, tiny_model_dir, version="v2.1")
@@ -35,6 +37,7 @@ def test_run_all_in_the_notebooks_folder_without_papermill(tmp_path, tiny_model_
     assert json.loads((root / "runs" / "v2.1" / "train.json").read_text())["epochs_run"] == 1
 
 
+@pytest.mark.pipeline
 def test_plain_papermill_from_the_repo_root(tmp_path, tiny_model_dir):
     root = make_project(tmp_path, tiny_model_dir)
     papermill = Path(sys.executable).parent / "papermill"

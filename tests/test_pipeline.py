@@ -83,6 +83,7 @@ def test_model_text_is_escaped_in_both_reports(finished):
     assert "&lt;script&gt;window.pwned=1&lt;/script&gt;" in rendered and "\\[click\\]" in md
 
 
+@pytest.mark.pipeline
 def test_failing_cell_is_named_and_its_notebook_kept(tmp_path, tiny_model_dir):
     root = make_project(tmp_path, tiny_model_dir, overrides={"data": {"raw": "data/broken.jsonl"}})
     (root / "data" / "broken.jsonl").write_text('{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}\n{oops\n')

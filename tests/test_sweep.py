@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from molting import curate, sweep
 
 from conftest import make_project
 
 
+@pytest.mark.pipeline
 def test_sweep_over_train_fraction_draws_a_learning_curve(tmp_path, tiny_model_dir):
     root = make_project(tmp_path, tiny_model_dir)
     out = sweep.sweep("tiny", "train_fraction", [0.5, 1.0], root, progress=False, log=lambda _: None)

@@ -99,12 +99,21 @@ def _gguf_cache_key(gguf: Path) -> str:
 
 def convert_gguf(gguf: Path, name: str | None = None) -> Path:
     """Dequantize a GGUF once into a cached safetensors folder and return it (later loads take seconds)."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     target = cache_dir() / "models" / f"{name or gguf.stem}-{_gguf_cache_key(gguf)}"
     if (target / "molting-converted.txt").is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
+    from filelock import FileLock  # (a huggingface_hub dependency) one process converts, the others wait for it
+
+    with FileLock(str(target.parent / f".{target.name}.lock")):
+        if not (target / "molting-converted.txt").is_file():
+            _convert_into(gguf, target)
+    return target
+
+
+def _convert_into(gguf: Path, target: Path) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         try:
@@ -125,7 +134,6 @@ def convert_gguf(gguf: Path, name: str | None = None) -> Path:
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    return target
 
 
 def local_folder(src: ModelSource) -> str:

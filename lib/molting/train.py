@@ -69,12 +69,6 @@ def tokenize_chat(tokenizer: Any, messages: list[dict], max_length: int) -> dict
     }
 
 
-def label_view(tokenizer: Any, example: dict) -> list[dict]:
-    """One row per token: the token text and whether its loss is trained (for the notebook)."""
-    return [{"position": i, "token": tokenizer.decode([tid]), "trained": label != IGNORE}
-            for i, (tid, label) in enumerate(zip(example["input_ids"], example["labels"]))]
-
-
 def label_mask_text(tokenizer: Any, example: dict) -> str:
     """The example's text with trained tokens inside [[...]]: which tokens the loss sees."""
     out, inside = [], False
