@@ -112,6 +112,33 @@ def test_lsh_banding_matches_minhashlsh_candidates():
     assert len(ours) >= 20
 
 
+def test_skipping_pairs_already_connected_keeps_the_components_of_all_verified_pairs():
+    """_verified_pairs leaves out a candidate pair whose rows earlier bands connected: the components must be those
+    of every candidate pair (any band) with estimated Jaccard >= threshold, found here by brute force."""
+    rng = random.Random(11)
+    base = [make_text(rng) for _ in range(40)]
+    texts = base + [one_word_edit(rng, t) for t in base[:25]] + [one_word_edit(rng, t) for t in base[:10]]
+    sig = minhash_signatures(texts)
+    bands, rows = lsh_params(0.8)
+    every = {(int(a), int(b)) for bucket in dedup._band_buckets(sig, bands, rows)
+             for k, a in enumerate(bucket) for b in bucket[k + 1:] if (sig[a] == sig[b]).mean() >= 0.8}
+    kept = dedup._verified_pairs(sig, 0.8, bands, rows)
+    assert len(kept) < len(every)                      # some pairs were skipped ...
+    assert {tuple(p) for p in kept.tolist()} <= every  # ... none invented
+    n = len(texts)
+    assert dedup._components(n, kept).tolist() == dedup._components(n, np.array(sorted(every))).tolist()
+    parent = list(range(n))                            # and those components are the plain union-find ones
+
+    def find(x):
+        while parent[x] != x:
+            x = parent[x]
+        return x
+    for a, b in every:
+        ra, rb = find(a), find(b)
+        parent[max(ra, rb)] = min(ra, rb)
+    assert dedup._components(n, kept).tolist() == [find(x) for x in range(n)]
+
+
 def test_lsh_params_reach_high_recall_at_threshold():
     for threshold in (0.5, 0.7, 0.8, 0.9):
         bands, rows = lsh_params(threshold)
