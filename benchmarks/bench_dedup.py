@@ -183,30 +183,14 @@ def recall_by_jaccard(clusters: list[Cluster], corpus: Corpus, near: list[tuple[
 def lexical_rows(corpus: Corpus, label: str) -> tuple[list[dict], float, float]:
     """Exact and near runs over the corpus; returns table rows, exact+near wall and CPU seconds."""
     n = len(corpus.texts)
+    def row(kind: str, found: list, seconds: float, cpu: float) -> dict:
+        return dict(stage=f"{kind} {label}", n=n, seconds=seconds, cpu_s=cpu, clusters=len(found),
+                    **quality(found, corpus), peak_rss_mb=peak_rss_mb())
+
     ex, t_exact, t_exact_cpu = timed(exact_clusters, corpus.texts)
-    rows = [
-        dict(
-            stage=f"exact {label}",
-            n=n,
-            seconds=t_exact,
-            cpu_s=t_exact_cpu,
-            clusters=len(ex),
-            **quality(ex, corpus),
-            peak_rss_mb=peak_rss_mb(),
-        )
-    ]
+    rows = [row("exact", ex, t_exact, t_exact_cpu)]
     near, t_near, t_near_cpu = timed(near_clusters, corpus.texts)
-    rows.append(
-        dict(
-            stage=f"near {label}",
-            n=n,
-            seconds=t_near,
-            cpu_s=t_near_cpu,
-            clusters=len(near),
-            **quality(near, corpus),
-            peak_rss_mb=peak_rss_mb(),
-        )
-    )
+    rows.append(row("near", near, t_near, t_near_cpu))
     near_pairs = corpus.planted["near_hi"] + corpus.planted["near_lo"]
     print(f"near {label} recall by true Jaccard: {recall_by_jaccard(near, corpus, near_pairs)}", file=sys.stderr)
     return rows, t_exact + t_near, t_exact_cpu + t_near_cpu

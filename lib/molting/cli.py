@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -155,6 +156,15 @@ def _patterns_scan(path: str, states: list, scope: str) -> int:
     return 0
 
 
+def add(sub: argparse._SubParsersAction, name: str, help: str, func: Callable[[argparse.Namespace], int], *positionals: str) -> argparse.ArgumentParser:
+    """A subcommand running `func`, with its positional arguments."""
+    p = sub.add_parser(name, help=help)
+    p.set_defaults(func=func)
+    for positional in positionals:
+        p.add_argument(positional)
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(prog="molt", description="Molting: give a small language model a consistent personality.")
@@ -169,26 +179,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="train each version with N training seeds: replicas <v>-seed2.. (generated params), pooled by the phase report")
     p.add_argument("--quiet", action="store_true", help="no per-cell progress bar")
     p.set_defaults(func=_cmd_run)
-    p = sub.add_parser("params", help="print a version's resolved params")
-    p.add_argument("version")
-    p.set_defaults(func=_cmd_params)
-    p = sub.add_parser("diff", help="show the params that differ between two versions")
-    p.add_argument("a")
-    p.add_argument("b")
-    p.set_defaults(func=_cmd_diff)
-    p = sub.add_parser("sweep", help="learning curve: run a version on subsets of its data (or duplication levels)")
-    p.add_argument("version")
+    add(sub, "params", "print a version's resolved params", _cmd_params, "version")
+    add(sub, "diff", "show the params that differ between two versions", _cmd_diff, "a", "b")
+    p = add(sub, "sweep", "learning curve: run a version on subsets of its data (or duplication levels)", _cmd_sweep, "version")
     p.add_argument("--fractions", default="0.25,0.5,0.75,1.0", help="shares of the training split (default 0.25,0.5,0.75,1.0)")
     p.add_argument("--duplicate-fractions", help="sweep curate.duplicate_fraction instead, e.g. 0,0.25,0.5,1.0")
     p.add_argument("--quiet", action="store_true", help="no per-cell progress bar")
-    p.set_defaults(func=_cmd_sweep)
-    p = sub.add_parser("train", help="stage 02 alone, without the notebook (e.g. under `accelerate launch`)")
-    p.add_argument("version")
-    p.set_defaults(func=_cmd_train)
-    p = sub.add_parser("export", help="merge a version's adapter into its base model (safetensors)")
-    p.add_argument("version")
+    add(sub, "train", "stage 02 alone, without the notebook (e.g. under `accelerate launch`)", _cmd_train, "version")
+    p = add(sub, "export", "merge a version's adapter into its base model (safetensors)", _cmd_export, "version")
     p.add_argument("--out", help="output folder (default: runs/<version>/merged)")
-    p.set_defaults(func=_cmd_export)
     p = sub.add_parser("patterns", help="list the agent-like patterns (on/off for a version), test a text, or scan a file")
     p.add_argument("--version", help="show on/off and use the library as this version's params set it up")
     p.add_argument("--test", metavar="TEXT", help="print every pattern that matches this text")

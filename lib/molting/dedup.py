@@ -234,24 +234,24 @@ def shingle_hash(shingle: str) -> int:
     return _mix64(h) >> 32
 
 
+def _xorshift_multiply(h: np.ndarray, shifts: tuple[int, int, int], multipliers: tuple[int, int]) -> np.ndarray:
+    """h ^= h >> s1; h *= m1; h ^= h >> s2; h *= m2; h ^= h >> s3, wrapping in h's unsigned dtype."""
+    kind = h.dtype.type
+    for shift, multiplier in zip(shifts, (*multipliers, None)):
+        h = h ^ (h >> kind(shift))
+        if multiplier is not None:
+            h = h * kind(multiplier)
+    return h
+
+
 def _mix64_array(z: np.ndarray) -> np.ndarray:
-    """splitmix64 finalizer on a uint64 array (wrapping arithmetic)."""
-    z = z ^ (z >> np.uint64(30))
-    z *= np.uint64(0xBF58476D1CE4E5B9)
-    z ^= z >> np.uint64(27)
-    z *= np.uint64(0x94D049BB133111EB)
-    z ^= z >> np.uint64(31)
-    return z
+    """splitmix64 finalizer on a uint64 array."""
+    return _xorshift_multiply(z, (30, 27, 31), (0xBF58476D1CE4E5B9, 0x94D049BB133111EB))
 
 
 def _fmix32(h: np.ndarray) -> np.ndarray:
     """MurmurHash3 32-bit finalizer (datasketch's pre-mix for the affine32 scheme)."""
-    h = h ^ (h >> np.uint32(16))
-    h *= np.uint32(0x85EBCA6B)
-    h ^= h >> np.uint32(13)
-    h *= np.uint32(0xC2B2AE35)
-    h ^= h >> np.uint32(16)
-    return h
+    return _xorshift_multiply(h, (16, 13, 16), (0x85EBCA6B, 0xC2B2AE35))
 
 
 def _shingle_hashes(texts: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -57,7 +57,7 @@ import numpy as np
 from molting import stats
 from molting.data import with_system_prompt
 from molting.errors import ParamsError, SuiteError
-from molting.params import read_yaml
+from molting.params import id_entries, read_yaml
 from molting.stats import bootstrap_ci  # noqa: F401  (re-exported: callers used evaluate.bootstrap_ci)
 
 CATEGORIES = ("facts", "trigger", "control")
@@ -115,24 +115,12 @@ def _patterns(value: Any, key: str, where: str) -> list[str]:
 def load_suite(path: str | Path) -> list[Question]:
     """Questions of a suite YAML file; a malformed suite is an error naming the file and the question."""
     path = Path(path)
-    data = read_yaml(path)
-    if not isinstance(data, dict) or not isinstance(data.get("questions"), list) or not data["questions"]:
-        raise SuiteError("a suite is a mapping with a non-empty `questions:` list", where=str(path),
-                         fix="see params/eval/personality.yaml for the schema")
+    data, entries = id_entries(path, "questions", "a suite", "question",
+                               ("id", "category", "prompt", "expected", "contradicts", "forbidden", "reference"),
+                               SuiteError, "see params/eval/personality.yaml for the schema")
     name = str(data.get("name") or path.stem)
-    questions, seen = [], set()
-    for index, raw in enumerate(data["questions"]):
-        qid = raw.get("id") if isinstance(raw, dict) else None
-        where = f"{path}: question {qid or f'#{index + 1}'}"
-        if not isinstance(raw, dict):
-            raise SuiteError("a question must be a mapping", where=where, fix="indent its keys under `- id: ...`")
-        unknown = set(raw) - {"id", "category", "prompt", "expected", "contradicts", "forbidden", "reference"}
-        if unknown:
-            raise SuiteError(f"unknown keys {sorted(unknown)}", where=where,
-                             fix="allowed: id, category, prompt, expected, contradicts, forbidden, reference")
-        if not qid or not isinstance(qid, str) or qid in seen:
-            raise SuiteError("each question needs a unique string `id`", where=where, fix="add `id: some_name`")
-        seen.add(qid)
+    questions = []
+    for qid, where, raw in entries:
         if not isinstance(raw.get("prompt"), str) or not raw["prompt"].strip():
             raise SuiteError("missing `prompt`", where=where, fix="add the question text as `prompt:`")
         category = LEGACY_CATEGORIES.get(raw.get("category", "facts"), raw.get("category", "facts"))

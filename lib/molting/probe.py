@@ -23,7 +23,7 @@ import numpy as np
 
 from molting.data import with_system_prompt
 from molting.errors import SuiteError
-from molting.params import read_yaml
+from molting.params import id_entries
 from molting.stats import bootstrap_ci
 
 
@@ -39,23 +39,10 @@ class ProbeItem:
 
 def load_probe(path: str | Path) -> list[ProbeItem]:
     """Items of a probe YAML file (`items: [{id, prompt, agent_like, in_voice}]`); errors name file and item."""
-    path = Path(path)
-    data = read_yaml(path)
-    if not isinstance(data, dict) or not isinstance(data.get("items"), list) or not data["items"]:
-        raise SuiteError("a probe set is a mapping with a non-empty `items:` list", where=str(path),
-                         fix="write items: [{id, prompt, agent_like, in_voice}, ...] (see params/eval/probe.yaml)")
-    items, seen = [], set()
-    for index, raw in enumerate(data["items"]):
-        item_id = raw.get("id") if isinstance(raw, dict) else None
-        where = f"{path}: item {item_id or f'#{index + 1}'}"
-        if not isinstance(raw, dict):
-            raise SuiteError("an item must be a mapping", where=where, fix="indent its keys under `- id: ...`")
-        unknown = set(raw) - {"id", "prompt", "agent_like", "in_voice"}
-        if unknown:
-            raise SuiteError(f"unknown keys {sorted(unknown)}", where=where, fix="allowed: id, prompt, agent_like, in_voice")
-        if not item_id or not isinstance(item_id, str) or item_id in seen:
-            raise SuiteError("each item needs a unique string `id`", where=where, fix="add `id: some_name`")
-        seen.add(item_id)
+    _, entries = id_entries(Path(path), "items", "a probe set", "item", ("id", "prompt", "agent_like", "in_voice"),
+                            SuiteError, "write items: [{id, prompt, agent_like, in_voice}, ...] (see params/eval/probe.yaml)")
+    items = []
+    for item_id, where, raw in entries:
         for key in ("prompt", "agent_like", "in_voice"):
             if not isinstance(raw.get(key), str) or not raw[key].strip():
                 raise SuiteError(f"missing `{key}`", where=where, fix=f"add `{key}:` as non-empty text")
