@@ -283,6 +283,15 @@ def _words(text: str) -> str:
 
 
 @pytest.mark.skipif(not HELDOUT.is_file(), reason="no held-out labelled set in this checkout")
+def test_the_development_half_shares_no_text_with_the_held_out_half():
+    # Read by code only: rows added to the development half must not repeat a held-out reply.
+    def texts(path):
+        return [_words(json.loads(line)["text"]) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    shared = set(texts(HELDOUT)) & set(texts(HELDOUT.with_name("dev.jsonl")))
+    assert not shared, f"{len(shared)} development rows repeat a held-out reply"
+
+
+@pytest.mark.skipif(not HELDOUT.is_file(), reason="no held-out labelled set in this checkout")
 def test_no_heldout_text_or_sentence_appears_in_the_pattern_library():
     # Read by code only: a person writing patterns never looks at this file.
     heldout = [json.loads(line)["text"] for line in HELDOUT.read_text(encoding="utf-8").splitlines() if line.strip()]
