@@ -243,7 +243,8 @@ def dedup(chats: list[dict], cur: Curation, *, exact: bool, near: bool, near_thr
         steps.append(("near dedup", "near_duplicate", lambda texts: dd.near_clusters(texts, threshold=near_threshold)))
     if semantic:
         if embed is None:
-            raise DataError("semantic dedup needs an embedder", where="curate.semantic_dedup")
+            raise DataError("semantic dedup needs an embedder", where="curate.semantic_dedup",
+                            fix="pass embed= (curate.make_embedder(cfg)) or set curate.semantic_dedup: false")
         steps.append(("semantic dedup", "semantic_duplicate",
                       lambda texts: dd.semantic_clusters(embed(texts), threshold=semantic_threshold)))
     for step, rule, find in steps:

@@ -177,7 +177,7 @@ def normalize(text: str) -> str:
 def _check_texts(texts: Sequence[str], name: str) -> list[str]:
     """Return texts as a list, raising DataError for a non-string item."""
     if isinstance(texts, str):
-        raise DataError(f"{name} must be a list of strings, not a single string")
+        raise DataError(f"{name} must be a list of strings, not a single string", fix=f"wrap it in a list: [{name}]")
     texts = list(texts)
     for i, text in enumerate(texts):
         if not isinstance(text, str):
@@ -478,9 +478,9 @@ def _unit_rows(vectors: np.ndarray, name: str) -> np.ndarray:
     """Float32 copy of a 2-D array with rows scaled to unit length (zero rows stay zero)."""
     arr = np.asarray(vectors)
     if arr.ndim != 2:
-        raise DataError(f"{name} must be a 2-D array (n, dim), got shape {arr.shape}")
+        raise DataError(f"{name} must be a 2-D array (n, dim), got shape {arr.shape}", fix="pass one row per text")
     if not np.issubdtype(arr.dtype, np.number):
-        raise DataError(f"{name} must be numeric, got dtype {arr.dtype}")
+        raise DataError(f"{name} must be numeric, got dtype {arr.dtype}", fix="pass the embedder's float vectors")
     arr = arr.astype(np.float32, copy=True)
     if not np.isfinite(arr).all():
         bad = int(np.flatnonzero(~np.isfinite(arr).all(axis=1))[0])
@@ -583,7 +583,8 @@ def cross_matches_semantic(
     """Best train match (cosine >= threshold) of each `other` row, computed in tiles."""
     t_vecs, o_vecs = _unit_rows(train, "train"), _unit_rows(other, "other")
     if t_vecs.shape[1] != o_vecs.shape[1]:
-        raise DataError(f"train vectors have dimension {t_vecs.shape[1]} but other vectors {o_vecs.shape[1]}")
+        raise DataError(f"train vectors have dimension {t_vecs.shape[1]} but other vectors {o_vecs.shape[1]}",
+                        fix="encode both sets with the same embedding model")
     block = _check_block(block)
     n_other = o_vecs.shape[0]
     best_sim = np.full(n_other, -np.inf, dtype=np.float32)

@@ -226,7 +226,8 @@ def load_base(root: Path) -> dict:
     """params/base.yaml: the schema and the defaults."""
     base = read_yaml(root / "params" / "base.yaml")
     if not isinstance(base, dict):
-        raise ParamsError("base.yaml must be a mapping", where=str(root / "params" / "base.yaml"))
+        raise ParamsError("base.yaml must be a mapping", where=str(root / "params" / "base.yaml"),
+                          fix="restore params/base.yaml from the repository (git checkout params/base.yaml)")
     return base
 
 
