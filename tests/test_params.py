@@ -90,13 +90,18 @@ def test_diff_lists_only_changes():
     assert ("train.max_steps", 192, 448) in rows
 
 
-def test_injected_override_is_validated():
-    good = params.resolve("v2.1", REPO).to_dict()
-    cfg = params.load("v2.1", good, REPO)
-    assert cfg.train.epochs == 5
-    good["train"]["epochz"] = 3
-    with pytest.raises(ParamsError, match="epochz"):
-        params.load("v2.1", good, REPO)
+def test_the_runs_params_file_is_read_and_validated(tmp_path):
+    cfg = params.resolve("v2.1", REPO)
+    snapshot = tmp_path / "params.yaml"
+    snapshot.write_text(params.to_yaml(cfg))
+    loaded = params.load("v2.1", snapshot, REPO)
+    assert loaded == {**cfg, "root": str(REPO)} and loaded.train.epochs == 5
+    tree = cfg.to_dict()
+    tree["train"]["epochz"] = 3
+    snapshot.write_text(yaml.safe_dump(tree))
+    with pytest.raises(ParamsError, match="epochz") as err:
+        params.load("v2.1", snapshot, REPO)
+    assert str(snapshot) in str(err.value)
 
 
 def test_paths_cannot_climb_out_of_project():

@@ -650,11 +650,10 @@ def save(cur: Curation, paths: Any, loaded: Any, cfg: Any) -> dict:
     write_jsonl(paths.removed_jsonl, [removed_row(r) for r in cur.removed]
                 + [cut_row(r, kept_ids) for r in cur.cuts])
     write_jsonl(paths.review_jsonl, cur.review)
-    folder = paths.data_dir / "dataset"
     datasets.DatasetDict({
         "train": datasets.Dataset.from_list([{"id": r["id"], "messages": r["messages"], "source": r["source"]} for r in train_rows]),
         "heldout": datasets.Dataset.from_list([{"id": r["id"], "messages": r["messages"], "source": r["source"]} for r in heldout_rows]),
-    }).save_to_disk(str(folder))
+    }).save_to_disk(str(paths.dataset_dir))
     summary = {
         "raw_file": _relative(Path(loaded.path), Path(cfg.root)),
         "raw_sha256": file_sha256(Path(loaded.path)) if Path(loaded.path).is_file() else None,

@@ -305,18 +305,24 @@ def _check_pattern_names(merged: dict, root: Path, chain: list[tuple[str, dict]]
                           fix=exc.fix) from None
 
 
-def load(version: str, params_override: dict | None = None, root: str | Path | None = None) -> Config:
-    """Params for a notebook: the runner's resolved params if injected, else resolved from files."""
+def load(version: str, params_file: str | Path | None = None, root: str | Path | None = None) -> Config:
+    """Params for a notebook: the run's resolved snapshot (runs/<version>/params.yaml, the one file the runner
+    hands the notebooks) when given, else resolved from params/<version>.yaml and its parents."""
     root_path = Path(root) if root else find_root()
-    if params_override:
+    if params_file:
+        where = str(params_file)
+        snapshot = read_yaml(Path(params_file))
+        if not isinstance(snapshot, dict):
+            raise ParamsError("a run's params file must be a mapping", where=where,
+                              fix=f"rerun `molt run {version}`, which writes it from params/{version}.yaml")
         base = load_base(root_path)
-        tree = {k: v for k, v in params_override.items() if k not in ("version", "extends")}
-        validate(tree, base, "params_override (injected by papermill)")
+        tree = {k: v for k, v in snapshot.items() if k not in ("version", "extends")}
+        validate(tree, base, where)
         merged = _deep_merge(base, tree)
-        check_resolved(merged, "params_override (injected by papermill)")
+        check_resolved(merged, where)
         cfg = _wrap(merged)
-        cfg["version"] = params_override.get("version", version)
-        cfg["extends"] = params_override.get("extends")
+        cfg["version"] = snapshot.get("version", version)
+        cfg["extends"] = snapshot.get("extends")
     else:
         cfg = resolve(version, root_path)
     cfg["root"] = str(root_path)

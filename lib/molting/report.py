@@ -518,13 +518,12 @@ class SummaryBlock:
         return summary_markdown([line for line in self.lines if line.startswith("- ")])
 
 
-def write_summary(run: dict, previous: dict | None, folder: Path) -> Path:
-    """summary.md beside the report (the runner moves it into reports/<version>/ with the report)."""
+def write_summary(run: dict, previous: dict | None, path: Path) -> Path:
+    """The run's summary.md (RunPaths.summary_md; the runner moves it into reports/<version>/ with the report)."""
     from molting.runs import atomic_write_text
 
-    path = Path(folder) / "summary.md"
-    atomic_write_text(path, summary_markdown(summary_lines(run, previous)) + "\n")
-    return path
+    atomic_write_text(Path(path), summary_markdown(summary_lines(run, previous)) + "\n")
+    return Path(path)
 
 
 # ---------------------------------------------------------------------------------------------

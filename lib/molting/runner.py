@@ -85,8 +85,7 @@ def execute_stage(stage: str, paths: RunPaths, cfg: Any, log: Callable[[str], No
     source = notebooks_dir() / f"{stage}.ipynb"
     target = paths.notebook(stage)
     target.parent.mkdir(parents=True, exist_ok=True)
-    params = {"version": paths.version, "params_override": cfg.to_dict() | {"root": None}, "root": str(paths.root)}
-    params["params_override"].pop("root", None)
+    params = {"version": paths.version, "params_file": str(paths.params_file), "root": str(paths.root)}
     start = time.perf_counter()
     try:
         papermill.execute_notebook(str(source), str(target), parameters=params, kernel_name=kernel_name(),
@@ -133,7 +132,7 @@ def render_report(paths: RunPaths, notebook: Path | None = None, target: Path | 
     try:
         (staging / "report.html").write_text(html_body, encoding="utf-8")
         (staging / "report.md").write_text(md_body, encoding="utf-8")
-        summary = paths.run_dir / "summary.md"
+        summary = paths.summary_md
         if summary.is_file() and extra is None:
             extra = {"summary.md": summary.read_text(encoding="utf-8")}
         for name, text in (extra or {}).items():

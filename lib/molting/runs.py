@@ -58,6 +58,11 @@ class RunPaths:
         return self.data_dir / "curation.json"
 
     @property
+    def dataset_dir(self) -> Path:
+        """The train/held-out split again as a `datasets` folder, for users (`datasets.load_from_disk`)."""
+        return self.data_dir / "dataset"
+
+    @property
     def adapter_dir(self) -> Path:
         return self.run_dir / "adapter"
 
@@ -68,6 +73,15 @@ class RunPaths:
     @property
     def train_json(self) -> Path:
         return self.run_dir / "train.json"
+
+    @property
+    def preflight_json(self) -> Path:
+        return self.run_dir / "preflight.json"
+
+    @property
+    def summary_md(self) -> Path:
+        """The run's summary lines; moved into reports/<version>/ with the report."""
+        return self.run_dir / "summary.md"
 
     @property
     def eval_dir(self) -> Path:

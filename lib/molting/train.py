@@ -513,7 +513,7 @@ def train_version(cfg: Any, paths: RunPaths) -> dict:
         print("WARNING:", warning, file=sys.stderr)
     checks = preflight.run_checks(models.local_folder(source), tokenizer, uncut_example(train_set, cfg.train.max_length), plan, cfg.train,
                                   cfg.model.trust_remote_code)
-    write_json(paths.run_dir / "preflight.json", preflight.as_rows(checks))
+    write_json(paths.preflight_json, preflight.as_rows(checks))
     preflight.assert_passed(checks)
     model = attach_lora(models.load_model(source, trust_remote_code=cfg.model.trust_remote_code,
                                           quantization=plan.quantization), cfg.train, plan.quantization, training_seed(cfg))
