@@ -499,29 +499,74 @@ def save_train_json(paths: RunPaths, figures: dict) -> None:
     write_json(paths.train_json, figures)
 
 
-def train_version(cfg: Any, paths: RunPaths) -> dict:
-    """Stage 02 without the notebook (for `molt train` and `accelerate launch`): the same calls, in order."""
-    from molting import models, preflight
-    from molting.runs import mark_done, read_jsonl, write_json
+@dataclass
+class StageData:
+    """What stage 02 trains on: the model source, its tokenizer, both tokenised splits and their statistics."""
+
+    source: Any
+    tokenizer: Any
+    train_set: Any
+    heldout_set: Any
+    stats: list[dict]
+
+
+# Stage 02 as steps: the notebook calls them one per cell, `train_version` (molt train) in the same order.
+def prepare_data(cfg: Any, paths: RunPaths) -> StageData:
+    """The tokenizer and the curated splits, tokenised with the assistant-only labels."""
+    from molting import models
+    from molting.runs import read_jsonl
 
     source = models.resolve_source(cfg.model.source, cfg.model.revision, Path(cfg.root))
     tokenizer = models.load_tokenizer(source, cfg.model.trust_remote_code)
-    train_set, _ = build_dataset(read_jsonl(paths.train_jsonl), tokenizer, cfg.train.max_length, cfg.data.system_prompt)
-    heldout_set, _ = build_dataset(read_jsonl(paths.heldout_jsonl), tokenizer, cfg.train.max_length, cfg.data.system_prompt)
+    splits = {name: build_dataset(read_jsonl(path), tokenizer, cfg.train.max_length, cfg.data.system_prompt)
+              for name, path in (("train", paths.train_jsonl), ("held-out", paths.heldout_jsonl))}
+    return StageData(source, tokenizer, splits["train"][0], splits["held-out"][0],
+                     [{"split": name, **stats} for name, (_, stats) in splits.items()])
+
+
+def check_before_training(cfg: Any, data: StageData, paths: RunPaths) -> tuple[TrainPlan, list]:
+    """The plan (device, precision, quantization; its warnings printed) and the preflight checks, saved to
+    preflight.json; `preflight.assert_passed(checks)` stops before any training time is spent."""
+    from molting import models, preflight
+
     plan = make_plan(cfg.train)
     for warning in plan.warnings:
         print("WARNING:", warning, file=sys.stderr)
-    checks = preflight.run_checks(models.local_folder(source), tokenizer, uncut_example(train_set, cfg.train.max_length), plan, cfg.train,
+    checks = preflight.run_checks(models.local_folder(data.source), data.tokenizer,
+                                  uncut_example(data.train_set, cfg.train.max_length), plan, cfg.train,
                                   cfg.model.trust_remote_code)
     write_json(paths.preflight_json, preflight.as_rows(checks))
-    preflight.assert_passed(checks)
-    model = attach_lora(models.load_model(source, trust_remote_code=cfg.model.trust_remote_code,
-                                          quantization=plan.quantization), cfg.train, plan.quantization, training_seed(cfg))
-    figures = train(model, tokenizer, train_set, heldout_set, cfg, paths, plan)
+    return plan, checks
+
+
+def model_for_training(cfg: Any, data: StageData, plan: TrainPlan) -> Any:
+    """The base model (quantized as planned) with a fresh LoRA adapter seeded by the version's training seed."""
+    from molting import models
+
+    model = models.load_model(data.source, trust_remote_code=cfg.model.trust_remote_code, quantization=plan.quantization)
+    return attach_lora(model, cfg.train, plan.quantization, training_seed(cfg))
+
+
+def finish_stage(paths: RunPaths, figures: dict) -> None:
+    """train.json, then the stage's completion marker (the main process only)."""
+    from molting.runs import mark_done
+
     if is_main_process():
         save_train_json(paths, figures)
         mark_done(paths, "02-train", final_train_loss=figures["final_train_loss"],
                   best_heldout_loss=figures["best_heldout_loss"])
+
+
+def train_version(cfg: Any, paths: RunPaths) -> dict:
+    """Stage 02 without the notebook (for `molt train` and `accelerate launch`): the notebook's steps, in order."""
+    from molting import preflight
+
+    data = prepare_data(cfg, paths)
+    plan, checks = check_before_training(cfg, data, paths)
+    preflight.assert_passed(checks)
+    model = model_for_training(cfg, data, plan)
+    figures = train(model, data.tokenizer, data.train_set, data.heldout_set, cfg, paths, plan)
+    finish_stage(paths, figures)
     return figures
 
 
