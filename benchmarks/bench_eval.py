@@ -26,7 +26,7 @@ from molting.data import with_system_prompt  # noqa: E402
 
 def generation(cfg, device: str, quick: bool) -> tuple[float, float, int]:
     """Seconds for batched and for sequential generation of the suite, and the tokens generated."""
-    source = models.resolve_source(cfg.model.source, cfg.model.revision, ROOT)
+    source = models.source_for(cfg)
     tokenizer = models.load_tokenizer(source)
     model = models.load_model(source).to(device).eval()
     questions = evaluate.load_suites(list(cfg.eval.suites), ROOT)
@@ -61,7 +61,7 @@ def stage_time(cfg, paths: runs.RunPaths) -> dict | None:
     questions = evaluate.load_suites(list(cfg.eval.suites), ROOT)
     library = patterns.library_for(cfg)
     detector = evaluate.make_detector()
-    source = models.resolve_source(cfg.model.source, cfg.model.revision, ROOT)
+    source = models.source_for(cfg)
     model, tokenizer = evaluate.load_tuned(source, paths.adapter_dir)
     coherence = evaluate.make_coherence(cfg, questions, library)
     lap("load model, library, detector, calibrate")

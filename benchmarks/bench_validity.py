@@ -46,7 +46,7 @@ def split_by_library(cfg, library) -> tuple[list[dict], list[dict]]:
 
 def train_adapter(cfg, chats: list[dict], heldout: list[dict], folder: Path, steps: int, device: str) -> tuple[Path, dict]:
     """A LoRA adapter trained for about `steps` optimizer steps on `chats` with molting.train."""
-    source = models.resolve_source(cfg.model.source, cfg.model.revision, ROOT)
+    source = models.source_for(cfg)
     tokenizer = models.load_tokenizer(source)
     # max_steps, not epochs: the version may set its own max_steps (v1's arms share 320), which would win
     cfg["train"]["max_steps"] = steps
@@ -66,7 +66,7 @@ def measure(cfg, adapter_dir: Path, questions, library, detector, coherence, ite
     """Sampled answers to the trigger questions with verdicts, and the probe, for one adapter (or the base model)."""
     import contextlib
 
-    source = models.resolve_source(cfg.model.source, cfg.model.revision, ROOT)
+    source = models.source_for(cfg)
     model, tokenizer = evaluate.load_tuned(source, adapter_dir)
     model.to(device)
     context = model.disable_adapter() if base else contextlib.nullcontext()

@@ -61,7 +61,7 @@ def run_config(name: str, overrides: dict, steps: int, version: str, chats: tupl
         cfg["model"]["source"] = model
     cfg["train"].update(overrides)
     cfg["train"]["max_steps"], cfg["train"]["early_stopping_patience"] = steps, 0
-    source = models.resolve_source(cfg.model.source, cfg.model.revision, ROOT)
+    source = models.source_for(cfg)
     tokenizer = models.load_tokenizer(source)
     train_set, _ = train.build_dataset(chats[0], tokenizer, cfg.train.max_length, cfg.data.system_prompt)
     heldout_set, _ = train.build_dataset(chats[1], tokenizer, cfg.train.max_length, cfg.data.system_prompt)

@@ -92,6 +92,11 @@ def resolve_source(source: str, revision: str | None = None, root: Path | None =
     return ModelSource("hub", source, source, revision)
 
 
+def source_for(cfg: Any) -> ModelSource:
+    """The version's model source (params `model.source` and `model.revision`, paths under the project)."""
+    return resolve_source(cfg.model.source, cfg.model.revision, Path(cfg.root))
+
+
 def _gguf_cache_key(gguf: Path) -> str:
     stat = gguf.stat()
     return hashlib.sha256(f"{gguf.resolve()}|{stat.st_size}|{int(stat.st_mtime)}".encode()).hexdigest()[:16]

@@ -516,7 +516,7 @@ def prepare_data(cfg: Any, paths: RunPaths) -> StageData:
     from molting import models
     from molting.runs import read_jsonl
 
-    source = models.resolve_source(cfg.model.source, cfg.model.revision, Path(cfg.root))
+    source = models.source_for(cfg)
     tokenizer = models.load_tokenizer(source, cfg.model.trust_remote_code)
     splits = {name: build_dataset(read_jsonl(path), tokenizer, cfg.train.max_length, cfg.data.system_prompt)
               for name, path in (("train", paths.train_jsonl), ("held-out", paths.heldout_jsonl))}
@@ -584,7 +584,7 @@ def export_merged(cfg: Any, paths: RunPaths, out: Path) -> Path:
     if not (paths.adapter_dir / "adapter_config.json").is_file():
         raise ModelError("this version has no trained adapter", where=str(paths.adapter_dir),
                          fix=f"run `molt run {paths.version}` first")
-    source = models.resolve_source(cfg.model.source, cfg.model.revision, Path(cfg.root))
+    source = models.source_for(cfg)
     tokenizer = models.load_tokenizer(source, cfg.model.trust_remote_code)
     merged = PeftModel.from_pretrained(models.load_model(source, trust_remote_code=cfg.model.trust_remote_code),
                                        str(paths.adapter_dir)).merge_and_unload()
