@@ -71,7 +71,7 @@ def heldout_loss(model, tokenizer, heldout: list[dict], max_length: int) -> floa
 
 def worker_molting(args, train_chats, heldout_chats, out: Path) -> dict:
     """Molting's stage 02: Trainer, assistant-only labels, length-grouped batches, bf16 autocast on CPU."""
-    from molting import models, params, runs, train
+    from molting import chat, models, params, runs, train
 
     cfg = params.resolve("v2.1", ROOT)
     cfg["root"] = str(ROOT)
@@ -82,8 +82,8 @@ def worker_molting(args, train_chats, heldout_chats, out: Path) -> dict:
     paths = runs.RunPaths(out, "bench")
     source = models.resolve_source(args.model, root=ROOT)
     tokenizer = models.load_tokenizer(source)
-    train_set, stats = train.build_dataset(train_chats, tokenizer, cfg.train.max_length, "")
-    heldout_set, _ = train.build_dataset(heldout_chats, tokenizer, cfg.train.max_length, "")
+    train_set, stats = chat.build_dataset(train_chats, tokenizer, cfg.train.max_length, "")
+    heldout_set, _ = chat.build_dataset(heldout_chats, tokenizer, cfg.train.max_length, "")
     plan = train.make_plan(cfg.train)
     model = train.attach_lora(models.load_model(source, quantization=plan.quantization), cfg.train, plan.quantization)
     figures = train.train(model, tokenizer, train_set, heldout_set, cfg, paths, plan)

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
-from molting import evaluate, models, params, patterns, probe, runs, stats, train  # noqa: E402
+from molting import chat, evaluate, models, params, patterns, probe, runs, stats, train  # noqa: E402
 from molting.data import assistant_text, load_chats  # noqa: E402
 
 
@@ -51,8 +51,8 @@ def train_adapter(cfg, chats: list[dict], heldout: list[dict], folder: Path, ste
     # max_steps, not epochs: the version may set its own max_steps (v1's arms share 320), which would win
     cfg["train"]["max_steps"] = steps
     cfg["train"]["early_stopping_patience"] = 0
-    train_set, _ = train.build_dataset(chats, tokenizer, cfg.train.max_length, cfg.data.system_prompt)
-    heldout_set, _ = train.build_dataset(heldout, tokenizer, cfg.train.max_length, cfg.data.system_prompt)
+    train_set, _ = chat.build_dataset(chats, tokenizer, cfg.train.max_length, cfg.data.system_prompt)
+    heldout_set, _ = chat.build_dataset(heldout, tokenizer, cfg.train.max_length, cfg.data.system_prompt)
     plan = train.make_plan(cfg.train)
     if device == "cpu":
         plan.device = "cpu"

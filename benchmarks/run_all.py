@@ -104,7 +104,7 @@ import sys, time, json, shutil, tempfile
 sys.path.insert(0, {str(ROOT / 'tests')!r})
 from pathlib import Path
 from conftest import make_project
-from molting import runner, models, params, runs, curate, train, evaluate, patterns, report
+from molting import runner, models, params, runs, curate, chat, train, evaluate, patterns, report
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 tmp = Path(tempfile.mkdtemp())
@@ -120,7 +120,7 @@ c = params.load('tiny', root=root2); paths = runs.RunPaths(root2, 'tiny')
 from molting.data import load_chats
 loaded = load_chats(root2 / c.data.raw); lib = patterns.load_library()
 src = models.resolve_source(c.model.source); tk = models.load_tokenizer(src)
-res = curate.curate(loaded.chats, c, library=lib, persona=params.read_yaml(root2 / c.data.persona), count_tokens=train.token_counter(tk, ''))
+res = curate.curate(loaded.chats, c, library=lib, persona=params.read_yaml(root2 / c.data.persona), count_tokens=chat.token_counter(tk, ''))
 curate.save(res, paths, loaded, c)
 train.train_version(c, paths)
 qs = evaluate.load_suites(list(c.eval.suites), root2); m, tk2 = evaluate.load_tuned(src, paths.adapter_dir)

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
-from molting import evaluate, models, params, patterns, runs, seeds, train  # noqa: E402
+from molting import chat, evaluate, models, params, patterns, runs, seeds, train  # noqa: E402
 
 ATTENTION = ["q_proj", "k_proj", "v_proj", "o_proj"]
 CONFIGS = {
@@ -63,8 +63,8 @@ def run_config(name: str, overrides: dict, steps: int, version: str, chats: tupl
     cfg["train"]["max_steps"], cfg["train"]["early_stopping_patience"] = steps, 0
     source = models.source_for(cfg)
     tokenizer = models.load_tokenizer(source)
-    train_set, _ = train.build_dataset(chats[0], tokenizer, cfg.train.max_length, cfg.data.system_prompt)
-    heldout_set, _ = train.build_dataset(chats[1], tokenizer, cfg.train.max_length, cfg.data.system_prompt)
+    train_set, _ = chat.build_dataset(chats[0], tokenizer, cfg.train.max_length, cfg.data.system_prompt)
+    heldout_set, _ = chat.build_dataset(chats[1], tokenizer, cfg.train.max_length, cfg.data.system_prompt)
     plan = train.make_plan(cfg.train)
     model = train.attach_lora(models.load_model(source), cfg.train, plan.quantization, seeds.training_seed(cfg))
     figures = train.train(model, tokenizer, train_set, heldout_set, cfg, runs.RunPaths(tmp, name), plan)

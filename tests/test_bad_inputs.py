@@ -120,7 +120,7 @@ def test_09_conversation_as_bare_string(workdir):
 
 
 def test_10_extremely_long_chat_is_dropped_and_counted(bundled_tokenizer):
-    from molting import train
+    from molting import chat
 
     cfg = params.resolve("v2.1", REPO)
     cfg["root"] = str(REPO)
@@ -129,10 +129,10 @@ def test_10_extremely_long_chat_is_dropped_and_counted(bundled_tokenizer):
     chats.append({"id": "huge", "source": "raw", "messages": [{"role": "user", "content": "Tell me everything."},
                                                               {"role": "assistant", "content": long_reply}]})
     result = curate.curate(chats, cfg, library=patterns.load_library(), persona={},
-                           count_tokens=train.token_counter(bundled_tokenizer, ""))
+                           count_tokens=chat.token_counter(bundled_tokenizer, ""))
     dropped = [r for r in result.removed if r["id"] == "huge"]
     assert dropped and dropped[0]["rule"] == "too_long" and "tokens >" in dropped[0]["detail"]
-    cut = train.tokenize_chat(bundled_tokenizer, chats[-1]["messages"], 256)      # and in training: cut, counted
+    cut = chat.tokenize_chat(bundled_tokenizer, chats[-1]["messages"], 256)      # and in training: cut, counted
     assert cut["cut"] and len(cut["input_ids"]) == 256
 
 

@@ -346,7 +346,7 @@ def test_heldout_perplexity_matches_the_model_loss(tiny_model_dir, bundled_token
     from transformers import AutoModelForCausalLM
 
     from molting.runs import read_jsonl
-    from molting.train import tokenize_chat
+    from molting.chat import tokenize_chat
 
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
     chats = read_jsonl(REPO / "tests" / "data" / "test_chats.jsonl")

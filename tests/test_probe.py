@@ -49,7 +49,7 @@ def train_adapter(model_dir, tokenizer, replies: list[str], steps: int = 30, see
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
-    from molting.train import IGNORE, tokenize_chat
+    from molting.chat import IGNORE, tokenize_chat
 
     torch.manual_seed(seed)
     model = get_peft_model(AutoModelForCausalLM.from_pretrained(model_dir),

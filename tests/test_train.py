@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from molting import models, params, preflight, runs, train
+from molting import chat, models, params, preflight, runs, train
 from molting.errors import ModelError
 
 from conftest import make_project
@@ -19,16 +19,16 @@ CHAT = [{"role": "system", "content": ""}, {"role": "user", "content": "Who are 
 
 
 def test_labels_cover_assistant_replies_and_their_eos(bundled_tokenizer):
-    example = train.tokenize_chat(bundled_tokenizer, CHAT, max_length=256)
-    trained = [t for t, lab in zip(example["input_ids"], example["labels"]) if lab != train.IGNORE]
+    example = chat.tokenize_chat(bundled_tokenizer, CHAT, max_length=256)
+    trained = [t for t, lab in zip(example["input_ids"], example["labels"]) if lab != chat.IGNORE]
     text = bundled_tokenizer.decode(trained)
     assert text == "Fenna, love.<|im_end|>\nPilchard, a sock thief.<|im_end|>\n"
     assert trained.count(bundled_tokenizer.eos_token_id) == 2   # pad == eos, yet EOS is still trained
-    assert "[[Fenna, love.<|im_end|>\n]]" in train.label_mask_text(bundled_tokenizer, example)
+    assert "[[Fenna, love.<|im_end|>\n]]" in chat.label_mask_text(bundled_tokenizer, example)
 
 
 def test_long_chat_is_cut_and_counted(bundled_tokenizer):
-    example = train.tokenize_chat(bundled_tokenizer, CHAT, max_length=10)
+    example = chat.tokenize_chat(bundled_tokenizer, CHAT, max_length=10)
     assert len(example["input_ids"]) == 10 and example["cut"]
 
 
@@ -51,8 +51,8 @@ def _setup(project: Path, version: str = "tiny"):
     source = models.resolve_source(cfg.model.source)
     tokenizer = models.load_tokenizer(source)
     chats = [{"id": f"c{i}", "messages": CHAT[1:]} for i in range(12)]
-    train_set, _ = train.build_dataset(chats[:8], tokenizer, 64, "")
-    heldout_set, _ = train.build_dataset(chats[8:], tokenizer, 64, "")
+    train_set, _ = chat.build_dataset(chats[:8], tokenizer, 64, "")
+    heldout_set, _ = chat.build_dataset(chats[8:], tokenizer, 64, "")
     return cfg, paths, source, tokenizer, train_set, heldout_set
 
 
@@ -107,7 +107,7 @@ def test_preflight_catches_template_without_eos(project, bundled_tokenizer):
     cfg, paths, source, tokenizer, train_set, _ = _setup(project)
     tokenizer.chat_template = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}" \
                               "{% if add_generation_prompt %}assistant: {% endif %}"
-    example = train.tokenize_chat(tokenizer, CHAT[1:3], 64)
+    example = chat.tokenize_chat(tokenizer, CHAT[1:3], 64)
     checks = preflight.check_template(tokenizer, example)
     eos_check = next(c for c in checks if "EOS" in c.name)
     assert not eos_check.ok and "never learn to stop" in eos_check.fix
@@ -236,7 +236,7 @@ def test_max_steps_is_validated(project, value, message):
 
 def _two_chats(tokenizer):
     short = [{"role": "system", "content": ""}, *CHAT[1:3]]
-    return [train.tokenize_chat(tokenizer, CHAT, 64), train.tokenize_chat(tokenizer, short, 64)]
+    return [chat.tokenize_chat(tokenizer, CHAT, 64), chat.tokenize_chat(tokenizer, short, 64)]
 
 
 @pytest.mark.parametrize("attention", ["eager", "sdpa"])
@@ -247,7 +247,7 @@ def test_trained_positions_collator_gives_the_plain_loss(tiny_model_dir, bundled
     model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, attn_implementation=attention).eval()
     features = _two_chats(bundled_tokenizer)
     strip = lambda fs: [{k: f[k] for k in ("input_ids", "attention_mask", "labels")} for f in fs]  # noqa: E731
-    plain = DataCollatorForSeq2Seq(bundled_tokenizer, padding=True, label_pad_token_id=train.IGNORE)(strip(features))
+    plain = DataCollatorForSeq2Seq(bundled_tokenizer, padding=True, label_pad_token_id=chat.IGNORE)(strip(features))
     with torch.no_grad():
         expected = model(**plain).loss
         for packing in (False, True):

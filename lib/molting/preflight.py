@@ -6,7 +6,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from molting.errors import ModelError
-from molting.train import IGNORE, TrainPlan
+from molting.chat import IGNORE
+from molting.train import TrainPlan
 
 
 @dataclass

@@ -55,7 +55,7 @@ def reply_logliks(model: Any, tokenizer: Any, chats: list[list[dict]], max_lengt
     """(sum of log-probabilities, token count) over the assistant tokens of each chat, batched."""
     import torch
 
-    from molting.train import IGNORE, tokenize_chat
+    from molting.chat import IGNORE, tokenize_chat
 
     rows = [tokenize_chat(tokenizer, chat, max_length) for chat in chats]
     order = sorted(range(len(rows)), key=lambda i: len(rows[i]["input_ids"]))   # similar lengths: less padding
@@ -81,7 +81,7 @@ def _scored_tokens(model: Any, ids: Any, mask: Any, targets: Any) -> tuple[Any, 
     logits of a 49k-token vocabulary are most of the time and memory of a plain forward pass here."""
     import torch
 
-    from molting.train import IGNORE
+    from molting.chat import IGNORE
 
     keep = targets != IGNORE
     rows, positions = keep.nonzero(as_tuple=True)
