@@ -10,7 +10,7 @@ import yaml
 
 from molting import evaluate, models, params, report, runner, seeds, train
 from molting.errors import ParamsError
-from molting.runs import RunPaths, read_json, read_jsonl, write_json, write_jsonl
+from molting.runs import RunPaths, load_runs, read_json, read_jsonl, write_json, write_jsonl
 
 from conftest import make_project
 
@@ -64,7 +64,7 @@ def test_the_phase_report_pools_a_version_over_its_finished_seed_replicas(finish
     replica.params_file.write_text(yaml.safe_dump({**yaml.safe_load(replica.params_file.read_text()), "train": {"seed": 43}}))
     assert seeds.finished_replicas("tiny", root) == ["tiny-seed2"]
 
-    [pooled] = report.load_runs(root, ["tiny"])
+    [pooled] = load_runs(root, ["tiny"])
     tuned, alone = pooled["eval"]["models"]["tuned"], own["models"]["tuned"]
     assert tuned["agent_like"]["n"] == 2 * alone["agent_like"]["n"]                     # both seeds' answers count
     assert tuned["agent_like"]["count"] == alone["agent_like"]["count"] + alone["agent_like"]["n"]
@@ -77,7 +77,7 @@ def test_the_phase_report_pools_a_version_over_its_finished_seed_replicas(finish
     assert [f["version"] for f in pooled["seeds"]] == ["tiny", "tiny-seed2"]
     assert [f["training_seed"] for f in pooled["seeds"]] == [42, 43]
     assert pooled["answers"] == read_jsonl(RunPaths(root, "tiny").answers_jsonl)       # shown answers stay its own
-    assert report.load_runs(root, ["tiny"], pool_seeds=False)[0]["eval"] == own
+    assert load_runs(root, ["tiny"], pool_seeds=False)[0]["eval"] == own
     assert "tiny 2 seeds" in seeds.seed_sentence([pooled])
 
     runner.run_phase("phase-seeds", ["tiny"], root, progress=False)

@@ -13,7 +13,7 @@ from typing import Any, Callable
 from molting import arms
 from molting import params as params_mod
 from molting.errors import RunError
-from molting.runs import STAGES, RunPaths, atomic_write_text, is_done, swap_in_folder, write_json
+from molting.runs import STAGES, RunPaths, atomic_write_text, is_done, load_runs, swap_in_folder, write_json
 
 KERNEL = "molting"
 # nbconvert templates of our own: lab without scripts (+ CSP), markdown without runs of blank lines
@@ -205,7 +205,7 @@ def run_phase(name: str, versions: list[str], root: Path | None = None, progress
     if (root / "params" / f"{name}.yaml").is_file():
         raise RunError(f"`{name}` is a version, so its report folder is taken", where="--phase",
                        fix="give the phase another name, e.g. phase-1")
-    runs = report.load_runs(root, versions)   # every version must be finished: fail before starting a kernel
+    runs = load_runs(root, versions)   # every version must be finished: fail before starting a kernel
     target = root / "runs" / "_phases" / f"{name}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
     try:

@@ -215,3 +215,55 @@ def mark_done(paths: RunPaths, stage: str, **info: Any) -> None:
 def is_done(paths: RunPaths, stage: str) -> bool:
     """Whether a stage's completion marker exists."""
     return paths.done_marker(stage).is_file()
+
+
+# ------------------------------------------------------------------------------------------------
+# Finished runs, as the reports read them
+# ------------------------------------------------------------------------------------------------
+def load_run(paths: RunPaths) -> dict:
+    """Everything the report needs from a run folder."""
+    import yaml
+
+    return {
+        "version": paths.version,
+        "root": str(paths.root),
+        "params": yaml.safe_load(paths.params_file.read_text()) if paths.params_file.is_file() else {},
+        "curation": read_json(paths.curation_json),
+        "train": read_json(paths.train_json),
+        "eval": read_json(paths.eval_json),
+        "answers": read_jsonl(paths.answers_jsonl),
+    }
+
+
+def previous_version(run: dict) -> str | None:
+    """The version this one is compared with: report.compare_to, else the one it extends."""
+    params = run["params"]
+    return (params.get("report") or {}).get("compare_to") or params.get("extends")
+
+
+def load_previous(run: dict) -> dict | None:
+    """The compared version's run, if it has finished evaluating (else None: the report says so)."""
+    name = previous_version(run)
+    if not name:
+        return None
+    paths = RunPaths(Path(run["root"]), name)
+    if not paths.eval_json.is_file():
+        return None
+    return load_run(paths)
+
+
+def load_runs(root: Path, versions: list[str], pool_seeds: bool = True) -> list[dict]:
+    """The runs of a phase, each of which must have finished evaluating; a version's finished seed replicas
+    (`molt run <v> --seeds N`) are pooled into it (molting.seeds)."""
+    from molting import seeds
+
+    runs = []
+    for version in versions:
+        paths = RunPaths(Path(root), version)
+        if not paths.eval_json.is_file():
+            raise RunError(f"version {version} has not finished evaluating", where=str(paths.run_dir),
+                           fix=f"run `molt run {version}` first")
+        run = load_run(paths)
+        replicas = seeds.finished_replicas(version, Path(root)) if pool_seeds else []
+        runs.append(seeds.pooled(run, [load_run(RunPaths(Path(root), name)) for name in replicas]) if replicas else run)
+    return runs
