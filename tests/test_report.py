@@ -7,7 +7,8 @@ import re
 import pytest
 from bs4 import BeautifulSoup
 
-from molting.report import Bullets, ParamsBlock, Table, escape_html, escape_markdown, fenced_code, summary_markdown
+from molting.display import Bullets, Table, escape_html, escape_markdown, fenced_code, summary_markdown
+from molting.report import ParamsBlock
 
 from conftest import LITERAL, cell_text, gfm_tables, render_gfm
 

@@ -1,96 +1,19 @@
-"""Tables for the report notebook, and escaping of untrusted model text in HTML and Markdown."""
+"""The version and phase reports: their tables, next-step rules and summaries (rendering helpers: molting.display)."""
 
 from __future__ import annotations
 
 import html
 import platform
-import re
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
 from molting import seeds, stats
 from molting.evaluate import METRIC_LABELS, PRIMARY, ScoreWeights, compare, rate_rows, score_parts
-from molting.runs import RunPaths, previous_version
+from molting.display import Bullets, Table, escape_html, escape_markdown, fenced_code, fmt, summary_markdown
+from molting.runs import previous_version
 
 
-class Table:
-    """Rows shown as an escaped HTML table in notebooks and HTML, and an escaped pipe table in Markdown."""
-
-    def __init__(self, rows: list[dict], columns: list[str] | None = None, caption: str = ""):
-        self.rows = rows
-        self.columns = columns or (list(rows[0]) if rows else [])
-        self.caption = caption
-
-    def _repr_html_(self) -> str:
-        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in self.columns)
-        body = "".join("<tr>" + "".join(f"<td>{escape_html(r.get(c))}</td>" for c in self.columns) + "</tr>"
-                       for r in self.rows)
-        caption = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
-        return f'<table class="molting">{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-    def _repr_markdown_(self) -> str:
-        lines = [f"*{escape_markdown(self.caption)}*", ""] if self.caption else []
-        lines.append("| " + " | ".join(escape_markdown(str(c)) for c in self.columns) + " |")
-        lines.append("|" + "---|" * len(self.columns))
-        for r in self.rows:
-            lines.append("| " + " | ".join(escape_markdown(_fmt(r.get(c))) for c in self.columns) + " |")
-        return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        return self._repr_markdown_()
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
-
-
-def _unix_newlines(text: str) -> str:
-    # a lone \r would reach the page as a second line break next to the <br>
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-def escape_html(value: Any) -> str:
-    """Model text as inert HTML: tags, entities and quotes escaped, newlines kept."""
-    return html.escape(_unix_newlines(_fmt(value)), quote=True).replace("\n", "<br>")
-
-
-# CommonMark shows any ASCII punctuation after a backslash literally. These can start code, emphasis,
-# links, strikethrough, a table cell, raw HTML or (on GitHub) math: `$3 ... $5` must not become a formula
-MD_SPECIAL = re.compile(r"([\\`*_\[\]|~$<])")
-# an & that would start an entity (&gt; &#36;) is escaped; a lone & ("R&D") reads better as it is
-MD_ENTITY = re.compile(r"&(?=#?\w+;)")
-# what opens a block at the start of a paragraph or list item: heading, quote, list, setext underline
-# (table cells hold inline text only, so "-0.12" in a cell needs no backslash)
-MD_BLOCK_START = re.compile(r"^(\s*)([#>+=-]|\d+(?=[.)]))")
-
-
-def escape_markdown(value: Any, starts_block: bool = False) -> str:
-    """Model text as inert Markdown on one line: syntax backslashed (no HTML entities), newlines as <br>;
-    `starts_block` for text that begins a paragraph or list item rather than a table cell."""
-    text = MD_SPECIAL.sub(r"\\\1", _fmt(value))
-    text = MD_ENTITY.sub(r"\\&", text)
-    if starts_block:
-        text = MD_BLOCK_START.sub(_escape_block_start, text)
-    return _unix_newlines(text).replace("\n", "<br>")
-
-
-def _escape_block_start(match: re.Match) -> str:
-    indent, marker = match.groups()
-    # "1." opens an ordered list: the dot (or parenthesis) after the digits is what gets escaped
-    return f"{indent}{marker}\\" if marker[0].isdigit() else f"{indent}\\{marker}"
-
-
-def fenced_code(text: str, info: str = "") -> str:
-    """Text as a fenced Markdown code block, shown verbatim: the fence is longer than any backtick run inside."""
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}{info}\n{text.rstrip(chr(10))}\n{fence}"
 
 
 def prompt_only(run: dict) -> bool:
@@ -190,18 +113,18 @@ def results_table(run: dict, previous: dict | None = None) -> Table:
         rows.append(row)
     judge = run["eval"].get("judge")
     if judge:
-        row = {"metric": "LLM judge /10 (greedy answers)", "base": _fmt(judge.get("base", {}).get("mean_score")),
-               "this version": _fmt(judge.get("tuned", {}).get("mean_score"))}
+        row = {"metric": "LLM judge /10 (greedy answers)", "base": fmt(judge.get("base", {}).get("mean_score")),
+               "this version": fmt(judge.get("tuned", {}).get("mean_score"))}
         if previous:   # never keyed by `label` without one: that label is "base", and would blank the base column
-            row[label] = _fmt(((previous["eval"].get("judge") or {}).get("tuned") or {}).get("mean_score"))
+            row[label] = fmt(((previous["eval"].get("judge") or {}).get("tuned") or {}).get("mean_score"))
         rows.append(row)
     for kind, name in (("test", "Perplexity, shared test chats"), ("heldout", "Perplexity, this version's held-out split")):
         key = f"{kind}_perplexity"
         if tuned.get(key) is None:
             continue
-        row = {"metric": name, "base": _fmt(base.get(key)), "this version": _fmt(tuned.get(key))}
+        row = {"metric": name, "base": fmt(base.get(key)), "this version": fmt(tuned.get(key))}
         if before is not None:
-            row[label] = _fmt(before.get(key)) if kind == "test" else "(another split)"
+            row[label] = fmt(before.get(key)) if kind == "test" else "(another split)"
         rows.append(row)
     probe = tuned.get("propensity")
     if probe:
@@ -359,19 +282,6 @@ def next_steps(run: dict, previous: dict | None = None) -> list[str]:
     return ordered or ["No rule fired: every metric is within its target."]
 
 
-class Bullets:
-    """A bulleted list (next steps) that renders as inert HTML and Markdown."""
-
-    def __init__(self, items: list[str]):
-        self.items = items
-
-    def _repr_html_(self) -> str:
-        return "<ul>" + "".join(f"<li>{escape_html(i)}</li>" for i in self.items) + "</ul>"
-
-    def _repr_markdown_(self) -> str:
-        return "\n".join(f"- {escape_markdown(i, starts_block=True)}" for i in self.items)
-
-
 def training_table(run: dict) -> Table:
     """Training efficiency figures (one row saying so for a prompt-only version, which trains nothing)."""
     t = run["train"]
@@ -385,8 +295,8 @@ def training_table(run: dict) -> Table:
         {"": "wall time", "value": f"{t['wall_time_s'] / 60:.1f} min" + (f" (resumed from {t['resumed_from']})" if t.get("resumed_from") else "")},
         {"": "tokens/s (non-pad)", "value": t["tokens_per_s"]},
         {"": "peak memory", "value": f"{t['peak_memory_mb']:,.0f} MiB ({t['peak_memory_kind']})"},
-        {"": "final train loss", "value": _fmt(t["final_train_loss"])},
-        {"": "best held-out loss", "value": _fmt(t["best_heldout_loss"])},
+        {"": "final train loss", "value": fmt(t["final_train_loss"])},
+        {"": "best held-out loss", "value": fmt(t["best_heldout_loss"])},
         {"": "trainable / total params", "value": f"{t['trainable_params']:,} / {t['total_params']:,}"},
     ]
     rows += [{"": "warning", "value": w} for w in t.get("warnings", [])]
@@ -464,15 +374,6 @@ def summary_lines(run: dict, previous: dict | None = None) -> list[str]:
     return lines
 
 
-def summary_markdown(lines: list[str]) -> str:
-    """Summary lines ("# title", "- item", "") as Markdown, the text after each marker escaped."""
-    out = []
-    for line in lines:
-        marker = line[:2] if line.startswith(("# ", "- ")) else ""
-        out.append(marker + escape_markdown(line[len(marker):], starts_block=True))
-    return "\n".join(out)
-
-
 class SummaryBlock:
     """The summary as shown in the report (the same lines go to summary.md)."""
 
@@ -509,7 +410,7 @@ def phase_table(runs: list[dict]) -> Table:
                      "agent-like (library)": _rate(tuned, "agent_like"), "agent-like (detector)": _rate(tuned, "agent_like_detector"),
                      "factual": "n/a" if tuned["factual"]["mean"] is None else f"{tuned['factual']['mean']:.0%}",
                      "contradicted": _rate(tuned, "contradicted"), "in character": _rate(tuned, "in_character"),
-                     "truncated": _rate(tuned, "truncated"), "test perplexity": _fmt(tuned.get("test_perplexity")),
+                     "truncated": _rate(tuned, "truncated"), "test perplexity": fmt(tuned.get("test_perplexity")),
                      "propensity gap": f"{probe['gap_nats']:+.3f}" if probe else "n/a",
                      "train chats": run["curation"]["counts"]["train"], "epochs": run["train"]["epochs_run"],
                      "train min": round(run["train"]["wall_time_s"] / 60, 1)})

@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from molting import arms
 from molting import params as params_mod
+from molting.display import summary_markdown
 from molting.errors import RunError
 from molting.runs import STAGES, RunPaths, atomic_write_text, is_done, load_runs, swap_in_folder, write_json
 
@@ -215,7 +216,7 @@ def run_phase(name: str, versions: list[str], root: Path | None = None, progress
     except PapermillExecutionError as exc:
         raise RunError(f"the phase report failed in cell {exc.cell_index}: {exc.ename}: {exc.evalue}", where=str(target),
                        fix=f"open {target} to see the failing cell") from None
-    summary = report.summary_markdown(report.phase_summary_lines(name, runs)) + "\n"
+    summary = summary_markdown(report.phase_summary_lines(name, runs)) + "\n"
     return render_report(RunPaths(root, name), notebook=target, target=root / "reports" / name,
                          extra={"summary.md": summary})
 

@@ -51,7 +51,7 @@ def curve_points(versions: list[str], key: str, root: Path) -> list[dict]:
 def write_curve(version: str, key: str, points: list[dict], root: Path) -> Path:
     """reports/<version>-sweep-<key>/: learning_curve.png and a Markdown table beside it."""
     from molting import plots
-    from molting.report import Table
+    from molting.display import Table
 
     folder = root / "reports" / f"{version}-sweep-{KEYS[key][0]}"
     fig = plots.learning_curve(points, KEYS[key][1])
