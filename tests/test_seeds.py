@@ -8,7 +8,7 @@ import pytest
 import torch
 import yaml
 
-from molting import evaluate, models, params, report, runner, seeds, train
+from molting import evaluate, models, params, runner, seeds, train
 from molting.errors import ParamsError
 from molting.runs import RunPaths, load_runs, read_json, read_jsonl, write_json, write_jsonl
 

@@ -108,7 +108,7 @@ def convert_gguf(gguf: Path, name: str | None = None) -> Path:
     if (target / "molting-converted.txt").is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    from filelock import FileLock  # (a huggingface_hub dependency) one process converts, the others wait for it
+    from filelock import FileLock  # one process converts, the others wait for it and reuse its folder
 
     with FileLock(str(target.parent / f".{target.name}.lock")):
         if not (target / "molting-converted.txt").is_file():

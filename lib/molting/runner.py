@@ -78,7 +78,7 @@ def reset_stage(paths: RunPaths, stage: str) -> None:
         shutil.rmtree(paths.checkpoints_dir)
 
 
-def execute_stage(stage: str, paths: RunPaths, cfg: Any, log: Callable[[str], None], progress: bool = True) -> float:
+def execute_stage(stage: str, paths: RunPaths, progress: bool = True) -> float:
     """Run one notebook in a fresh kernel into runs/<v>/<stage>.ipynb; failures name the cell and keep the notebook."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -176,7 +176,7 @@ def run_version(version: str, root: Path, *, force: bool = False, from_stage: st
             log(f"[{version}] {stage}: prompt-only (train.enabled: false), nothing to train")
             continue
         log(f"[{version}] stage {index + 1}/{len(STAGES)}: {stage} ...")
-        timings[stage] = round(execute_stage(stage, paths, cfg, log, progress), 1)
+        timings[stage] = round(execute_stage(stage, paths, progress), 1)
         log(f"[{version}] {stage}: done in {timings[stage]:.1f} s")
     if all(is_done(paths, s) for s in STAGES):
         start = time.perf_counter()
