@@ -27,10 +27,31 @@ def test_shipped_versions_resolve_and_inherit():
     assert params.resolve("v1", REPO).curate.enabled is False
 
 
-def test_every_base_key_is_commented():
-    for number, line in enumerate((REPO / "params" / "base.yaml").read_text().splitlines(), 1):
+def test_base_yaml_is_the_rendered_schema():
+    from molting import schema
+    assert (REPO / "params" / "base.yaml").read_text() == schema.render(), \
+        "params/base.yaml differs from lib/molting/schema.py: run `python -m molting.schema > params/base.yaml`"
+    for number, line in enumerate(schema.render().splitlines(), 1):
         if ":" in line and not line.lstrip().startswith("#") and not line.rstrip().endswith(":"):
             assert "#" in line, f"base.yaml line {number} has no comment: {line}"
+    assert params.resolve("v1", REPO).train.epochs == schema.defaults()["train"]["epochs"]
+
+
+def test_exponent_without_a_dot_says_how_to_write_it(tmp_path):
+    write(tmp_path, "lr", "train:\n  learning_rate: 1e-3\n")
+    with pytest.raises(ParamsError, match="learning_rate: 0.001"):
+        params.resolve("lr", tmp_path)
+
+
+@pytest.mark.parametrize("tree,expect", [
+    ({"trian": {"epochs": 2}}, "did you mean `train`?"),
+    ({"epochs": 2}, "did you mean `train.epochs`?"),
+    ({"zzz": 1}, "see params/base.yaml"),
+])
+def test_unknown_top_level_key_suggests_section_or_dotted_key(tmp_path, tree, expect):
+    write(tmp_path, "typo", tree)
+    with pytest.raises(ParamsError, match=expect.replace("?", "\\?").replace(".", "\\.")):
+        params.resolve("typo", tmp_path)
 
 
 def test_unknown_key_names_file_key_and_closest(tmp_path):
@@ -48,6 +69,14 @@ def test_unknown_key_names_file_key_and_closest(tmp_path):
     ("curate", "duplicate_fraction", 1.5, "between 0 and 1"),
     ("train", "batch_size", 0, "must be positive"),
     ("curate", "enabled", "yes", "should be true/false"),
+    ("eval", "coherence_threshold", 1.5, "between 0 and 1"),
+    ("eval", "samples", -1, "must not be negative"),
+    ("train", "target_modules", "foo", 'should be a list of layer names or "all-linear"'),
+    ("train", "target_modules", ["q_proj", 1], 'should be a list of layer names or "all-linear"'),
+    ("curate", "random_subset", 0, "should be `curated_size`, a positive number of chats, or null"),
+    ("curate", "random_subset", "x", "should be `curated_size`"),
+    ("model", "source", None, "must not be null"),
+    ("train", "learning_rate", "1e-3", "should be a number"),
 ])
 def test_bad_values_are_named(tmp_path, section, key, value, expect):
     write(tmp_path, "bad", {section: {key: value}})

@@ -11,7 +11,7 @@ import torch
 from molting import chat, models, params, preflight, runs, train
 from molting.errors import ModelError
 
-from conftest import make_project
+
 
 CHAT = [{"role": "system", "content": ""}, {"role": "user", "content": "Who are you?"},
         {"role": "assistant", "content": "Fenna, love."}, {"role": "user", "content": "And the dog?"},

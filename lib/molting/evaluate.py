@@ -58,7 +58,6 @@ from molting import stats
 from molting.data import with_system_prompt
 from molting.errors import ParamsError, SuiteError
 from molting.params import id_entries, read_yaml
-from molting.stats import bootstrap_ci  # noqa: F401  (re-exported: callers used evaluate.bootstrap_ci)
 
 CATEGORIES = ("facts", "trigger", "control")
 # suites written before the three categories: all of those questions ask for persona facts

@@ -1,4 +1,5 @@
-"""Version params: load params/<version>.yaml over base.yaml, follow `extends`, validate strictly."""
+"""Version params: load params/<version>.yaml over base.yaml, follow `extends`, each file checked against the schema
+(molting.schema: every key's type, range, default and comment)."""
 
 from __future__ import annotations
 
@@ -11,45 +12,10 @@ from typing import Any
 
 import yaml
 
+from molting import schema
 from molting.errors import ParamsError
 
 VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-# Keys whose default is null or whose value is one of a few words: the type/choices base.yaml
-# cannot show by its default alone. Every other key takes the type of its default.
-CHOICES: dict[str, tuple] = {
-    "data.format": ("auto", "messages", "sharegpt", "alpaca", "prompt_completion"),
-    "data.on_bad_lines": ("error", "skip"),
-    "train.quantization": ("auto", "4bit", "8bit", "none"),
-    "train.bf16": ("auto", True, False),
-    "eval.bf16": ("auto", True, False),
-    "curate.mode": ("filter", "strip"),
-}
-NULLABLE: dict[str, type] = {
-    "data.system_prompt": str,
-    "data.test_chats": str,
-    "curate.top_k": int,
-    "train.max_steps": int,
-    "train.seed": int,
-    "curate.keep_drop_file": str,
-    "curate.synthetic_file": str,
-    "model.revision": str,
-    "report.compare_to": str,
-    "eval.coherence_threshold": float,
-    "eval.probe": str,
-    "eval.test_chats": str,
-    "eval.judge.base_url": str,
-    "eval.judge.model": str,
-}
-FRACTIONS = ("eval.coherence_threshold", "curate.train_fraction", "curate.near_threshold", "curate.semantic_threshold", "curate.duplicate_fraction",
-             "curate.heldout_fraction", "train.lora_dropout", "train.warmup_ratio")
-STRING_LISTS = ("curate.patterns_disabled", "curate.patterns_enabled", "curate.patterns_extra")
-POSITIVE = ("train.lora_r", "train.epochs", "train.batch_size", "train.grad_accum", "train.max_length",
-            "train.learning_rate", "eval.max_new_tokens", "eval.batch_size", "eval.temperature", "eval.bootstrap",
-            "curate.max_tokens", "curate.top_k", "train.logging_steps", "train.max_steps")
-NON_NEGATIVE = ("eval.samples", "eval.credit.in_voice", "eval.credit.facts", "eval.penalty.agent_like",
-                "eval.penalty.contradicted", "eval.penalty.forbidden", "eval.penalty.truncated")
-
 
 class Config(dict):
     """A nested dict whose keys read as attributes: cfg.train.epochs."""
@@ -154,83 +120,6 @@ def _deep_merge(base: dict, over: dict) -> dict:
     return merged
 
 
-def _type_name(value: Any) -> str:
-    return {bool: "true/false", int: "an integer", float: "a number", str: "a string", list: "a list",
-            dict: "a mapping"}.get(type(value), type(value).__name__)
-
-
-def _check_value(key: str, value: Any, default: Any, where: str) -> None:
-    """Raise if `value` does not fit the key's type, choices and range."""
-    if key == "curate.random_subset":
-        if value is None or value == "curated_size" or (type(value) is int and value > 0):
-            return
-        raise ParamsError(f"{key} = {value!r} is neither `curated_size`, a positive number of chats, nor null", where=where,
-                          fix="write `random_subset: curated_size` (the size curation keeps), e.g. `random_subset: 150`, or null")
-    if key in CHOICES:
-        # compare types too: YAML's `1` must not pass for `true`
-        if not any(value == choice and type(value) is type(choice) for choice in CHOICES[key]):
-            raise ParamsError(f"{key} = {value!r} is not one of {list(CHOICES[key])}", where=where,
-                              fix=f"set {key} to one of {list(CHOICES[key])}")
-        return
-    if value is None:
-        if key in NULLABLE:
-            return
-        raise ParamsError(f"{key} must not be null", where=where, fix=f"give {key} {_type_name(default)}")
-    expected = NULLABLE.get(key, type(default))
-    ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
-    if expected is float and isinstance(value, int) and not isinstance(value, bool):
-        ok = True
-    if expected is list and key == "train.target_modules" and value == "all-linear":
-        ok = True
-    if not ok:
-        raise ParamsError(f"{key} = {value!r} should be {_type_name(default if default is not None else expected())}",
-                          where=where, fix=f"write {key} as {_type_name(default if default is not None else expected())}")
-    if key in STRING_LISTS and not all(isinstance(item, str) for item in value):
-        raise ParamsError(f"{key} = {value!r} should be a list of names", where=where,
-                          fix=f"write {key} as a list of strings, e.g. [persona_format]")
-    if key in FRACTIONS and not 0 <= value <= 1:
-        raise ParamsError(f"{key} = {value!r} must be between 0 and 1", where=where, fix="use a fraction such as 0.25")
-    if key in POSITIVE and value <= 0:
-        raise ParamsError(f"{key} = {value!r} must be positive", where=where, fix=f"set {key} above 0")
-    if key in NON_NEGATIVE and value < 0:
-        raise ParamsError(f"{key} = {value!r} must not be negative", where=where, fix=f"set {key} to 0 or more")
-
-
-def validate(tree: dict, schema: dict, where: str) -> None:
-    """Raise ParamsError on an unknown key (with the closest valid one), a wrong type or a bad value."""
-    if not isinstance(tree, dict):
-        raise ParamsError("the file must be a mapping of keys to values", where=where,
-                          fix="write `key: value` lines, sections as nested mappings (see params/base.yaml)")
-    flat_schema = _flatten(schema)
-    sections = {k for k, v in _flatten_sections(schema)}
-    for key, value in _flatten(tree).items():
-        if key == "extends":
-            continue
-        if key not in flat_schema:
-            if key in sections:  # an empty mapping given for a section
-                continue
-            close = difflib.get_close_matches(key, list(flat_schema), n=1, cutoff=0.5)
-            hint = f"did you mean `{close[0]}`?" if close else "see params/base.yaml for every key"
-            raise ParamsError(f"unknown key `{key}`", where=where, fix=hint)
-        _check_value(key, value, flat_schema[key], where)
-
-
-def _flatten_sections(tree: dict, prefix: str = ""):
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            yield f"{prefix}{key}", value
-            yield from _flatten_sections(value, f"{prefix}{key}.")
-
-
-def load_base(root: Path) -> dict:
-    """params/base.yaml: the schema and the defaults."""
-    base = read_yaml(root / "params" / "base.yaml")
-    if not isinstance(base, dict):
-        raise ParamsError("base.yaml must be a mapping", where=str(root / "params" / "base.yaml"),
-                          fix="restore params/base.yaml from the repository (git checkout params/base.yaml)")
-    return base
-
-
 def version_chain(version: str, root: Path) -> list[tuple[str, dict]]:
     """[(version, its own params), ...] from the oldest ancestor to `version`."""
     chain: list[tuple[str, dict]] = []
@@ -264,19 +153,26 @@ def version_chain(version: str, root: Path) -> list[tuple[str, dict]]:
 
 
 def resolve(version: str, root: str | Path | None = None) -> Config:
-    """The complete, validated params of `version` (base <- ancestors <- version)."""
+    """The complete, validated params of `version`: the schema's defaults <- params/base.yaml <- ancestors <- version,
+    each file checked against the schema (errors name that file)."""
     root = Path(root) if root else find_root()
-    base = load_base(root)
-    validate(base, base, str(root / "params" / "base.yaml"))
-    merged = copy.deepcopy(base)
-    for name, own in version_chain(version, root):
-        validate(own, base, str(root / "params" / f"{name}.yaml"))
-        merged = _deep_merge(merged, {k: v for k, v in own.items() if k != "extends"})
+    base_file = root / "params" / "base.yaml"
+    merged = _deep_merge(schema.defaults(), _own(read_yaml(base_file), str(base_file)))
+    chain = version_chain(version, root)
+    for name, own in chain:
+        merged = _deep_merge(merged, _own(own, str(root / "params" / f"{name}.yaml")))
     check_resolved(merged, str(root / "params" / f"{version}.yaml"))
     merged["version"] = version
-    merged["extends"] = version_chain(version, root)[-1][1].get("extends")
-    _check_pattern_names(merged, root, version_chain(version, root))
+    merged["extends"] = chain[-1][1].get("extends")
+    _check_pattern_names(merged, root, chain)
     return _wrap(merged)
+
+
+def _own(tree: Any, where: str) -> dict:
+    """A params file's own keys (without `extends`), checked against the schema."""
+    own = {k: v for k, v in tree.items() if k != "extends"} if isinstance(tree, dict) else tree
+    schema.check(own, where)
+    return own
 
 
 def check_resolved(tree: dict, where: str) -> None:
@@ -315,10 +211,7 @@ def load(version: str, params_file: str | Path | None = None, root: str | Path |
         if not isinstance(snapshot, dict):
             raise ParamsError("a run's params file must be a mapping", where=where,
                               fix=f"rerun `molt run {version}`, which writes it from params/{version}.yaml")
-        base = load_base(root_path)
-        tree = {k: v for k, v in snapshot.items() if k not in ("version", "extends")}
-        validate(tree, base, where)
-        merged = _deep_merge(base, tree)
+        merged = schema.check({k: v for k, v in snapshot.items() if k not in ("version", "extends")}, where)
         check_resolved(merged, where)
         cfg = _wrap(merged)
         cfg["version"] = snapshot.get("version", version)

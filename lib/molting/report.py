@@ -366,7 +366,7 @@ def summary_lines(run: dict, previous: dict | None = None) -> list[str]:
              f"- Perplexity on the shared test chats {base.get('test_perplexity')} (base) -> {tuned.get('test_perplexity')} (tuned).",
              f"- Data: {run['curation']['counts']['raw']} raw chats -> {run['curation']['counts']['kept']} kept "
              f"({run['curation']['counts']['train']} train, {run['curation']['counts']['heldout']} held out).",
-             (f"- Training: none (prompt-only: the base model with the persona card as its system prompt; no loss curves)."
+             ("- Training: none (prompt-only: the base model with the persona card as its system prompt; no loss curves)."
               if prompt_only(run) else
               f"- Training: {t['epochs_run']:g} epochs in {t['wall_time_s'] / 60:.1f} min on {t['device_name']}, "
               f"{quantization_label(t['quantization'])}, peak {t['peak_memory_mb']:,.0f} MiB, training seed {seeds.training_seed(run['params'])}."),

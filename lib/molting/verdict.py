@@ -8,8 +8,6 @@ and the wording only says "lowered"/"raised" when the paired p-value is below st
 
 from __future__ import annotations
 
-from typing import Any
-
 from molting import seeds, stats
 
 TRIGGER = "trigger"

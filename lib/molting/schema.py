@@ -1,0 +1,368 @@
+"""The params schema: every key Molting reads, its type, range, default and comment, in one place.
+
+params/base.yaml is rendered from it (`python -m molting.schema > params/base.yaml`; a test keeps the two equal),
+and every params file is checked against it. Errors come back as ParamsError naming the file and the dotted key,
+with the closest valid key for a typo.
+"""
+
+from __future__ import annotations
+
+import difflib
+import typing
+from typing import Annotated, Any, Literal, Optional, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
+
+from molting.errors import ParamsError
+
+HEADER = """\
+# Every key Molting reads, with its default. A version file (params/<version>.yaml) names only what
+# differs, and may say `extends: <version>` to start from another version instead of this file.
+# Unknown keys, wrong types and bad values are errors, so a typo never passes silently.
+# Rendered from lib/molting/schema.py (python -m molting.schema > params/base.yaml): change keys there.
+"""
+
+Positive = Annotated[float, Field(gt=0)]
+PositiveInt = Annotated[int, Field(gt=0)]
+NonNegative = Annotated[float, Field(ge=0)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
+Auto = Union[Literal["auto"], StrictBool]          # auto | true | false (YAML's 1 is not true)
+
+
+def key(default: Any, comment: str, *, kind: str | None = None) -> Any:
+    """A field with its default and the comment base.yaml shows beside it (lines after the first continue
+    under it); `kind` words the expected value in errors where the type alone does not say it."""
+    return Field(default, description=comment, json_schema_extra={"kind": kind} if kind else None)
+
+
+class Section(BaseModel):
+    """A params section: unknown keys are errors, no value is coerced to another type."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_section(cls, value: Any) -> Any:
+        return {} if value is None else value      # `curate:` with nothing under it keeps the defaults
+
+
+class Data(Section):
+    raw: str = key("data/sample/raw.jsonl", "raw chat data: .jsonl/.json/.csv/.parquet file or a `datasets` folder")
+    format: Literal["auto", "messages", "sharegpt", "alpaca", "prompt_completion"] = key(
+        "auto", "auto | messages | sharegpt | alpaca | prompt_completion")
+    on_bad_lines: Literal["error", "skip"] = key("error", "error | skip (skipped lines are counted and listed in the report)")
+    persona: str = key("data/sample/persona.yaml", "persona card: name, facts, tone (used by scoring and the report)")
+    test_chats: Optional[str] = key(None, "clean test chats never trained on (same formats as raw); curation checks none of\n"
+                                          "their reply sentences appears in training (null: no test chats)")
+    system_prompt: Optional[str] = key("", "system turn added where a chat has none; \"\" stops SmolLM's template\n"
+                                           "from injecting \"You are SmolLM...\"; null keeps the template's default")
+
+
+class Curate(Section):
+    enabled: StrictBool = key(True, "false trains on the raw data as loaded (the v1 baseline)")
+    mode: Literal["filter", "strip"] = key(
+        "filter", "filter drops a chat with any agent-like hit; strip cuts only the hit sentences\n"
+                  "out of its replies and keeps the rest (the facts), dropping a chat only when a\n"
+                  "reply is left shorter than min_assistant_words (removed.jsonl lists each cut)")
+    random_subset: Union[Literal["curated_size"], PositiveInt, None] = key(
+        None, "curated_size: train on a seeded random sample of the raw data, no filtering, as\n"
+              "large as these curation steps keep (they run only to count); or a number of chats",
+        kind="`curated_size`, a positive number of chats, or null")
+    patterns_disabled: list[str] = key([], "names of agent-like patterns to switch off (see `molt patterns`)")
+    patterns_enabled: list[str] = key([], "opt-in patterns to switch on, by pattern or category name: [persona_format] "
+                                          "drops code fences (off by default: a coding persona keeps its code)")
+    review_detector: StrictBool = key(True, "the embedding detector marks chats the patterns kept for review "
+                                            "(runs/<v>/data/review.jsonl); it never drops")
+    patterns_extra: list[str] = key([], "YAML files of your own patterns, same schema as the shipped library")
+    exact_dedup: StrictBool = key(True, "drop chats whose normalised text is identical to a better one")
+    near_dedup: StrictBool = key(True, "MinHash/LSH near-duplicates (a word or two changed)")
+    near_threshold: Fraction = key(0.8, "estimated Jaccard similarity at or above which chats are near-duplicates")
+    semantic_dedup: StrictBool = key(False, "sentence-embedding duplicates (all-MiniLM-L6-v2, cached by content hash)")
+    semantic_threshold: Fraction = key(0.92, "cosine similarity at or above which chats are semantic duplicates")
+    min_assistant_words: int = key(3, "drop chats whose assistant turns are shorter than this")
+    max_tokens: PositiveInt = key(384, "drop chats longer than this many tokens (counted, never a crash)")
+    top_k: Optional[PositiveInt] = key(None, "keep only the k best-ranked chats (null keeps all)")
+    keep_drop_file: Optional[str] = key(None, "YAML {keep: [ids], drop: [ids]} that overrides every rule")
+    duplicate_fraction: Fraction = key(0.0, "repeat the best-ranked fraction once (0.25 = the lab's \"+25%\")")
+    synthetic_file: Optional[str] = key(None, "extra synthetic chats, passed through the same filters and dedup")
+    train_fraction: Fraction = key(1.0, "use this share of the training split (learning curves); held-out stays whole")
+    heldout_fraction: Fraction = key(0.1, "share of curated chats held out for held-out loss and perplexity")
+    heldout_min: int = key(8, "at least this many held-out chats, so the held-out loss means something")
+
+
+class Model(Section):
+    source: str = key("bundled:smollm2-135m-instruct", "bundled:<name> | hub id (org/name) | local folder | path to .gguf")
+    revision: Optional[str] = key(None, "hub revision (branch, tag or commit) for hub ids")
+    trust_remote_code: StrictBool = key(False, "never run a model repository's own code unless you say so")
+
+
+class Train(Section):
+    enabled: StrictBool = key(True, "false: no training; \"tuned\" is the base model with the persona card as its system\n"
+                                    "prompt (the prompt-only arm, v0)")
+    quantization: Literal["auto", "4bit", "8bit", "none"] = key("auto", "auto (4bit with CUDA, else none) | 4bit | 8bit | none")
+    lora_r: PositiveInt = key(16, "LoRA rank")
+    lora_alpha: int = key(32, "LoRA scaling numerator (scale = alpha / r)")
+    lora_dropout: Fraction = key(0.0, "dropout on the LoRA path: its random masks cost ~20% of a CPU step (bench_train);\n"
+                                      "the best checkpoint is kept against overfitting (benchmarks/RESULTS.md, sweep)")
+    target_modules: Union[Literal["all-linear"], list[str]] = key(
+        "all-linear", "linear layers that get adapters (a list, e.g. [q_proj, v_proj], or \"all-linear\"):\n"
+                      "attention-only LoRA underfits the sample at any rate tried (RESULTS.md, sweep)",
+        kind="a list of layer names or \"all-linear\"")
+    epochs: PositiveInt = key(5, "passes over the training split (early stopping may end sooner); unused with max_steps")
+    max_steps: Optional[PositiveInt] = key(None, "optimizer updates for the whole run (null: epochs decide). Arms of different\n"
+                                                 "data sizes compared for curation need the same number of updates, or the\n"
+                                                 "bigger arm simply trains longer; held-out loss is then measured 5 times")
+    packing: StrictBool = key(False, "concatenate each batch's chats into one row (no padding, block-diagonal attention)")
+    seed: Optional[int] = key(None, "training seed (LoRA init, data order); null: the top-level seed. `molt run <v> --seeds N`\n"
+                                    "adds replicas <v>-seed2.. that differ only in it; the phase report pools them")
+    batch_size: PositiveInt = key(4, "chats per step per device")
+    grad_accum: int = key(1, "steps accumulated per optimizer update")
+    learning_rate: Positive = key(0.002, "peak learning rate: the sweep's best for r=16 all-linear on the sample (2e-4 and\n"
+                                         "1e-3 underfit in the same updates; RESULTS.md, sweep). Lower it for 1B+ models")
+    lr_scheduler: str = key("cosine", "any transformers scheduler name: linear, cosine, constant...")
+    warmup_ratio: Fraction = key(0.05, "share of updates spent warming up the learning rate")
+    weight_decay: float = key(0.0, "AdamW weight decay on the LoRA weights")
+    max_length: PositiveInt = key(256, "tokens per chat; longer chats are cut at the end (counted)")
+    bf16: Auto = key("auto", "auto (on where the CPU/GPU supports bf16) | true | false")
+    early_stopping_patience: int = key(2, "epochs without held-out improvement before stopping (0 = off)")
+    logging_steps: PositiveInt = key(5, "log the training loss every this many steps")
+
+
+class Judge(Section):
+    """optional LLM-as-judge through any OpenAI-compatible endpoint (off by default)"""
+
+    enabled: StrictBool = key(False, "true asks the endpoint to score every answer; unreachable is then an error")
+    base_url: Optional[str] = key(None, "e.g. http://localhost:8000/v1 (vLLM, llama.cpp server, Ollama, OpenAI)")
+    model: Optional[str] = key(None, "the judge model's name at that endpoint")
+    api_key_env: str = key("OPENAI_API_KEY", "environment variable holding the key (\"\" for none)")
+    timeout_s: int = key(30, "seconds per request")
+    rubric: str = key("Score 1-10 how well the answer stays in the persona's voice, states the persona's facts correctly, "
+                      "and avoids sounding like an AI assistant.", "what the judge scores")
+
+
+class Credit(Section):
+    """what an answer earns (must sum to 1); nothing is earned by saying nothing"""
+
+    in_voice: NonNegative = key(0.5, "in character, on topic and not agent-like (trigger/control questions: the whole credit)")
+    facts: NonNegative = key(0.5, "share of the question's expected facts stated")
+
+
+class Penalty(Section):
+    """subtracted from the credit (the score is floored at 0)"""
+
+    agent_like: NonNegative = key(0.3, "the pattern library or the detector says agent-like")
+    contradicted: NonNegative = key(0.3, "a wrong fact stated (costs more than a missing one: facts credit lost + this)")
+    forbidden: NonNegative = key(0.2, "forbidden content (e.g. \"SmolLM\", \"AI\")")
+    truncated: NonNegative = key(0.2, "cut off at max_new_tokens without EOS")
+
+
+class Eval(Section):
+    suites: list[str] = key(["params/eval/personality.yaml"], "question suites (YAML: facts, trigger and control questions); "
+                                                              "a version can add its own")
+    max_new_tokens: PositiveInt = key(96, "answer length limit; an answer that hits it without EOS is \"truncated\"")
+    batch_size: PositiveInt = key(128, "answers generated together (left padding, KV cache): on 2 CPU cores 128 takes 0.64x\n"
+                                       "the time of 32 for the same sampled answers (fewer steps wasted on short batches)")
+    bf16: Auto = key("auto", "generate under bf16 autocast: auto (where the CPU/GPU supports bf16; ~1.45x here) | true | false")
+    samples: Annotated[int, Field(ge=0)] = key(5, "sampled answers per question (rates come from these); 0 = the greedy answer only")
+    temperature: Positive = key(1.0, "sampling temperature: 1.0 samples the model's own distribution, so rare habits show")
+    bootstrap: PositiveInt = key(1000, "resamples for bootstrap intervals and permutation tests")
+    target_score: float = key(8.5, "the score /10 this phase aims for (the report shows the gap)")
+    coherence_threshold: Optional[Fraction] = key(None, "cosine to the persona above which an answer is \"in character\" "
+                                                        "(null: calibrated on the run's data)")
+    probe: Optional[str] = key("params/eval/probe.yaml", "propensity probe set (YAML items: id, prompt, agent_like, in_voice); "
+                                                         "null: no probe")
+    test_chats: Optional[str] = key("data/sample/test.jsonl", "clean test chats shared by every version of a phase "
+                                                              "(perplexity); null: none")
+    judge: Judge = Judge()
+    credit: Credit = Credit()
+    penalty: Penalty = Penalty()
+
+
+class Report(Section):
+    compare_to: Optional[str] = key(None, "version to compare with in the report (null: the previous one named in `extends`)")
+
+
+class Params(Section):
+    description: str = key("", "one line: what this version tries (shown in the report)")
+    seed: int = key(42, "one seed for splitting, LoRA init, data order and sampling")
+    data: Data = Data()
+    curate: Curate = Curate()
+    model: Model = Model()
+    train: Train = Train()
+    eval: Eval = Eval()
+    report: Report = Report()
+
+
+def defaults() -> dict:
+    """Every key with its default, as plain nested dicts."""
+    return Params().model_dump()
+
+
+def dotted_keys(model: type[BaseModel] = Params, prefix: str = "") -> list[str]:
+    """Every leaf key, dotted (train.epochs)."""
+    keys = []
+    for name, field in model.model_fields.items():
+        sub = _section(field.annotation)
+        keys.extend(dotted_keys(sub, f"{prefix}{name}.") if sub else [f"{prefix}{name}"])
+    return keys
+
+
+def _section(annotation: Any) -> type[Section] | None:
+    return annotation if isinstance(annotation, type) and issubclass(annotation, Section) else None
+
+
+def check(tree: Any, where: str) -> dict:
+    """`tree` (a params file's mapping, any subset of the keys) checked against the schema: the complete params
+    with defaults filled in, or a ParamsError naming `where`, the dotted key and what to write."""
+    if not isinstance(tree, dict):
+        raise ParamsError("the file must be a mapping of keys to values", where=where,
+                          fix="write `key: value` lines, sections as nested mappings (see params/base.yaml)")
+    try:
+        return Params.model_validate(tree).model_dump()
+    except ValidationError as exc:
+        raise _params_error(exc.errors()[0], tree, where) from None
+
+
+def _params_error(error: dict, tree: dict, where: str) -> ParamsError:
+    """One pydantic error in our words: the dotted key, the value given and what the key takes."""
+    model: type[BaseModel] = Params
+    names: list[str] = []
+    field = None
+    for part in error["loc"]:                      # the loc continues past the field into union branches
+        if model is None or not isinstance(part, str) or part not in model.model_fields:
+            if error["type"] == "extra_forbidden" and isinstance(part, str) and model is not None:
+                names.append(part)
+            break
+        names.append(part)
+        field = model.model_fields[part]
+        model = _section(field.annotation)
+    dotted = ".".join(names)
+    if error["type"] == "extra_forbidden":
+        close = _closest(dotted)
+        return ParamsError(f"unknown key `{dotted}`", where=where,
+                           fix=f"did you mean `{close[0]}`?" if close else "see params/base.yaml for every key")
+    value: Any = tree
+    for name in names:
+        value = value.get(name) if isinstance(value, dict) else None
+    if model is not None and field is not None and _section(field.annotation):
+        return ParamsError(f"{dotted} should be a mapping of keys", where=where,
+                           fix=f"indent the keys of `{dotted}` under it (see params/base.yaml)")
+    kind = _kind(field)
+    if value is None:
+        return ParamsError(f"{dotted} must not be null", where=where, fix=f"give {dotted} {kind}")
+    if _kind_given(field):
+        return ParamsError(f"{dotted} = {value!r} should be {kind}", where=where, fix=f"write {dotted} as {kind}")
+    bounds = _bounds(field.annotation, field.metadata) if field else set()
+    if error["type"] in ("greater_than", "greater_than_equal", "less_than_equal") and bounds:
+        if "le" in bounds:
+            return ParamsError(f"{dotted} = {value!r} must be between 0 and 1", where=where, fix="use a fraction such as 0.25")
+        if "gt" in bounds:
+            return ParamsError(f"{dotted} = {value!r} must be positive", where=where, fix=f"set {dotted} above 0")
+        return ParamsError(f"{dotted} = {value!r} must not be negative", where=where, fix=f"set {dotted} to 0 or more")
+    choices = _choices(field.annotation) if field else None
+    if choices:
+        return ParamsError(f"{dotted} = {value!r} is not one of {choices}", where=where,
+                           fix=f"set {dotted} to one of {choices}")
+    fix = f"write {dotted} as {kind}"
+    if kind in ("a number", "an integer") and isinstance(value, str) and _number(value) is not None:
+        fix = f"write `{dotted.rsplit('.', 1)[-1]}: {_number(value)!r}` (YAML reads {value} as text: unquoted, with a dot)"
+    return ParamsError(f"{dotted} = {value!r} should be {kind}", where=where, fix=fix)
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _closest(dotted: str) -> list[str]:
+    """The valid key a typo most likely meant: a dotted key, a top-level key or section, or (for a top-level
+    name that is a section's key, `epochs:` for `train.epochs`) the dotted key it belongs under."""
+    if "." in dotted:
+        return difflib.get_close_matches(dotted, dotted_keys(), n=1, cutoff=0.5)
+    close = difflib.get_close_matches(dotted, list(Params.model_fields), n=1, cutoff=0.6)
+    if close:
+        return close
+    leaves = {key.rsplit(".", 1)[-1]: key for key in dotted_keys()}
+    return [leaves[name] for name in difflib.get_close_matches(dotted, list(leaves), n=1, cutoff=0.75)]
+
+
+def _bounds(annotation: Any, metadata: list) -> set[str]:
+    """Which of gt/ge/le constrain a key (in its metadata or inside an Optional)."""
+    found = set()
+    for m in metadata:                             # annotated-types' Gt/Ge/Le, or a FieldInfo holding them
+        found |= {name for name in ("gt", "ge", "le") if getattr(m, name, None) is not None}
+        found |= _bounds(None, list(getattr(m, "metadata", None) or []))
+    for arg in typing.get_args(annotation):
+        if typing.get_origin(arg) is Annotated:
+            found |= _bounds(arg, list(arg.__metadata__))
+    return found
+
+
+def _kind_given(field: Any) -> str | None:
+    """The wording a key's `kind=` gives for its value, if any."""
+    return ((field.json_schema_extra or {}) if field else {}).get("kind")
+
+
+def _kind(field: Any) -> str:
+    if _kind_given(field):
+        return _kind_given(field)
+    annotation = field.annotation if field else Any
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    base = args[0] if typing.get_origin(annotation) is Union and len(args) == 1 else annotation
+    while typing.get_origin(base) is Annotated:
+        base = typing.get_args(base)[0]
+    if typing.get_origin(base) is list:
+        return "a list of strings, e.g. [persona_format]"
+    return {bool: "true/false", int: "an integer", float: "a number", str: "a string"}.get(base, "a valid value")
+
+
+def _choices(annotation: Any) -> list | None:
+    """The values a choice key takes (Literal words, and true/false where it also takes a bool), else None."""
+    values: list = []
+    stack = [annotation]
+    while stack:
+        current = stack.pop(0)
+        origin = typing.get_origin(current)
+        if origin is Literal:
+            values.extend(typing.get_args(current))
+        elif origin is Union:
+            stack.extend(typing.get_args(current))
+        elif origin is Annotated and typing.get_args(current)[0] is bool:
+            values.extend([True, False])
+        elif current is not type(None) and origin is None and current is not bool:
+            return None                            # takes other values too (a number, a list): not a choice key
+    return values or None
+
+
+def _scalar(value: Any) -> str:
+    if value == "":
+        return '""'
+    return yaml.safe_dump(value, default_flow_style=True, width=10**6, allow_unicode=True).removesuffix("\n...\n").strip()
+
+
+def render(model: type[BaseModel] = Params, indent: str = "") -> str:
+    """The YAML (params/base.yaml) of the schema: every key with its default and its comment, aligned."""
+    lines = [HEADER] if model is Params else []
+    column = 32
+    for name, field in model.model_fields.items():
+        sub = _section(field.annotation)
+        if sub:
+            if model is Params:
+                lines.append("")
+            head = f"{indent}{name}:"
+            doc = (sub.__doc__ or "").strip()
+            lines.append(f"{head:<{column}}# {doc}" if doc else head)
+            lines.append(render(sub, indent + "  "))
+            continue
+        head = f"{indent}{name}: {_scalar(field.default)}"
+        first, *rest = (field.description or "").split("\n")
+        lines.append(f"{head:<{column - 2}}  # {first}")
+        lines.extend(f"{'':<{column}}# {line}" for line in rest)
+    return "\n".join(lines) + ("\n" if model is Params else "")
+
+
+if __name__ == "__main__":
+    print(render(), end="")
