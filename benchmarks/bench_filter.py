@@ -7,7 +7,7 @@ The labelled set (data/labelled/, written independently of the patterns) is spli
 for it only numbers are printed. On both, side by side and measured in this run:
 - the pattern library as curation uses it by default (the opt-in persona_format rules off);
 - the embedding detector (molting.detector) trained on the development half only;
-- public phrase lists that well-known SFT datasets were cleaned with (benchmarks/public_filter_lists.py).
+- public phrase lists that well-known SFT datasets were cleaned with (benchmarks/public_filter_lists.yaml).
 `persona_format` rows (code fences, headings, tables: agent-like only for some personas) are left out of the
 overall figures and measured on their own with the opt-in rules switched on, with the share of human replies
 those rules would flag (why they are opt-in).
@@ -28,10 +28,10 @@ from typing import Any, Callable, Iterable
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))  # this checkout's code, even where another copy is installed
-sys.path.insert(0, str(ROOT / "benchmarks"))
 from molting.patterns import OPT_IN_CATEGORIES, PatternLibrary, load_library  # noqa: E402
-from public_filter_lists import PUBLIC_LISTS  # noqa: E402
+import yaml  # noqa: E402
 
+PUBLIC_LISTS = ROOT / "benchmarks" / "public_filter_lists.yaml"
 LABELLED_DIR = ROOT / "data" / "labelled"
 LABELED = ROOT / "tests" / "data" / "agent_like_labeled.jsonl"
 SAMPLE_RAW = ROOT / "data" / "sample" / "raw.jsonl"
@@ -54,6 +54,16 @@ def short(text: str, width: int = 110) -> str:
 def mark(value: float) -> str:
     """The value against the target."""
     return f"{value:.3f} ({'ok' if value >= TARGET else 'BELOW'} target {TARGET})"
+
+
+def public_flaggers() -> dict[str, Callable[[str], bool]]:
+    """Each public list as its script used it: does a text contain one of the phrases (case-folded with `fold`)."""
+    flaggers = {}
+    for name, spec in yaml.safe_load(PUBLIC_LISTS.read_text(encoding="utf-8")).items():
+        fold = spec["fold"]
+        phrases = [p.lower() for p in spec["phrases"]] if fold else spec["phrases"]
+        flaggers[name] = lambda text, phrases=phrases, fold=fold: any(p in (text.lower() if fold else text) for p in phrases)
+    return flaggers
 
 
 def report_scores(title: str, truth: list[bool], flagged: list[bool]) -> None:
@@ -251,7 +261,7 @@ def bench_labelled(lib: PatternLibrary, opt_in: PatternLibrary, dev_only: bool) 
     print(f"\ndetector: logistic regression on MiniLM embeddings, trained on {det.trained_on} "
           f"(threshold {det.threshold}) in {time.perf_counter() - start:.1f} s")
     lib_flags, lib_category = library_flagger(lib)
-    public = {name: (lambda texts, fn=fn: [fn(t) for t in texts]) for name, fn in PUBLIC_LISTS.items()}
+    public = {name: (lambda texts, fn=fn: [fn(t) for t in texts]) for name, fn in public_flaggers().items()}
     # On the development half the detector's figures come from 5-fold cross-validation (it was trained there).
     dev_rows, _ = detector.labelled_rows("dev", ROOT)
     cv = dict(zip([r["text"] for r in dev_rows], detector.cross_validated_proba(dev_rows, det.embed) >= det.threshold))

@@ -121,7 +121,7 @@ def answers(model: str, agent_like: int = 0, truncated: int = 0, factual: float 
 
 
 def fake_run(tuned: list[dict], held: list[float], removed: dict, curation_enabled: bool = True, version: str = "v9",
-             base: list[dict] | None = None) -> dict:
+             base: list[dict] | None = None, train_loss: tuple = (1.0, 1.0, 1.0)) -> dict:
     from molting.evaluate import ScoreWeights, aggregate, compare, score_formula
 
     base = base or answers("base", agent_like=6, truncated=8, factual=0.0)
@@ -134,6 +134,7 @@ def fake_run(tuned: list[dict], held: list[float], removed: dict, curation_enabl
                      "score_formula": score_formula(ScoreWeights()), "config": {"bootstrap": 200, "seed": 0},
                      "tuned_vs_base": compare(models["base"], models["tuned"], 200, 0)},
             "train": {"heldout_loss": [{"epoch": i + 1, "loss": v, "step": i} for i, v in enumerate(held)],
+                      "train_loss": [{"step": i, "loss": v} for i, v in enumerate(train_loss)],
                       "quantization": "none", "quantization_requested": "auto", "epochs_run": 2, "wall_time_s": 60,
                       "device_name": "cpu", "peak_memory_mb": 1000, "bf16": False},
             "curation": {"counts": {"train": 500, "raw": 600, "kept": 520, "heldout": 20}, "removed_by_rule": removed,
@@ -142,13 +143,13 @@ def fake_run(tuned: list[dict], held: list[float], removed: dict, curation_enabl
 
 
 def test_next_step_rules_fire_on_their_figures():
-    from molting.report import gap_rows, next_steps
+    from molting.advice import gap_rows, next_steps
 
     run = fake_run(answers("tuned", agent_like=2, truncated=4, rules=("as_an_ai", "great_question"), detector_only=3),
                    held=[2.0, 1.8, 1.9, 2.1], removed={"as_an_ai": 20})
     steps = " | ".join(next_steps(run))
     assert "Truncation: 8/16 answers hit max_new_tokens (96)" in steps and "to 144" in steps
-    assert "Overfitting: held-out loss rose after epoch 2" in steps and "train.epochs: 2" in steps
+    assert "Overfitting: held-out loss rose from 1.800 (evaluation 2) to 2.100" in steps and "held-out evaluation 2" in steps
     assert "as_an_ai (20 removed)" in steps and "removed nothing for great_question" in steps
     assert "The detector flags 2 answers the pattern library passes" in steps
     lost = {r["metric"]: r["points lost"] for r in gap_rows(run)}
@@ -159,6 +160,9 @@ def test_next_step_rules_fire_on_their_figures():
     assert total == pytest.approx(10 - run["eval"]["models"]["tuned"]["score"]["mean"], abs=0.02)   # the table adds up
     quiet = fake_run(answers("tuned"), held=[2.0, 1.9, 1.8], removed={})
     assert next_steps(quiet) == ["No rule fired: every metric is within its target."]
+    flat = fake_run(answers("tuned", factual=0.5), held=[3.2, 3.1, 3.05], removed={}, train_loss=(3.1, 3.0, 3.0))
+    first = next_steps(flat)[0]       # underfitting costs the fact points, so it leads the list
+    assert first.startswith("Underfitting: train loss 3.033 still high") and "still falling at the end (3.100 -> 3.050)" in first
     off = fake_run(answers("tuned", agent_like=4, rules=("as_an_ai",)), held=[1.0], removed={}, curation_enabled=False)
     assert "Curation was off" in " ".join(next_steps(off))
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from molting import chat, models, params, preflight, runs, train
+from molting import advice, chat, models, params, preflight, runs, train
 from molting.errors import ModelError
 
 
@@ -280,14 +280,14 @@ def _curves(heldout: list[float], train_losses: list[float]) -> dict:
 
 def test_fit_diagnosis_underfit_when_train_loss_stays_near_a_falling_heldout_loss():
     # the default run: held-out flattening at ~3.03 as the schedule decays, train loss ~3
-    verdict = train.fit_diagnosis(_curves([3.613, 3.252, 3.091, 3.041, 3.032], [4.2, 3.6, 3.3, 3.0, 2.93, 2.75, 3.07]))
+    verdict = advice.fit_diagnosis(_curves([3.613, 3.252, 3.091, 3.041, 3.032], [4.2, 3.6, 3.3, 3.0, 2.93, 2.75, 3.07]))
     assert verdict["verdict"] == "underfit" and verdict["heldout_still_falling"]
     assert verdict["train_heldout_gap"] == pytest.approx((3.032 - (2.93 + 2.75 + 3.07) / 3) / 3.032, abs=1e-4)
     assert "still falling" in verdict["reason"] and "higher learning rate" in verdict["reason"]
 
 
 def test_fit_diagnosis_overfit_when_heldout_rises_from_its_minimum():
-    verdict = train.fit_diagnosis(_curves([2.0, 1.1, 0.9, 1.0, 1.2], [3.0, 1.0, 0.4, 0.1, 0.05, 0.04]))
+    verdict = advice.fit_diagnosis(_curves([2.0, 1.1, 0.9, 1.0, 1.2], [3.0, 1.0, 0.4, 0.1, 0.05, 0.04]))
     assert verdict["verdict"] == "overfit"
     assert verdict["heldout_best"] == 0.9 and verdict["heldout_best_at_evaluation"] == 3
     assert verdict["heldout_rise_from_best"] == pytest.approx(0.3)
@@ -295,11 +295,11 @@ def test_fit_diagnosis_overfit_when_heldout_rises_from_its_minimum():
 
 def test_fit_diagnosis_fit_with_a_gap_and_no_rise():
     # the trial: held-out 0.87 -> 0.68, train 0.13; a small wobble within the margin is not a rise
-    assert train.fit_diagnosis(_curves([2.5, 1.2, 0.87, 0.72, 0.68], [3.0, 1.5, 0.6, 0.2, 0.13]))["verdict"] == "fit"
-    wobble = train.fit_diagnosis(_curves([2.5, 1.2, 0.87, 0.70, 0.71], [3.0, 1.5, 0.6, 0.2, 0.13]))
+    assert advice.fit_diagnosis(_curves([2.5, 1.2, 0.87, 0.72, 0.68], [3.0, 1.5, 0.6, 0.2, 0.13]))["verdict"] == "fit"
+    wobble = advice.fit_diagnosis(_curves([2.5, 1.2, 0.87, 0.70, 0.71], [3.0, 1.5, 0.6, 0.2, 0.13]))
     assert wobble["verdict"] == "fit" and not wobble["heldout_still_falling"]
 
 
 def test_fit_diagnosis_unknown_without_two_evaluations():
-    assert train.fit_diagnosis(_curves([1.0], [2.0]))["verdict"] == "unknown"
-    assert train.fit_diagnosis({})["verdict"] == "unknown"
+    assert advice.fit_diagnosis(_curves([1.0], [2.0]))["verdict"] == "unknown"
+    assert advice.fit_diagnosis({})["verdict"] == "unknown"

@@ -1027,13 +1027,8 @@ def normalize(text: str) -> str:
     """NFKC + casefold, whitespace collapsed, punctuation stripped from both ends."""
     text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
     text = " ".join(text.split())
-    edge = lambda ch: ch.isspace() or unicodedata.category(ch).startswith("P")  # noqa: E731
-    start, end = 0, len(text)
-    while start < end and edge(text[start]):
-        start += 1
-    while end > start and edge(text[end - 1]):
-        end -= 1
-    return text[start:end]
+    punctuation = {ch for ch in text if unicodedata.category(ch).startswith("P")}
+    return text.strip(" " + "".join(punctuation))
 
 
 def sentences(text: str) -> list[str]:

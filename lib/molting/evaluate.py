@@ -56,8 +56,8 @@ import numpy as np
 
 from molting import stats
 from molting.data import with_system_prompt
-from molting.errors import ParamsError, SuiteError
-from molting.params import id_entries, read_yaml
+from molting.errors import SuiteError
+from molting.params import check_resolved, id_entries, read_yaml
 
 CATEGORIES = ("facts", "trigger", "control")
 # suites written before the three categories: all of those questions ask for persona facts
@@ -420,17 +420,10 @@ class ScoreWeights:
 
     @classmethod
     def from_params(cls, eval_cfg: Any) -> "ScoreWeights":
-        """Validated weights: credits non-negative and summing to 1, penalties non-negative."""
+        """The weights of params `eval` (the schema keeps them non-negative; the credits must sum to 1)."""
         credit, penalty = dict(eval_cfg["credit"]), dict(eval_cfg["penalty"])
-        for section, values in (("eval.credit", credit), ("eval.penalty", penalty)):
-            for key, value in values.items():
-                if value < 0:
-                    raise ParamsError(f"{section}.{key} = {value} is negative", where=section,
-                                      fix="credits and penalties are amounts between 0 and 1")
-        if abs(sum(credit.values()) - 1) > 1e-6:
-            raise ParamsError(f"eval.credit sums to {sum(credit.values()):g}, not 1", where="eval.credit",
-                              fix="make in_voice + facts = 1 (a perfect answer scores 10)")
-        return cls(in_voice=credit["in_voice"], facts=credit["facts"], **penalty)
+        check_resolved({"eval": {"credit": credit}}, "params")
+        return cls(**credit, **penalty)
 
     def penalties(self) -> dict[str, float]:
         """Penalty per flag."""

@@ -1,4 +1,5 @@
-"""The version and phase reports: their tables, next-step rules and summaries (rendering helpers: molting.display)."""
+"""The version and phase reports: their tables and summaries (rendering helpers: molting.display; the
+next-step rules: molting.advice)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import time
 from pathlib import Path
 
 from molting import seeds, stats
-from molting.evaluate import METRIC_LABELS, PRIMARY, ScoreWeights, compare, rate_rows, score_parts
+from molting.advice import comparison, gap_rows, next_steps
+from molting.evaluate import METRIC_LABELS, PRIMARY, compare
 from molting.display import Bullets, Table, escape_html, escape_markdown, fenced_code, fmt, summary_markdown
 from molting.runs import previous_version
 
@@ -73,16 +75,6 @@ def _value(agg: dict, metric: str) -> str:
     if m.get("mean") is None:
         return "n/a"
     return f"{m['count']}/{m['n']}" if m.get("count") is not None else f"{m['mean']:.2f}"
-
-
-def comparison(run: dict, previous: dict | None = None) -> tuple[str, dict]:
-    """The label of what this version is compared with, and the paired comparison (this minus that) per metric."""
-    ev = run["eval"]
-    if previous is None:
-        return "base", ev.get("tuned_vs_base") or {}
-    config = ev.get("config", {})
-    return f"{previous['version']} (tuned)", compare(previous["eval"]["models"]["tuned"], ev["models"]["tuned"],
-                                                     config.get("bootstrap", 1000), config.get("seed", 0))
 
 
 def _change(paired: dict | None, scale: float = 1.0, digits: int = 2) -> tuple[str, str]:
@@ -188,31 +180,6 @@ def score_formula(run: dict) -> "Bullets":
     return Bullets([run["eval"].get("score_formula", "")])
 
 
-def gap_rows(run: dict) -> list[dict]:
-    """Points of the score /10 each credit misses and each penalty costs, over the tuned model's rated answers."""
-    ev = run["eval"]
-    weights = ScoreWeights(**ev["weights"])
-    rows_used = rate_rows([r for r in run["answers"] if r["model"] == "tuned"])
-    lost = {"in_voice": 0.0, "facts": 0.0, **{k: 0.0 for k in weights.penalties()}, "floor": 0.0}
-    for row in rows_used:
-        parts = score_parts(row["verdict"], weights)
-        no_facts = row["verdict"]["factual"] is None
-        lost["in_voice"] += (1.0 if no_facts else weights.in_voice) - parts["in_voice"]
-        lost["facts"] += (0.0 if no_facts else weights.facts) - parts["facts"]
-        for key in weights.penalties():
-            lost[key] -= parts[key]
-        lost["floor"] -= row["score"] - sum(parts.values())   # points the floor at 0 gives back
-    n = max(len(rows_used), 1)
-    labels = {"in_voice": "credit missed: in voice", "facts": "credit missed: facts", "agent_like_either": "penalty: agent-like",
-              "contradicted": "penalty: contradicted facts", "forbidden": "penalty: forbidden", "truncated": "penalty: truncated",
-              "floor": "floor at 0 (gives back)"}
-    rows = [{"metric": labels[k], "points lost": round(10 * v / n, 2)} for k, v in lost.items() if abs(v) > 1e-9]
-    rows.sort(key=lambda r: -r["points lost"])
-    tuned = ev["models"]["tuned"]
-    rows.append({"metric": "gap to target", "points lost": round(max(0.0, ev["target_score"] - tuned["score"]["mean"]), 2)})
-    return rows
-
-
 def gap_table(run: dict) -> Table:
     """How many points each credit and penalty costs against a perfect 10, and the gap to the target."""
     return Table(gap_rows(run))
@@ -221,65 +188,6 @@ def gap_table(run: dict) -> Table:
 def quantization_label(name: str) -> str:
     """How the report names a quantization setting."""
     return {"none": "no quantization (plain LoRA)", "4bit": "4-bit quantization (QLoRA)", "8bit": "8-bit quantization"}.get(name, name)
-
-
-def next_steps(run: dict, previous: dict | None = None) -> list[str]:
-    """Suggestions derived from the figures by fixed rules (each rule is documented in its message),
-    the ones tied to the metrics that cost the most points first."""
-    ev, train, curation = run["eval"], run["train"], run["curation"]
-    tuned = ev["models"]["tuned"]
-    params = run["params"]
-    lost = {row["metric"]: row["points lost"] for row in gap_rows(run)[:-1]}
-    steps: list[tuple[float, str]] = []
-    if tuned["truncated"]["mean"]:
-        now = params.get("eval", {}).get("max_new_tokens")
-        steps.append((lost.get("penalty: truncated", 0), f"Truncation: {tuned['truncated']['count']}/{tuned['answers']} answers hit max_new_tokens ({now}) "
-                     f"without ending; raise eval.max_new_tokens (e.g. to {int((now or 96) * 1.5)}) or train on shorter replies."))
-    held = [p["loss"] for p in train.get("heldout_loss", [])]
-    if len(held) >= 3 and held[-1] > min(held) * 1.01:
-        best = held.index(min(held)) + 1
-        steps.append((0.5, f"Overfitting: held-out loss rose after epoch {best} ({min(held):.3f} -> {held[-1]:.3f}); "
-                     f"train fewer epochs (train.epochs: {best}) or keep early stopping on."))
-    rules = sorted({rule for r in run["answers"] if r["model"] == "tuned" for rule in r["verdict"].get("agent_like_rules", [])})
-    detector_only = [r for r in rate_rows([r for r in run["answers"] if r["model"] == "tuned"])
-                     if r["verdict"].get("agent_like_detector") and not r["verdict"]["agent_like"]]
-    if detector_only:
-        steps.append((lost.get("penalty: agent-like", 0) / 2, f"The detector flags {len(detector_only)} answers the pattern library passes "
-                      "(see the disagreements): read them, and where they are agent-like, add a pattern (curate.patterns_extra) so "
-                      "curation removes that phrasing too."))
-    if rules:
-        removed = curation.get("removed_by_rule", {})
-        caught = [f"{r} ({removed[r]} removed)" for r in rules if r in removed]
-        missed = [r for r in rules if r not in removed]
-        line = f"Agent-like answers remain, matching {', '.join(rules)}."
-        if not curation.get("curation_enabled", True):
-            line += " Curation was off for this version: turn it on (curate.enabled: true)."
-        else:
-            if caught:
-                line += f" Curation removed these from the training data ({', '.join(caught)}), so the base model's habit survives: train longer or add in-voice examples for those questions."
-            if missed:
-                line += f" Curation removed nothing for {', '.join(missed)}: the training data has none, so the habit comes from the base model."
-        steps.append((lost.get("penalty: agent-like", 0), line))
-    n_train = curation["counts"]["train"]
-    if n_train < 200 and params.get("curate", {}).get("duplicate_fraction", 0) == 0 and not params.get("curate", {}).get("synthetic_file"):
-        steps.append((0.1, f"Small dataset: {n_train} training chats. Add synthetic in-voice examples (curate.synthetic_file, "
-                     f"50-100 chats) or repeat the best 25% (curate.duplicate_fraction: 0.25)."))
-    if tuned["contradicted"]["mean"]:
-        wrong = sorted({p for r in run["answers"] if r["model"] == "tuned" for p in r["verdict"].get("contradicted_found", [])})
-        steps.append((lost.get("penalty: contradicted facts", 0), f"Wrong facts: {tuned['contradicted']['count']}/{tuned['contradicted']['n']} "
-                      f"answers state a fact that contradicts the persona ({len(wrong)} different patterns); check the training data "
-                      "for chats that say otherwise, and add in-voice examples stating the right fact."))
-    if tuned["factual"]["mean"] is not None and tuned["factual"]["mean"] < 0.75:
-        missing = sorted({p for r in run["answers"] if r["model"] == "tuned" for p in r["verdict"].get("facts_missing", [])})
-        steps.append((lost.get("credit missed: facts", 0), f"Facts: factual accuracy is {tuned['factual']['mean']:.0%}; the tuned model misses {len(missing)} "
-                     "expected facts. Check that the training data states them often (curation funnel, kept chats), or train longer."))
-    paired = comparison(run, previous)[1].get("score") if previous else None
-    if paired and stats.within_noise(paired):
-        steps.append((0.05, f"The score's change from {previous['version']} is within noise (paired test on the same questions, "
-                     f"p={stats.format_p(paired['p_value'])}): add questions or samples per question (eval.samples), or train "
-                     "more seeds, before drawing conclusions."))
-    ordered = [text for _, text in sorted(steps, key=lambda step: -step[0])]
-    return ordered or ["No rule fired: every metric is within its target."]
 
 
 def training_table(run: dict) -> Table:

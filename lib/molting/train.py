@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from molting.advice import fit_diagnosis
 from molting.chat import IGNORE, build_dataset, uncut_example
 from molting.errors import ModelError
 from molting.runs import RunPaths, atomic_write_text, swap_in_folder, write_json
@@ -343,52 +344,6 @@ def train(model: Any, tokenizer: Any, train_set: Any, heldout_set: Any, cfg: Any
     }
     figures["fit"] = fit_diagnosis(figures)
     return figures
-
-
-# what the fit verdict calls a rise, a real gap and "still high": see fit_diagnosis
-OVERFIT_RISE = 0.05          # held-out loss above its minimum by more than 5% of it (and 0.02 nats) is rising
-UNDERFIT_GAP = 0.15          # train loss within 15% of held-out loss: the model has not begun to fit the training set
-
-
-def fit_diagnosis(train_json: dict) -> dict:
-    """Underfit, overfit or fit, from train.json's loss curves, with the numbers behind the verdict.
-
-    overfit: the last held-out loss is above its minimum by more than OVERFIT_RISE (relative) and
-    0.02 nats. underfit: not overfit, and the train loss is still high: within UNDERFIT_GAP of the
-    held-out loss, so no train/held-out gap has opened (typically with held-out loss still falling at
-    the end, as when a schedule decays before the model fits; more updates or a higher learning rate
-    would lower both). Otherwise fit: a gap has opened and held-out loss has not turned up.
-    """
-    heldout = [p["loss"] for p in train_json.get("heldout_loss", [])]
-    train_points = [p["loss"] for p in train_json.get("train_loss", [])]
-    figures: dict[str, Any] = {"evaluations": len(heldout),
-                               "thresholds": {"overfit_rise": OVERFIT_RISE, "underfit_gap": UNDERFIT_GAP}}
-    if len(heldout) < 2 or not train_points:
-        return {"verdict": "unknown", "reason": "fewer than two held-out evaluations or no train loss logged", **figures}
-    best_index = min(range(len(heldout)), key=heldout.__getitem__)
-    best, final = heldout[best_index], heldout[-1]
-    # the last few logged train losses: one logged batch is noisy
-    train_final = sum(train_points[-3:]) / len(train_points[-3:])
-    rise = final - best
-    gap = (final - train_final) / final if final > 0 else 0.0
-    figures.update({"heldout_first": round(heldout[0], 4), "heldout_best": round(best, 4),
-                    "heldout_best_at_evaluation": best_index + 1, "heldout_final": round(final, 4),
-                    "heldout_last_change": round(heldout[-1] - heldout[-2], 4), "heldout_rise_from_best": round(rise, 4),
-                    "heldout_still_falling": best_index == len(heldout) - 1,
-                    "train_final": round(train_final, 4), "train_heldout_gap": round(gap, 4)})
-    if rise > max(OVERFIT_RISE * best, 0.02):
-        reason = (f"held-out loss rose from {best:.3f} (evaluation {best_index + 1}) to {final:.3f}: "
-                  "fewer updates, a lower learning rate or more data")
-        return {"verdict": "overfit", "reason": reason, **figures}
-    if gap < UNDERFIT_GAP:
-        trend = (f"still falling at the end ({heldout[-2]:.3f} -> {final:.3f})" if best_index == len(heldout) - 1
-                 else f"flat at {final:.3f} (best {best:.3f})")
-        reason = (f"train loss {train_final:.3f} still high, within {gap:.0%} of the held-out loss, which is {trend}: "
-                  "more updates, a higher learning rate or more LoRA capacity (all-linear, rank)")
-        return {"verdict": "underfit", "reason": reason, **figures}
-    reason = (f"held-out loss {final:.3f} (best {best:.3f}), train loss {train_final:.3f}: "
-              f"a train/held-out gap of {gap:.0%} without held-out loss rising")
-    return {"verdict": "fit", "reason": reason, **figures}
 
 
 def save_adapter(model: Any, folder: Path) -> None:
