@@ -116,6 +116,9 @@ def _normalise(text: str) -> str:
 # compiled regex we derive "clauses": sets of literal strings, one of which must occur in any text the regex
 # matches. One pass of a trie-shaped finder over the case-folded text then tells which patterns can match at
 # all; only those run. The clauses are necessary conditions only, so skipping never changes a result.
+# Kept over Hyperscan's prefilter mode (hyperscan 0.9.1, 89 patterns, 62.7k sample/labelled texts, same run):
+# it leaves 1.6 candidate patterns per text to Hyperscan's 6.4, so `first()` takes 2.4 s to its 4.2 s, and
+# Hyperscan needs 385 s to compile the library with Unicode \w and \b (HS_FLAG_UCP), which `re` semantics need.
 
 
 def _fold(text: str) -> str:
