@@ -153,6 +153,20 @@ def test_keep_drop_list_overrides_every_rule(cfg, library):
         curate.curate(fresh_chats(), cfg, library=library, persona=persona(), keep_drop={"keep": ["nope"]})
 
 
+@pytest.mark.parametrize("text,match", [
+    ("kep: [s0001]\n", "unknown key `kep`\nWhat to do: did you mean `keep`"),
+    ("keep: s0001\n", "keep = 's0001' should be"),
+    ("- s0001\n", "must be a mapping of keys to values"),
+])
+def test_malformed_keep_drop_file_names_file_and_key(tmp_path, text, match):
+    (tmp_path / "kd.yaml").write_text(text)
+    with pytest.raises(DataError, match=match) as err:
+        curate.load_keep_drop("kd.yaml", tmp_path)
+    assert str(tmp_path / "kd.yaml") in str(err.value)
+    (tmp_path / "ok.yaml").write_text("keep: [s0001, 7]\n")
+    assert curate.load_keep_drop("ok.yaml", tmp_path) == {"keep": ["s0001", 7], "drop": []}
+
+
 def test_top_k_and_duplicate_fraction(cfg, library):
     cfg["curate"]["top_k"] = 100
     cfg["curate"]["duplicate_fraction"] = 0.25

@@ -89,10 +89,13 @@ def test_shipped_suites_load():
     ({"id": "q", "prompt": "Hi?", "expected": {"patterns": ["(unclosed"]}}, "bad regex"),
     ({"id": "q", "prompt": "Hi?", "category": "trigger", "contradicts": ["(x"]}, "contradicts"),
     ({"id": "q", "expected": {"patterns": ["x"]}}, "missing `prompt`"),
-    ({"id": "q", "prompt": "Hi?", "category": "vibes", "expected": {"patterns": ["x"]}}, "category 'vibes'"),
-    ({"id": "q", "prompt": "Hi?", "expected": {"patterns": ["x"]}, "expect": 1}, "unknown keys"),
+    ({"id": "q", "prompt": "Hi?", "category": "vibes", "expected": {"patterns": ["x"]}}, "category = 'vibes' is not one of"),
+    ({"id": "q", "prompt": "Hi?", "expected": {"patterns": ["x"]}, "expect": 1}, "unknown key `expect`"),
+    ({"id": "q", "prompt": "  "}, "prompt: must be non-empty text"),
+    ({"id": "q", "prompt": "Hi?", "expected": {"mode": "some", "patterns": ["x"]}}, "expected.mode = 'some' is not one of"),
 ])
 def test_malformed_suite_names_file_and_question(tmp_path, question, match):
+    # each error names the file, the question by its id and the key; the shapes are pydantic models (_Question)
     path = tmp_path / "suite.yaml"
     path.write_text(yaml.safe_dump({"name": "s", "questions": [question]}))
     with pytest.raises(SuiteError, match=match) as err:

@@ -46,7 +46,7 @@ def test_exponent_without_a_dot_says_how_to_write_it(tmp_path):
 @pytest.mark.parametrize("tree,expect", [
     ({"trian": {"epochs": 2}}, "did you mean `train`?"),
     ({"epochs": 2}, "did you mean `train.epochs`?"),
-    ({"zzz": 1}, "see params/base.yaml"),
+    ({"zzz": 1}, "use only `description`, `seed`, `data`"),
 ])
 def test_unknown_top_level_key_suggests_section_or_dotted_key(tmp_path, tree, expect):
     write(tmp_path, "typo", tree)

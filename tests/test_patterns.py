@@ -204,6 +204,16 @@ def test_a_pattern_from_an_extra_file_can_be_disabled(tmp_path):
     assert "marmalade_shop_talk" not in lib.names
 
 
+VOCAB_FILE = """vocabulary:
+  sweet: {words}
+patterns:
+  - name: sweet_talk
+    category: assistant_boilerplate
+    description: d
+    regex: '\\b{{{{{ref}}}}}\\b'
+    must_match: [jam]
+    must_not_match: []
+"""
 BAD_FILES = {
     "bad_regex": (GOOD_EXTRA.replace("\\bbuy my marmalade\\b", "(buy my marmalade"), "regex does not compile"),
     "missing_key": (GOOD_EXTRA.replace("  description: A user-added pattern for the tests.\n", ""), "description"),
@@ -212,7 +222,7 @@ BAD_FILES = {
     "not_a_list": ("name: marmalade_shop_talk\ncategory: refusal\n", "must be a YAML list"),
     "empty_file": ("", "must be a YAML list"),
     "unknown_category": (GOOD_EXTRA.replace("category: assistant_boilerplate", "category: boilerplate"),
-                         "unknown category"),
+                         "category = 'boilerplate' is not one of"),
     "unknown_key": (GOOD_EXTRA + "  severity: high\n", "unknown key"),
     "bad_name": (GOOD_EXTRA.replace("marmalade_shop_talk", "Marmalade Talk"), "snake_case"),
     "matches_empty_text": (GOOD_EXTRA.replace("\\bbuy my marmalade\\b", "(?:buy)?"), "empty text"),
@@ -220,7 +230,18 @@ BAD_FILES = {
                             "must_match"),
     "invalid_yaml": ("- name: [unclosed\n", "not valid YAML"),
     "entry_not_a_mapping": ("- just a string\n", "must be a mapping"),
+    "vocabulary_group": (VOCAB_FILE.format(words="['(jam)']", ref="sweet"), "vocabulary 'sweet': entry '(jam)' has a capturing group"),
+    "vocabulary_empty": (VOCAB_FILE.format(words="[]", ref="sweet"), "`vocabulary.sweet` must not be empty"),
+    "vocabulary_unknown": (VOCAB_FILE.format(words="[jam]", ref="sweets"), "did you mean {{sweet}}?"),
+    "vocabulary_shadows_shipped": (VOCAB_FILE.format(words="[jam]", ref="sweet").replace("sweet:", "action_verb:"),
+                                   "already defined in the shipped library"),
 }
+
+
+def test_an_extra_file_with_its_own_vocabulary(tmp_path):
+    lib = load_library(extra_files=[_write(tmp_path, VOCAB_FILE.format(words="[jam, marmalade]", ref="sweet"))])
+    assert lib.patterns[-1].regex.pattern == r"\b(?:marmalade|jam)\b"
+    assert lib.first("Some marmalade, love?").rule == "sweet_talk" and lib.first("Jammy dodgers") is None
 
 
 @pytest.mark.parametrize("case", sorted(BAD_FILES))
@@ -236,7 +257,7 @@ def test_malformed_extra_file_raises_params_error_naming_the_file(tmp_path, case
 
 def test_pattern_errors_name_the_pattern(tmp_path):
     path = _write(tmp_path, GOOD_EXTRA.replace("\\bbuy my marmalade\\b", "(buy"))
-    with pytest.raises(ParamsError, match=r"pattern #1 \('marmalade_shop_talk'\)"):
+    with pytest.raises(ParamsError, match=r"pattern marmalade_shop_talk: regex does not compile"):
         load_library(extra_files=[path])
 
 

@@ -27,8 +27,9 @@ VOICE_REPLIES = ["Ah, love, the tide's out and the dog's chasing gulls along the
 def test_probe_file_validation(tmp_path):
     assert [i.id for i in probe.load_probe(PROBE)] == ["p1", "p2", "p3", "p4", "p5", "p6"]
     for items, match in (([{"id": "a", "prompt": "Hi", "agent_like": "x"}], "missing `in_voice`"),
-                         ([{"id": "a", "prompt": "Hi", "agent_like": "x", "in_voice": "y", "extra": 1}], "unknown keys"),
-                         ([{"id": "a", "prompt": "Hi", "agent_like": "x", "in_voice": "y"}] * 2, "unique")):
+                         ([{"id": "a", "prompt": "Hi", "agent_like": "x", "in_voice": "y", "extra": 1}], "item a: unknown key `extra`"),
+                         ([{"id": "a", "prompt": "Hi", "agent_like": "x", "in_voice": "y"}] * 2, "two items have the id 'a'"),
+                         ([], "`items` must not be empty"), ([{"prompt": "Hi"}], "item #1: missing `id`")):
         path = tmp_path / "probe.yaml"
         path.write_text(yaml.safe_dump({"items": items}))
         with pytest.raises(SuiteError, match=match) as err:

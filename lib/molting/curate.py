@@ -12,10 +12,13 @@ import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Union
+
+from pydantic import Field, StrictInt, StrictStr
 
 from molting.data import assistant_text, chat_text
 from molting.errors import DataError
+from molting.validation import Strict, validate
 
 
 @dataclass
@@ -623,17 +626,18 @@ def cut_row(row: dict, kept_ids: set[str]) -> dict:
             "matched": row["matched"], "cut": row["sentence"], "chat_kept": row["id"] in kept_ids}
 
 
+class _KeepDrop(Strict):
+    keep: list[Union[StrictStr, StrictInt]] = Field([], description="ids kept whatever the rules say, e.g. keep: [s0001]")
+    drop: list[Union[StrictStr, StrictInt]] = Field([], description="ids dropped whatever the rules say")
+
+
 def load_keep_drop(path: str | None, root: Path) -> dict | None:
     """The manual keep/drop YAML file ({keep: [...], drop: [...]}) or None."""
     if not path:
         return None
     from molting.params import read_yaml
 
-    data = read_yaml(root / path)
-    if not isinstance(data, dict) or set(data) - {"keep", "drop"}:
-        raise DataError("a keep/drop file is a mapping with `keep:` and/or `drop:` lists of ids", where=str(root / path),
-                        fix="write keep: [s0001, ...] and drop: [...]")
-    return data
+    return validate(_KeepDrop, read_yaml(root / path), str(root / path), DataError).model_dump()
 
 
 def save(cur: Curation, paths: Any, loaded: Any, cfg: Any) -> dict:

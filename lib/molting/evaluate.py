@@ -50,14 +50,16 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Annotated, Any, Callable, Iterator, Literal, Optional
 
 import numpy as np
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from molting import stats
 from molting.data import with_system_prompt
 from molting.errors import SuiteError
-from molting.params import check_resolved, id_entries, read_yaml
+from molting.params import check_resolved, read_yaml
+from molting.validation import Invalid, Strict, Text, items, unique_ids, validate
 
 CATEGORIES = ("facts", "trigger", "control")
 # suites written before the three categories: all of those questions ask for persona facts
@@ -93,54 +95,61 @@ class Question:
     contradicts: tuple[str, ...] = ()
 
 
-def _compile(pattern: Any, where: str) -> re.Pattern:
-    if not isinstance(pattern, str) or not pattern:
-        raise SuiteError(f"a pattern must be a non-empty string, got {pattern!r}", where=where, fix="write it as a quoted regex")
+def _regex(pattern: str) -> str:
     try:
-        return re.compile(pattern, re.IGNORECASE)
+        re.compile(pattern, re.IGNORECASE)
     except re.error as exc:
-        raise SuiteError(f"bad regex {pattern!r}: {exc}", where=where, fix="fix the regex (quote it with single quotes in YAML)") from None
+        raise Invalid(f"bad regex {pattern!r}: {exc}", fix="fix the regex (quote it with single quotes in YAML)") from None
+    return pattern
 
 
-def _patterns(value: Any, key: str, where: str) -> list[str]:
-    if value is None:
-        return []
-    patterns = value if isinstance(value, list) else [value]
-    for p in patterns:
-        _compile(p, f"{where}: {key}")
-    return patterns
+# one regex or a list of them; answers are matched case-insensitively
+Regexes = Annotated[list[Annotated[Text, AfterValidator(_regex)]],
+                    BeforeValidator(lambda v: [] if v is None else v if isinstance(v, list) else [v])]
+
+
+class _Expected(Strict):
+    mode: Literal["all", "any"] = Field("all", description="all: every pattern must be stated; any: one is enough")
+    patterns: Regexes = Field([], description="regexes of the facts a good answer states")
+
+
+class _Question(Strict):
+    id: Text = Field(description="a unique name, e.g. id: home_town")
+    category: Annotated[Literal[CATEGORIES], BeforeValidator(lambda v: LEGACY_CATEGORIES.get(v, v))] = Field(
+        "facts", description="facts, trigger or control")
+    prompt: Text = Field(description="the question text")
+    expected: _Expected = Field(_Expected(), description="expected: {mode: any, patterns: ['regex', ...]}")
+    contradicts: Regexes = Field([], description="regexes of wrong facts")
+    forbidden: Regexes = Field([], description="regexes an answer must not contain")
+    reference: str = Field("", description="a reference answer")
+
+    @model_validator(mode="after")
+    def _facts_need_expectations(self) -> "_Question":
+        if self.category == "facts" and not self.expected.patterns:
+            raise Invalid("the question has no expectations (`expected.patterns`)",
+                          fix="add expected: {mode: any, patterns: ['regex', ...]} with the facts a good answer states "
+                              "(only trigger and control questions may go without)")
+        return self
+
+
+class _Suite(Strict):
+    name: Optional[str] = Field(None, description="the suite's name (default: the file name)")
+    description: str = Field("", description="what the suite tests")
+    questions: list[_Question] = items("question", min_length=1, description="the questions, each with an `id`")
+
+    @model_validator(mode="after")
+    def _unique(self) -> "_Suite":
+        unique_ids(self.questions, "question")
+        return self
 
 
 def load_suite(path: str | Path) -> list[Question]:
     """Questions of a suite YAML file; a malformed suite is an error naming the file and the question."""
     path = Path(path)
-    data, entries = id_entries(path, "questions", "a suite", "question",
-                               ("id", "category", "prompt", "expected", "contradicts", "forbidden", "reference"),
-                               SuiteError, "see params/eval/personality.yaml for the schema")
-    name = str(data.get("name") or path.stem)
-    questions = []
-    for qid, where, raw in entries:
-        if not isinstance(raw.get("prompt"), str) or not raw["prompt"].strip():
-            raise SuiteError("missing `prompt`", where=where, fix="add the question text as `prompt:`")
-        category = LEGACY_CATEGORIES.get(raw.get("category", "facts"), raw.get("category", "facts"))
-        if category not in CATEGORIES:
-            raise SuiteError(f"category {category!r} is not one of {list(CATEGORIES)}", where=where, fix="pick one of those")
-        expected = raw.get("expected") or {}
-        if not isinstance(expected, dict):
-            raise SuiteError("`expected` must be a mapping", where=where, fix="write expected: {mode: any, patterns: ['regex', ...]}")
-        if category == "facts" and not expected.get("patterns"):
-            raise SuiteError("the question has no expectations (`expected.patterns`)", where=where,
-                             fix="add expected: {mode: any, patterns: ['regex', ...]} with the facts a good answer states "
-                                 "(only trigger and control questions may go without)")
-        mode = expected.get("mode", "all")
-        if mode not in ("all", "any"):
-            raise SuiteError(f"expected.mode {mode!r} must be all or any", where=where, fix="write mode: all or mode: any")
-        patterns = _patterns(expected.get("patterns"), "expected.patterns", where)
-        forbidden = _patterns(raw.get("forbidden"), "forbidden", where)
-        contradicts = _patterns(raw.get("contradicts"), "contradicts", where)
-        questions.append(Question(qid, name, category, raw["prompt"].strip(), mode, tuple(patterns), tuple(forbidden),
-                                  str(raw.get("reference") or "").strip(), tuple(contradicts)))
-    return questions
+    suite = validate(_Suite, read_yaml(path), str(path), SuiteError)
+    name = suite.name or path.stem
+    return [Question(q.id, name, q.category, q.prompt, q.expected.mode, tuple(q.expected.patterns), tuple(q.forbidden),
+                     q.reference.strip(), tuple(q.contradicts)) for q in suite.questions]
 
 
 def load_suites(paths: list[str], root: Path) -> list[Question]:

@@ -18,14 +18,15 @@ import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from molting.errors import ModelError
+from molting.schema import JUDGE_OFF as SKIP_FIX
+from molting.schema import Judge
+from molting.validation import validate
 
 if TYPE_CHECKING:
     import openai  # imported where used: 1.2 s, paid only when the judge is on
 
-SKIP_FIX = "or set eval.judge.enabled: false to evaluate without the judge"
 # HTTP statuses that concern one request (overload, rate limit, a too-long answer), so that row is recorded
 # as unscored; every other error status means the endpoint or its configuration is wrong for all rows.
 PER_ROW_STATUSES = frozenset({413, 429, 500, 502, 503, 504})
@@ -44,28 +45,10 @@ class JudgeSettings:
 
 
 def judge_settings(judge_cfg: Mapping | None) -> JudgeSettings:
-    """Checked settings; enabled without base_url/model (or with a non-http URL) is a ModelError."""
-    cfg = dict(judge_cfg or {})
-    enabled = bool(cfg.get("enabled", False))
-    base_url = str(cfg.get("base_url") or "").strip().rstrip("/")
-    model = str(cfg.get("model") or "").strip()
-    if enabled:
-        if not base_url:
-            raise ModelError("eval.judge.enabled is true but eval.judge.base_url is not set", where="eval.judge.base_url",
-                             fix=f"set eval.judge.base_url to the endpoint, e.g. http://localhost:8000/v1, {SKIP_FIX}")
-        if not re.match(r"https?://", base_url):
-            raise ModelError(f"eval.judge.base_url {base_url!r} is not an http(s) URL", where="eval.judge.base_url",
-                             fix=f"write it with its scheme, e.g. http://localhost:8000/v1, {SKIP_FIX}")
-        try:
-            urlsplit(base_url).port  # a port that is not a number, or out of range
-        except ValueError as exc:
-            raise ModelError(f"eval.judge.base_url {base_url!r} is not a valid URL ({exc})", where="eval.judge.base_url",
-                             fix=f"fix the host and port, e.g. http://localhost:8000/v1, {SKIP_FIX}") from None
-        if not model:
-            raise ModelError("eval.judge.enabled is true but eval.judge.model is not set", where="eval.judge.model",
-                             fix=f"set eval.judge.model to the judge model's name at {base_url}, {SKIP_FIX}")
-    return JudgeSettings(enabled, base_url, model, str(cfg.get("api_key_env") or ""), float(cfg.get("timeout_s") or 30),
-                         str(cfg.get("rubric") or ""))
+    """Checked settings (schema.Judge: enabled needs an http(s) base_url and a model), else a ModelError."""
+    j = validate(Judge, dict(judge_cfg or {}), "eval.judge", ModelError)
+    return JudgeSettings(j.enabled, (j.base_url or "").strip().rstrip("/"), (j.model or "").strip(), j.api_key_env,
+                         float(j.timeout_s), j.rubric)
 
 
 def judge_status(judge_cfg: Mapping | None) -> str:

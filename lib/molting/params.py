@@ -75,30 +75,6 @@ def read_yaml(path: Path) -> Any:
                           fix="fix the YAML syntax (indentation, quotes, colons)") from None
 
 
-def id_entries(path: Path, key: str, container: str, item: str, allowed: tuple[str, ...], error: type[Exception],
-               fix: str) -> tuple[dict, list[tuple[str, str, dict]]]:
-    """A YAML file's mapping and its `key:` list as (id, where, entry) rows: each entry a mapping with a unique string
-    `id` and no key outside `allowed`, or else an `error` naming the file and the entry."""
-    data = read_yaml(path)
-    if not isinstance(data, dict) or not isinstance(data.get(key), list) or not data[key]:
-        raise error(f"{container} is a mapping with a non-empty `{key}:` list", where=str(path), fix=fix)
-    rows, seen = [], set()
-    for index, raw in enumerate(data[key]):
-        entry_id = raw.get("id") if isinstance(raw, dict) else None
-        where = f"{path}: {item} {entry_id or f'#{index + 1}'}"
-        if not isinstance(raw, dict):
-            raise error(f"{'an' if item[0] in 'aeiou' else 'a'} {item} must be a mapping", where=where,
-                        fix="indent its keys under `- id: ...`")
-        unknown = set(raw) - set(allowed)
-        if unknown:
-            raise error(f"unknown keys {sorted(unknown)}", where=where, fix=f"allowed: {', '.join(allowed)}")
-        if not entry_id or not isinstance(entry_id, str) or entry_id in seen:
-            raise error(f"each {item} needs a unique string `id`", where=where, fix="add `id: some_name`")
-        seen.add(entry_id)
-        rows.append((entry_id, where, raw))
-    return data, rows
-
-
 def _flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
     flat = {}
     for key, value in tree.items():

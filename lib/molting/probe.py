@@ -17,14 +17,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
+from pydantic import Field, model_validator
 
 from molting.data import with_system_prompt
 from molting.errors import SuiteError
-from molting.params import id_entries
+from molting.params import read_yaml
 from molting.stats import bootstrap_ci
+from molting.validation import Strict, Text, items, unique_ids, validate
 
 
 @dataclass(frozen=True)
@@ -37,17 +39,27 @@ class ProbeItem:
     in_voice: str
 
 
+class _Item(Strict):
+    id: Text = Field(description="a unique name")
+    prompt: Text = Field(description="the user's message")
+    agent_like: Text = Field(description="a reply in the assistant register")
+    in_voice: Text = Field(description="a reply in the persona's voice")
+
+
+class _ProbeSet(Strict):
+    name: Optional[str] = Field(None, description="the set's name")
+    items: list[_Item] = items("item", min_length=1, description="items: [{id, prompt, agent_like, in_voice}, ...]")
+
+    @model_validator(mode="after")
+    def _unique(self) -> "_ProbeSet":
+        unique_ids(self.items, "item")
+        return self
+
+
 def load_probe(path: str | Path) -> list[ProbeItem]:
     """Items of a probe YAML file (`items: [{id, prompt, agent_like, in_voice}]`); errors name file and item."""
-    _, entries = id_entries(Path(path), "items", "a probe set", "item", ("id", "prompt", "agent_like", "in_voice"),
-                            SuiteError, "write items: [{id, prompt, agent_like, in_voice}, ...] (see params/eval/probe.yaml)")
-    items = []
-    for item_id, where, raw in entries:
-        for key in ("prompt", "agent_like", "in_voice"):
-            if not isinstance(raw.get(key), str) or not raw[key].strip():
-                raise SuiteError(f"missing `{key}`", where=where, fix=f"add `{key}:` as non-empty text")
-        items.append(ProbeItem(item_id, raw["prompt"].strip(), raw["agent_like"].strip(), raw["in_voice"].strip()))
-    return items
+    probe_set = validate(_ProbeSet, read_yaml(Path(path)), str(path), SuiteError)
+    return [ProbeItem(i.id, i.prompt, i.agent_like, i.in_voice) for i in probe_set.items]
 
 
 def reply_logliks(model: Any, tokenizer: Any, chats: list[list[dict]], max_length: int,

@@ -1,20 +1,22 @@
 """The params schema: every key Molting reads, its type, range, default and comment, in one place.
 
 params/base.yaml is rendered from it (`python -m molting.schema > params/base.yaml`; a test keeps the two equal),
-and every params file is checked against it. Errors come back as ParamsError naming the file and the dotted key,
-with the closest valid key for a typo.
+and every params file is checked against it (molting.validation: errors name the file and the dotted key, with the
+closest valid key for a typo).
 """
 
 from __future__ import annotations
 
-import difflib
-import typing
+import re
 from typing import Annotated, Any, Literal, Optional, Union
+from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, model_validator
+from pydantic import BaseModel, Field, StrictBool, model_validator
 
+from molting import validation
 from molting.errors import ParamsError
+from molting.validation import Invalid, Strict
 
 HEADER = """\
 # Every key Molting reads, with its default. A version file (params/<version>.yaml) names only what
@@ -23,6 +25,7 @@ HEADER = """\
 # Rendered from lib/molting/schema.py (python -m molting.schema > params/base.yaml): change keys there.
 """
 
+JUDGE_OFF = "or set eval.judge.enabled: false to evaluate without the judge"
 Positive = Annotated[float, Field(gt=0)]
 PositiveInt = Annotated[int, Field(gt=0)]
 NonNegative = Annotated[float, Field(ge=0)]
@@ -36,15 +39,7 @@ def key(default: Any, comment: str, *, kind: str | None = None) -> Any:
     return Field(default, description=comment, json_schema_extra={"kind": kind} if kind else None)
 
 
-class Section(BaseModel):
-    """A params section: unknown keys are errors, no value is coerced to another type."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _empty_section(cls, value: Any) -> Any:
-        return {} if value is None else value      # `curate:` with nothing under it keeps the defaults
+Section = Strict           # a params section: unknown keys are errors, no value is coerced to another type
 
 
 class Data(Section):
@@ -136,9 +131,31 @@ class Judge(Section):
     base_url: Optional[str] = key(None, "e.g. http://localhost:8000/v1 (vLLM, llama.cpp server, Ollama, OpenAI)")
     model: Optional[str] = key(None, "the judge model's name at that endpoint")
     api_key_env: str = key("OPENAI_API_KEY", "environment variable holding the key (\"\" for none)")
-    timeout_s: int = key(30, "seconds per request")
+    timeout_s: Positive = key(30, "seconds per request")
     rubric: str = key("Score 1-10 how well the answer stays in the persona's voice, states the persona's facts correctly, "
                       "and avoids sounding like an AI assistant.", "what the judge scores")
+
+    @model_validator(mode="after")
+    def _endpoint_named(self) -> "Judge":
+        """Switched on, the judge needs an http(s) URL with a valid port and a model name."""
+        if not self.enabled:
+            return self
+        url = (self.base_url or "").strip().rstrip("/")
+        if not url:
+            raise Invalid("enabled is true but `base_url` is not set",
+                          fix=f"set eval.judge.base_url to the endpoint, e.g. http://localhost:8000/v1, {JUDGE_OFF}")
+        if not re.match(r"https?://", url):
+            raise Invalid(f"base_url {url!r} is not an http(s) URL",
+                          fix=f"write eval.judge.base_url with its scheme, e.g. http://localhost:8000/v1, {JUDGE_OFF}")
+        try:
+            urlsplit(url).port  # a port that is not a number, or out of range
+        except ValueError as exc:
+            raise Invalid(f"base_url {url!r} is not a valid URL ({exc})",
+                          fix=f"fix the host and port of eval.judge.base_url, e.g. http://localhost:8000/v1, {JUDGE_OFF}") from None
+        if not (self.model or "").strip():
+            raise Invalid("enabled is true but `model` is not set",
+                          fix=f"set eval.judge.model to the judge model's name at {url}, {JUDGE_OFF}")
+        return self
 
 
 class Credit(Section):
@@ -199,13 +216,9 @@ def defaults() -> dict:
     return Params().model_dump()
 
 
-def dotted_keys(model: type[BaseModel] = Params, prefix: str = "") -> list[str]:
+def dotted_keys() -> list[str]:
     """Every leaf key, dotted (train.epochs)."""
-    keys = []
-    for name, field in model.model_fields.items():
-        sub = _section(field.annotation)
-        keys.extend(dotted_keys(sub, f"{prefix}{name}.") if sub else [f"{prefix}{name}"])
-    return keys
+    return validation.dotted_keys(Params)
 
 
 def _section(annotation: Any) -> type[Section] | None:
@@ -218,123 +231,7 @@ def check(tree: Any, where: str) -> dict:
     if not isinstance(tree, dict):
         raise ParamsError("the file must be a mapping of keys to values", where=where,
                           fix="write `key: value` lines, sections as nested mappings (see params/base.yaml)")
-    try:
-        return Params.model_validate(tree).model_dump()
-    except ValidationError as exc:
-        raise _params_error(exc.errors()[0], tree, where) from None
-
-
-def _params_error(error: dict, tree: dict, where: str) -> ParamsError:
-    """One pydantic error in our words: the dotted key, the value given and what the key takes."""
-    model: type[BaseModel] = Params
-    names: list[str] = []
-    field = None
-    for part in error["loc"]:                      # the loc continues past the field into union branches
-        if model is None or not isinstance(part, str) or part not in model.model_fields:
-            if error["type"] == "extra_forbidden" and isinstance(part, str) and model is not None:
-                names.append(part)
-            break
-        names.append(part)
-        field = model.model_fields[part]
-        model = _section(field.annotation)
-    dotted = ".".join(names)
-    if error["type"] == "extra_forbidden":
-        close = _closest(dotted)
-        return ParamsError(f"unknown key `{dotted}`", where=where,
-                           fix=f"did you mean `{close[0]}`?" if close else "see params/base.yaml for every key")
-    value: Any = tree
-    for name in names:
-        value = value.get(name) if isinstance(value, dict) else None
-    if model is not None and field is not None and _section(field.annotation):
-        return ParamsError(f"{dotted} should be a mapping of keys", where=where,
-                           fix=f"indent the keys of `{dotted}` under it (see params/base.yaml)")
-    kind = _kind(field)
-    if value is None:
-        return ParamsError(f"{dotted} must not be null", where=where, fix=f"give {dotted} {kind}")
-    if _kind_given(field):
-        return ParamsError(f"{dotted} = {value!r} should be {kind}", where=where, fix=f"write {dotted} as {kind}")
-    bounds = _bounds(field.annotation, field.metadata) if field else set()
-    if error["type"] in ("greater_than", "greater_than_equal", "less_than_equal") and bounds:
-        if "le" in bounds:
-            return ParamsError(f"{dotted} = {value!r} must be between 0 and 1", where=where, fix="use a fraction such as 0.25")
-        if "gt" in bounds:
-            return ParamsError(f"{dotted} = {value!r} must be positive", where=where, fix=f"set {dotted} above 0")
-        return ParamsError(f"{dotted} = {value!r} must not be negative", where=where, fix=f"set {dotted} to 0 or more")
-    choices = _choices(field.annotation) if field else None
-    if choices:
-        return ParamsError(f"{dotted} = {value!r} is not one of {choices}", where=where,
-                           fix=f"set {dotted} to one of {choices}")
-    fix = f"write {dotted} as {kind}"
-    if kind in ("a number", "an integer") and isinstance(value, str) and _number(value) is not None:
-        fix = f"write `{dotted.rsplit('.', 1)[-1]}: {_number(value)!r}` (YAML reads {value} as text: unquoted, with a dot)"
-    return ParamsError(f"{dotted} = {value!r} should be {kind}", where=where, fix=fix)
-
-
-def _number(text: str) -> float | None:
-    try:
-        return float(text)
-    except ValueError:
-        return None
-
-
-def _closest(dotted: str) -> list[str]:
-    """The valid key a typo most likely meant: a dotted key, a top-level key or section, or (for a top-level
-    name that is a section's key, `epochs:` for `train.epochs`) the dotted key it belongs under."""
-    if "." in dotted:
-        return difflib.get_close_matches(dotted, dotted_keys(), n=1, cutoff=0.5)
-    close = difflib.get_close_matches(dotted, list(Params.model_fields), n=1, cutoff=0.6)
-    if close:
-        return close
-    leaves = {key.rsplit(".", 1)[-1]: key for key in dotted_keys()}
-    return [leaves[name] for name in difflib.get_close_matches(dotted, list(leaves), n=1, cutoff=0.75)]
-
-
-def _bounds(annotation: Any, metadata: list) -> set[str]:
-    """Which of gt/ge/le constrain a key (in its metadata or inside an Optional)."""
-    found = set()
-    for m in metadata:                             # annotated-types' Gt/Ge/Le, or a FieldInfo holding them
-        found |= {name for name in ("gt", "ge", "le") if getattr(m, name, None) is not None}
-        found |= _bounds(None, list(getattr(m, "metadata", None) or []))
-    for arg in typing.get_args(annotation):
-        if typing.get_origin(arg) is Annotated:
-            found |= _bounds(arg, list(arg.__metadata__))
-    return found
-
-
-def _kind_given(field: Any) -> str | None:
-    """The wording a key's `kind=` gives for its value, if any."""
-    return ((field.json_schema_extra or {}) if field else {}).get("kind")
-
-
-def _kind(field: Any) -> str:
-    if _kind_given(field):
-        return _kind_given(field)
-    annotation = field.annotation if field else Any
-    args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    base = args[0] if typing.get_origin(annotation) is Union and len(args) == 1 else annotation
-    while typing.get_origin(base) is Annotated:
-        base = typing.get_args(base)[0]
-    if typing.get_origin(base) is list:
-        return "a list of strings, e.g. [persona_format]"
-    return {bool: "true/false", int: "an integer", float: "a number", str: "a string"}.get(base, "a valid value")
-
-
-def _choices(annotation: Any) -> list | None:
-    """The values a choice key takes (Literal words, and true/false where it also takes a bool), else None."""
-    values: list = []
-    stack = [annotation]
-    while stack:
-        current = stack.pop(0)
-        origin = typing.get_origin(current)
-        if origin is Literal:
-            values.extend(typing.get_args(current))
-        elif origin is Union:
-            stack.extend(typing.get_args(current))
-        elif origin is Annotated and typing.get_args(current)[0] is bool:
-            values.extend([True, False])
-        elif current is not type(None) and origin is None and current is not bool:
-            return None                            # takes other values too (a number, a list): not a choice key
-    return values or None
+    return validation.validate(Params, tree, where).model_dump()
 
 
 def _scalar(value: Any) -> str:

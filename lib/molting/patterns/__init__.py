@@ -9,11 +9,13 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Annotated, Any, Iterable, Literal
 
 import yaml
+from pydantic import AfterValidator, Field
 
 from molting.errors import ParamsError
+from molting.validation import Invalid, Strict, Text, items, validate
 
 __all__ = [
     "CATEGORIES",
@@ -47,7 +49,6 @@ CATEGORIES: tuple[str, ...] = (
 # Categories that are agent-like only for some personas (a coding helper's replies are full of code fences):
 # off unless a version switches them on with curate.patterns_enabled.
 OPT_IN_CATEGORIES: tuple[str, ...] = ("persona_format",)
-REQUIRED_KEYS: tuple[str, ...] = ("name", "category", "description", "regex", "must_match", "must_not_match")
 
 _NAME_RE = re.compile(r"[a-z][a-z0-9_]*")
 # Curly apostrophes/quotes are read as straight ones and no-break spaces as spaces, so one regex covers
@@ -395,12 +396,28 @@ def _read_yaml(path: Path) -> Any:
                    "fix the YAML syntax; quote regexes with single quotes and double any ' inside") from None
 
 
-def _string_list(value: Any, source: str, where: str, key: str) -> tuple[str, ...]:
-    """A list of example strings, or a ParamsError saying what is wrong with it."""
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _bad(source, where, f"`{key}` must be a list of strings, got {type(value).__name__}",
-                   f"write `{key}:` followed by a YAML list of quoted example texts")
-    return tuple(value)
+def _snake_case(name: str) -> str:
+    if not _NAME_RE.fullmatch(name):
+        raise Invalid(f"{name!r} is not snake_case", fix="use lowercase letters, digits and underscores, starting with a letter")
+    return name
+
+
+Name = Annotated[str, AfterValidator(_snake_case)]
+
+
+class _Entry(Strict):
+    name: Name = Field(description="snake_case, unique across the library")
+    category: Literal[CATEGORIES] = Field(description="the kind of agent-like text it catches")
+    description: Text = Field(description="one line: what the pattern catches and why it is agent-like")
+    regex: Text = Field(description="a Python regular expression; {{name}} inserts a vocabulary")
+    must_match: list[str] = Field(min_length=1, description="texts the pattern must find")
+    must_not_match: list[str] = Field(description="texts it must leave alone (may be [])")
+
+
+class _File(Strict):
+    vocabulary: dict[Name, Annotated[list[Text], Field(min_length=1)]] = Field(
+        {}, description="named lists of regex fragments that regexes use as {{name}}")
+    patterns: list[_Entry] = items("pattern", key="name", description="the patterns, each starting `- name: ...`")
 
 
 _VOCAB_REF = re.compile(r"\{\{\s*([A-Za-z0-9_]*)\s*\}\}")
@@ -420,25 +437,14 @@ def _expand(regex: str, vocabulary: dict[str, str], source: str, where: str) -> 
     return _VOCAB_REF.sub(sub, regex)
 
 
-def _parse_vocabulary(data: Any, source: str, known: dict[str, str]) -> dict[str, str]:
-    """A file's `vocabulary:` mapping (name -> list of regex fragments) as name -> one non-capturing alternation."""
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise _bad(source, "vocabulary", f"must be a mapping of names to lists, got {type(data).__name__}",
-                   "write `vocabulary:` followed by `name: [word, word, ...]` lines")
+def _alternations(vocabulary: dict[str, list[str]], source: str, known: dict[str, str]) -> dict[str, str]:
+    """A file's vocabulary (name -> regex fragments) as name -> one non-capturing alternation."""
     out: dict[str, str] = {}
-    for name, words in data.items():
+    for name, words in vocabulary.items():
         where = f"vocabulary {name!r}"
-        if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
-            raise _bad(source, where, f"name {name!r} is not snake_case",
-                       "use lowercase letters, digits and underscores, starting with a letter")
         if name in known:
             raise _bad(source, where, "duplicate vocabulary name (already defined in the shipped library)",
                        "choose another name; the shipped vocabularies can be used as they are")
-        if not isinstance(words, list) or not words or not all(isinstance(w, str) and w for w in words):
-            raise _bad(source, where, "must be a non-empty list of non-empty strings",
-                       "list the words (regex fragments such as 'commits?') in quotes")
         for word in words:
             try:
                 compiled = re.compile(word)
@@ -446,8 +452,7 @@ def _parse_vocabulary(data: Any, source: str, known: dict[str, str]) -> dict[str
                 raise _bad(source, where, f"entry {word!r} does not compile: {exc}",
                            "fix the regex fragment, or escape special characters with \\") from None
             if compiled.groups:
-                raise _bad(source, where, f"entry {word!r} has a capturing group",
-                           "write (?:...) instead of (...)")
+                raise _bad(source, where, f"entry {word!r} has a capturing group", "write (?:...) instead of (...)")
             if compiled.fullmatch(""):
                 raise _bad(source, where, f"entry {word!r} can match empty text",
                            "make every entry require at least one character")
@@ -456,42 +461,11 @@ def _parse_vocabulary(data: Any, source: str, known: dict[str, str]) -> dict[str
     return out
 
 
-def _parse_entry(entry: Any, index: int, source: str, vocabulary: dict[str, str] | None = None) -> Pattern:
-    """Validate one YAML entry and compile it into a Pattern."""
-    where = f"pattern #{index + 1}"
-    if not isinstance(entry, dict):
-        raise _bad(source, where, f"must be a mapping, got {type(entry).__name__}",
-                   f"give each pattern the keys {', '.join(REQUIRED_KEYS)}")
-    name = entry.get("name")
-    if isinstance(name, str):
-        where = f"pattern #{index + 1} ({name!r})"
-    missing = [k for k in REQUIRED_KEYS if k not in entry]
-    if missing:
-        raise _bad(source, where, f"missing key(s): {', '.join(missing)}",
-                   f"every pattern needs {', '.join(REQUIRED_KEYS)}")
-    unknown = sorted(set(entry) - set(REQUIRED_KEYS), key=str)
-    if unknown:
-        raise _bad(source, where, f"unknown key(s): {', '.join(map(str, unknown))}",
-                   f"use only {', '.join(REQUIRED_KEYS)} (a typo would otherwise pass silently)")
-    if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
-        raise _bad(source, where, f"name {name!r} is not snake_case",
-                   "use lowercase letters, digits and underscores, starting with a letter")
-    category = entry["category"]
-    if category not in CATEGORIES:
-        close = difflib.get_close_matches(str(category), CATEGORIES, n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        raise _bad(source, where, f"unknown category {category!r}",
-                   f"{hint}use one of: {', '.join(CATEGORIES)}")
-    description = entry["description"]
-    if not isinstance(description, str) or not description.strip():
-        raise _bad(source, where, "`description` must be a non-empty string",
-                   "say in one line what the pattern catches and why it is agent-like")
-    source_regex = entry["regex"]
-    if not isinstance(source_regex, str) or not source_regex:
-        raise _bad(source, where, "`regex` must be a non-empty string", "write a Python regular expression")
-    source_regex = _expand(source_regex, vocabulary or {}, source, where)
+def _compiled(entry: _Entry, source: str, vocabulary: dict[str, str]) -> Pattern:
+    """An entry's regex, expanded and compiled, as a Pattern; a regex that can match empty text is an error."""
+    where = f"pattern {entry.name}"
     try:
-        regex = re.compile(source_regex)
+        regex = re.compile(_expand(entry.regex, vocabulary, source, where))
     except re.error as exc:
         raise _bad(source, where, f"regex does not compile: {exc}",
                    "fix the regular expression (Python `re` syntax; in single-quoted YAML write '' for ')") from None
@@ -500,15 +474,8 @@ def _parse_entry(entry: Any, index: int, source: str, vocabulary: dict[str, str]
         if m is not None and m.end() == m.start():
             raise _bad(source, where, "regex can match empty text, so it would flag every reply",
                        "make the regex require at least one character")
-    must_match = _string_list(entry["must_match"], source, where, "must_match")
-    if not must_match:
-        raise _bad(source, where, "`must_match` is empty", "give at least one text the pattern must find")
-    must_not_match = _string_list(entry["must_not_match"], source, where, "must_not_match")
-    return Pattern(name=name, category=category, description=description.strip(), regex=regex,
-                   must_match=must_match, must_not_match=must_not_match, source=source)
-
-
-FILE_KEYS = ("vocabulary", "patterns")
+    return Pattern(name=entry.name, category=entry.category, description=entry.description, regex=regex,
+                   must_match=tuple(entry.must_match), must_not_match=tuple(entry.must_not_match), source=source)
 
 
 def _load_file(path: Path, shipped_vocabulary: dict[str, str] | None = None) -> tuple[list[Pattern], dict[str, str]]:
@@ -518,25 +485,15 @@ def _load_file(path: Path, shipped_vocabulary: dict[str, str] | None = None) -> 
     (named word lists that regexes use as {{name}}). Extra files may use the shipped vocabulary.
     """
     data = _read_yaml(path)
-    source = str(path)
-    known = dict(shipped_vocabulary or {})
-    own: dict[str, str] = {}
-    if isinstance(data, dict) and "patterns" not in data:
-        raise _bad(source, "", f"must be a YAML list of patterns, got a mapping ({', '.join(map(str, data))})",
-                   "start each pattern with `- name: ...`, or put the list under `patterns:` (see the shipped agent_like.yaml)")
-    if isinstance(data, dict):
-        unknown = sorted(set(data) - set(FILE_KEYS), key=str)
-        if unknown:
-            raise _bad(source, "", f"unknown top-level key(s): {', '.join(map(str, unknown))}",
-                       f"a pattern file holds only {' and '.join(FILE_KEYS)} (or is a plain list of patterns)")
-        own = _parse_vocabulary(data.get("vocabulary"), source, known)
-        data = data.get("patterns")
-    if not isinstance(data, list):
-        got = "an empty file" if data is None else f"a {type(data).__name__}"
-        raise _bad(source, "", f"must be a YAML list of patterns, got {got}",
+    if data is None or isinstance(data, list):
+        data = {"patterns": data}
+    if isinstance(data, dict) and not data.get("patterns"):
+        raise _bad(str(path), "", "must be a YAML list of patterns (or a mapping with a `patterns:` list)",
                    "start each pattern with `- name: ...` (see the shipped agent_like.yaml)")
-    vocabulary = {**known, **own}
-    return [_parse_entry(entry, i, source, vocabulary) for i, entry in enumerate(data)], own
+    parsed = validate(_File, data, str(path))
+    own = _alternations(parsed.vocabulary, str(path), dict(shipped_vocabulary or {}))
+    vocabulary = {**(shipped_vocabulary or {}), **own}
+    return [_compiled(entry, str(path), vocabulary) for entry in parsed.patterns], own
 
 
 def _unknown(name: str, choices: list[str], key: str) -> ParamsError:
