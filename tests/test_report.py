@@ -202,6 +202,7 @@ def test_phase_comparison_is_paired_with_p_values():
     lines = " ".join(phase_summary_lines("p", [first, second]))
     assert "paired on 8 questions" in lines and "p=" in lines
     assert lines.count("One training seed per arm") == 1            # said once, by the verdict
+    assert "- Verdict: " not in " ".join(phase_summary_lines("p", [first, second], verdict=False))
 
 
 def test_git_commit_marks_code_changes_but_not_rendered_reports(tmp_path):

@@ -62,7 +62,11 @@ def test_a_clear_drop_is_reported_with_intervals_and_the_paired_p():
     assert rows["v2.1"]["propensity gap (nats/token)"].startswith("+0.155 [")
     line = next(x for x in verdict.verdict_lines([raw, curated]) if x.startswith("Curation (v2.1, against v1): "))
     assert "lowered the trigger agent-like rate (pattern library) from 80% to 0% (p = 0.00781, 10 paired items" in line
-    assert "raised factual accuracy from 25% to 75%" in line and "lowered the propensity gap from +0.555 to +0.155" in line
+    assert "raised factual accuracy from 25% to 75% (p = 0.00781, 8 paired items: better)" in line
+    assert "lowered the propensity gap from +0.555 to +0.155" in line and "paired items: worse" not in line
+    worse = verdict.arm_sentence(curated, raw)                        # the same pair the other way round
+    assert "raised the trigger agent-like rate (pattern library) from 0% to 80% (p = 0.00781, 10 paired items: worse)" in worse
+    assert "lowered factual accuracy from 75% to 25% (p = 0.00781, 8 paired items: worse)" in worse
 
 
 def test_no_difference_is_said_with_the_evidence():
@@ -94,6 +98,16 @@ def test_the_phase_verdict_separates_cleaner_from_smaller_and_states_the_target_
     assert rows["v0"]["model"].startswith("prompt-only") and rows["v0"]["train chats"] == 0
     arms[2]["train"]["global_steps"] = 80
     assert "Optimizer steps differ between the trained arms (v1 120, v2.1 80" in "\n".join(verdict.verdict_lines(arms))
+
+
+def test_the_headline_is_the_curated_arm_the_target_and_the_seeds():
+    arms = [run("v1", RAW, 8, 0.5, 0.5), run("v2.1-random", {"curate": {"enabled": True, "random_subset": "curated_size"}}, 8, 0.5, 0.5),
+            run("v2.1", CURATED, 0, 0.75, 0.1)]
+    lines = verdict.headline(arms)
+    assert len(lines) == 3 and lines[0].startswith("Curation (v2.1, against v1): lowered the trigger agent-like rate")
+    assert lines[1].startswith("Target (v1 vs v2.1): met") and lines[2].startswith("One training seed per arm")
+    assert verdict.headline(arms[:2])[0].startswith("A random subset of the curated size (v2.1-random, against v1)")
+    assert len(verdict.headline(arms[:2])) == 2 and verdict.headline(arms[:1]) == []
 
 
 def test_target_not_met_says_which_part_failed():

@@ -395,10 +395,11 @@ def phase_params_diff(runs: list[dict]) -> Table:
     return Table(rows or [{"from -> to": "-", "key": "no differences"}])
 
 
-def phase_summary_lines(name: str, runs: list[dict]) -> list[str]:
+def phase_summary_lines(name: str, runs: list[dict], verdict: bool = True) -> list[str]:
     """About ten lines summarising a phase (changes are paired tests against the reference: the raw-data arm if the
-    phase has one, else the first version), then the experiment's verdict sentences."""
-    from molting.verdict import reference_run, verdict_lines
+    phase has one, else the first version), then the verdict's headline (verdict=False leaves it out, for the
+    report, whose Verdict section says it in full)."""
+    from molting.verdict import headline, reference_run
 
     ref = reference_run(runs)
     others = [r for r in runs if r is not ref]
@@ -425,7 +426,7 @@ def phase_summary_lines(name: str, runs: list[dict]) -> list[str]:
     lines += [f"- Best: {best['version']} at {best['eval']['models']['tuned']['score']['mean']:.1f}/10; target "
               f"{best['eval']['target_score']}.{seed_note}",
               *[f"- {r['version']}: {r['params'].get('description', '')}" for r in runs],
-              *([f"- Verdict: {line}" for line in verdict_lines(runs)] if len(runs) > 1 else []),
+              *([f"- Verdict: {line}" for line in headline(runs)] if verdict else []),
               f"- Next: {next_steps(runs[-1], runs[-2] if len(runs) > 1 else None)[0]}"]
     return lines
 

@@ -130,8 +130,10 @@ def _change_sentence(what: str, before: str, after: str, result: dict | None, lo
         return f"{what}: {before} vs {after}, no paired test possible"
     if stats.within_noise(result):
         return f"no difference shown in {what} ({before} vs {after}{unit}, p = {_p(result)} on {result['pairs']} paired items)"
-    verb = "lowered" if result["difference"] < 0 else "raised"
-    return f"{verb} {what} from {before} to {after}{unit} (p = {_p(result)}, {result['pairs']} paired items; lower is {lower_is})"
+    lowered = result["difference"] < 0
+    outcome = "better" if lowered == (lower_is == "better") else "worse"
+    return (f"{'lowered' if lowered else 'raised'} {what} from {before} to {after}{unit} "
+            f"(p = {_p(result)}, {result['pairs']} paired items: {outcome})")
 
 
 def arm_sentence(ref: dict, run: dict) -> str:
@@ -185,6 +187,20 @@ def target_sentence(ref: dict, curated: dict) -> str:
     met = all(ok for _, ok in checks)
     return (f"Target ({ref['version']} vs {curated['version']}): {'met' if met else 'not met'}: "
             + "; ".join(f"{text} ({'yes' if ok else 'no'})" for text, ok in checks) + ".")
+
+
+def headline(runs: list[dict]) -> list[str]:
+    """The verdict in three sentences for the summary: the curated arm (else the first other arm) against the
+    reference, the target, and the seeds; verdict_lines has the rest."""
+    ref = reference_run(runs)
+    others = [run for run in runs if run is not ref]
+    if not others:
+        return []
+    curated = next((run for run in others if arm_role(run["params"]) == "curated"), None)
+    lines = [arm_sentence(ref, curated or others[0])]
+    if curated is not None:
+        lines.append(target_sentence(ref, curated))
+    return [*lines, seeds.seed_sentence(runs)]
 
 
 def verdict_lines(runs: list[dict]) -> list[str]:
