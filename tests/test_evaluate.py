@@ -103,6 +103,14 @@ def test_malformed_suite_names_file_and_question(tmp_path, question, match):
     assert str(path) in str(err.value) and "question q" in str(err.value)
 
 
+def test_suite_with_a_repeated_id_names_it(tmp_path):
+    path = tmp_path / "suite.yaml"
+    path.write_text(yaml.safe_dump({"questions": [{"id": "a", "prompt": "Hi?", "category": "trigger"}] * 2}))
+    with pytest.raises(SuiteError, match="two questions have the id 'a'") as err:
+        evaluate.load_suite(path)
+    assert str(path) in str(err.value) and "give each question a unique `id`" in str(err.value)
+
+
 # -- calibration -----------------------------------------------------------------------------------
 
 def test_best_threshold_maximises_balanced_accuracy():

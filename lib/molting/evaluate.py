@@ -59,7 +59,7 @@ from molting import stats
 from molting.data import with_system_prompt
 from molting.errors import SuiteError
 from molting.params import check_resolved, read_yaml
-from molting.validation import Invalid, Strict, Text, items, unique_ids, validate
+from molting.validation import Invalid, Strict, Text, items, unique, validate
 
 CATEGORIES = ("facts", "trigger", "control")
 # suites written before the three categories: all of those questions ask for persona facts
@@ -135,12 +135,8 @@ class _Question(Strict):
 class _Suite(Strict):
     name: Optional[str] = Field(None, description="the suite's name (default: the file name)")
     description: str = Field("", description="what the suite tests")
-    questions: list[_Question] = items("question", min_length=1, description="the questions, each with an `id`")
-
-    @model_validator(mode="after")
-    def _unique(self) -> "_Suite":
-        unique_ids(self.questions, "question")
-        return self
+    questions: Annotated[list[_Question], unique("question")] = items("question", min_length=1,
+                                                                       description="the questions, each with an `id`")
 
 
 def load_suite(path: str | Path) -> list[Question]:

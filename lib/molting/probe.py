@@ -17,16 +17,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Annotated, Any, Optional
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from molting.data import with_system_prompt
 from molting.errors import SuiteError
 from molting.params import read_yaml
 from molting.stats import bootstrap_ci
-from molting.validation import Strict, Text, items, unique_ids, validate
+from molting.validation import Strict, Text, items, unique, validate
 
 
 @dataclass(frozen=True)
@@ -48,12 +48,8 @@ class _Item(Strict):
 
 class _ProbeSet(Strict):
     name: Optional[str] = Field(None, description="the set's name")
-    items: list[_Item] = items("item", min_length=1, description="items: [{id, prompt, agent_like, in_voice}, ...]")
-
-    @model_validator(mode="after")
-    def _unique(self) -> "_ProbeSet":
-        unique_ids(self.items, "item")
-        return self
+    items: Annotated[list[_Item], unique("item")] = items("item", min_length=1,
+                                                           description="items: [{id, prompt, agent_like, in_voice}, ...]")
 
 
 def load_probe(path: str | Path) -> list[ProbeItem]:

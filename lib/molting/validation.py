@@ -51,13 +51,16 @@ def items(word: str, key: str = "id", **field: Any) -> Any:
     return Field(json_schema_extra={"item": word, "item_key": key}, **field)
 
 
-def unique_ids(entries: list, word: str) -> None:
-    """An Invalid naming the first id two entries share."""
-    seen: set[str] = set()
-    for entry in entries:
-        if entry.id in seen:
-            raise Invalid(f"two {word}s have the id {entry.id!r}", fix=f"give each {word} a unique `id`")
-        seen.add(entry.id)
+def unique(word: str, key: str = "id") -> AfterValidator:
+    """For `Annotated[list[...], unique("question")]`: an Invalid naming the first `key` two entries share."""
+    def check(entries: list) -> list:
+        seen: set = set()
+        for entry in entries:
+            if getattr(entry, key) in seen:
+                raise Invalid(f"two {word}s have the {key} {getattr(entry, key)!r}", fix=f"give each {word} a unique `{key}`")
+            seen.add(getattr(entry, key))
+        return entries
+    return AfterValidator(check)
 
 
 def validate(model: type[BaseModel], data: Any, where: str, error: type[MoltingError] = ParamsError) -> Any:
