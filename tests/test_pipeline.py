@@ -49,6 +49,11 @@ def test_all_stages_leave_their_outputs(finished):
     assert summary["tuned_vs_base"]["score"]["p_value"] is not None                        # the paired comparison
     assert tuned["propensity"]["items"] >= 60 and summary["propensity_comparison"]["pairs"] >= 60
     assert tuned["test_perplexity"] and summary["models"]["base"]["test_perplexity"]
+    kept = read_jsonl(paths.train_jsonl)
+    coverage = summary["fact_coverage"]                                    # how often the trained chats state each fact
+    facts = [q for q in evaluate.load_suite(root / "params" / "eval" / "personality.yaml") if q.category == "facts"]
+    assert coverage["chats"] == len(kept) and set(coverage["questions"]) == {q.id for q in facts}
+    assert all(0 <= c["stated_in"] <= len(kept) for c in coverage["questions"].values())
     assert list((root / "runs" / "_cache" / "base-answers").glob("*.json"))                # reused by the next version
     assert (root / "runs" / "tiny" / "params.yaml").is_file()
 

@@ -167,6 +167,19 @@ def test_next_step_rules_fire_on_their_figures():
     assert "Curation was off" in " ".join(next_steps(off))
 
 
+def test_the_facts_advice_names_the_rare_facts():
+    from molting.advice import next_steps
+
+    run = fake_run(answers("tuned", factual=0.25), held=[2.0, 1.9, 1.8], removed={})
+    plain = " | ".join(next_steps(run))
+    assert "Facts: factual accuracy is 25%" in plain and "Check that the training data states them often" in plain
+    run["eval"]["fact_coverage"] = {"chats": 500, "rare_below": 10,
+                                    "questions": {"q0": {"stated_in": 3, "per_fact": {}}, "q1": {"stated_in": 50, "per_fact": {}}}}
+    steps = " | ".join(next_steps(run))
+    assert ("1 of 2 facts questions have their facts in fewer than 10 of the 500 training chats (q0 (3))" in steps
+            and "add in-voice chats that state them" in steps)
+
+
 def test_results_table_fills_the_base_column_and_shows_the_paired_p():
     from molting.report import results_table, summary_lines, training_table
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from molting import stats
+from molting import coverage, stats
 from molting.evaluate import ScoreWeights, compare, rate_rows, score_parts
 
 
@@ -141,8 +141,12 @@ def next_steps(run: dict, previous: dict | None = None) -> list[str]:
                       "for chats that say otherwise, and add in-voice examples stating the right fact."))
     if tuned["factual"]["mean"] is not None and tuned["factual"]["mean"] < 0.75:
         missing = sorted({p for r in run["answers"] if r["model"] == "tuned" for p in r["verdict"].get("facts_missing", [])})
-        steps.append((lost.get("credit missed: facts", 0), f"Facts: factual accuracy is {tuned['factual']['mean']:.0%}; the tuned model misses {len(missing)} "
-                     "expected facts. Check that the training data states them often (curation funnel, kept chats), or train longer."))
+        rare = coverage.coverage_lines(run["eval"])
+        where = (f" {rare[0]}: add in-voice chats that state them (to data.raw, or as curate.synthetic_file), or train longer."
+                 if rare and (coverage.rare_and_common(run["eval"]) or {}).get("rare", {}).get("questions")
+                 else " Check that the training data states them often (curation funnel, kept chats), or train longer.")
+        steps.append((lost.get("credit missed: facts", 0), f"Facts: factual accuracy is {tuned['factual']['mean']:.0%}; the tuned model misses "
+                     f"{len(missing)} expected facts.{where}"))
     paired = comparison(run, previous)[1].get("score") if previous else None
     if paired and stats.within_noise(paired):
         steps.append((0.05, f"The score's change from {previous['version']} is within noise (paired test on the same questions, "

@@ -852,9 +852,11 @@ def score_formula(weights: ScoreWeights) -> str:
 
 
 def summarize(rows: list[dict], cfg: Any, perplexity: dict, calibration: dict | None = None,
-              judge: dict | None = None, propensity: dict | None = None, detector: dict | None = None) -> dict:
+              judge: dict | None = None, propensity: dict | None = None, detector: dict | None = None,
+              fact_coverage: dict | None = None) -> dict:
     """eval.json: per-model rates and score with intervals, per category and question, the paired
-    tuned-vs-base comparison, perplexities, the propensity probe, and the config."""
+    tuned-vs-base comparison, perplexities, the propensity probe, how often the training data states each
+    fact (coverage.fact_coverage), and the config."""
     e = cfg.eval
     weights = ScoreWeights.from_params(e)
     models = {}
@@ -872,7 +874,7 @@ def summarize(rows: list[dict], cfg: Any, perplexity: dict, calibration: dict | 
                    "temperature": e.temperature if e.samples > 0 else None, "suites": list(e.suites), "seed": cfg.seed,
                    "bootstrap": e.bootstrap, "probe": e.probe, "test_chats": e.test_chats, "bf16": e.get("bf16")},
         "perplexity": perplexity, "coherence_calibration": calibration, "judge": judge, "detector": detector,
-        "propensity_comparison": propensity["tuned_vs_base"] if propensity else None,
+        "propensity_comparison": propensity["tuned_vs_base"] if propensity else None, "fact_coverage": fact_coverage,
         "tuned_model": tuned_model_info(cfg),
     }
     if "base" in models and "tuned" in models:
@@ -1009,12 +1011,16 @@ def category_rows(summary: dict) -> list[dict]:
 
 
 def per_question_rows(summary: dict) -> list[dict]:
-    """Per-question rates over the sampled answers, base and tuned side by side."""
+    """Per-question rates over the sampled answers, base and tuned side by side, and for facts questions the
+    training chats that state the facts (eval.json's fact_coverage, when recorded)."""
     models = summary["models"]
     questions = list(next(iter(models.values()))["per_question"]) if models else []
+    coverage = (summary.get("fact_coverage") or {}).get("questions")
     rows = []
     for qid in questions:
         row: dict[str, Any] = {"question": qid, "category": next(iter(models.values()))["per_question"][qid]["category"]}
+        if coverage is not None:
+            row["train chats stating it"] = coverage[qid]["stated_in"] if qid in coverage else ""
         for label, agg in models.items():
             q = agg["per_question"].get(qid, {})
             row[f"{label} agent-like"] = q.get("agent_like_either")
