@@ -62,4 +62,6 @@ def test_the_phase_report_states_the_verdict_against_the_raw_arm(experiment):
     assert "One training seed per arm" in markdown
     assert "| prompt-only |" in markdown                                          # the phase table names the model
     summary = (root / "reports" / "phase-tiny" / "summary.md").read_text()
-    assert "Verdict: Reference arm: tiny-raw" in summary
+    # the summary carries the verdict's headline: the arm against the raw arm, and the seeds
+    assert "- Verdict: The persona prompt alone (tiny-v0, against tiny-raw):" in summary
+    assert "- Verdict: One training seed per arm" in summary and "Reference arm:" not in summary
