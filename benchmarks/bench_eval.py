@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
-from molting import evaluate, models, params, patterns, runs  # noqa: E402
+from molting import evaluate, models, params, patterns, runs, suite  # noqa: E402
 from molting.data import with_system_prompt  # noqa: E402
 
 
@@ -29,7 +29,7 @@ def generation(cfg, device: str, quick: bool) -> tuple[float, float, int]:
     source = models.source_for(cfg)
     tokenizer = models.load_tokenizer(source)
     model = models.load_model(source).to(device).eval()
-    questions = evaluate.load_suites(list(cfg.eval.suites), ROOT)
+    questions = suite.load_suites(list(cfg.eval.suites), ROOT)
     chats = [with_system_prompt([{"role": "user", "content": q.prompt}], cfg.data.system_prompt) for q in questions]
     max_new = 16 if quick else cfg.eval.max_new_tokens
     evaluate.generate(model, tokenizer, chats[:1], max_new_tokens=4, batch_size=1)   # warm-up
@@ -58,7 +58,7 @@ def stage_time(cfg, paths: runs.RunPaths) -> dict | None:
         times[name] = now - clock
         clock = now
 
-    questions = evaluate.load_suites(list(cfg.eval.suites), ROOT)
+    questions = suite.load_suites(list(cfg.eval.suites), ROOT)
     library = patterns.library_for(cfg)
     detector = evaluate.make_detector()
     source = models.source_for(cfg)

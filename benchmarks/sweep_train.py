@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
-from molting import chat, evaluate, models, params, patterns, runs, seeds, train  # noqa: E402
+from molting import chat, evaluate, models, params, patterns, runs, seeds, suite, train  # noqa: E402
 
 ATTENTION = ["q_proj", "k_proj", "v_proj", "o_proj"]
 CONFIGS = {
@@ -90,7 +90,7 @@ def main() -> int:
         parser.error(f"unknown setting(s) {', '.join(unknown)}; choose from {', '.join(CONFIGS)}")
     cfg = params.load(args.version, root=ROOT)
     chats = curated_split(args.version)
-    questions = [q for q in evaluate.load_suites(list(cfg.eval.suites), ROOT) if q.category == "facts"]
+    questions = [q for q in suite.load_suites(list(cfg.eval.suites), ROOT) if q.category == "facts"]
     steps = 4 if args.quick else args.steps
     if args.quick:
         names, questions = names[:2], questions[:3]

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from molting import curate, evaluate, judge, models, params, patterns, preflight, runs
+from molting import curate, judge, models, params, patterns, preflight, runs, suite
 from molting.data import load_chats
 from molting.errors import DataError, ModelError, MoltingError, ParamsError, RunError, SuiteError
 
@@ -234,7 +234,7 @@ def test_19_incompatible_rope_scaling(workdir):
 def test_20_suite_question_without_expectations(workdir):
     path = workdir / "suite.yaml"
     path.write_text(yaml.safe_dump({"questions": [{"id": "who", "prompt": "Who are you?"}]}))
-    expect(SuiteError, lambda: evaluate.load_suite(path), workdir, str(path), "question who", "no expectations")
+    expect(SuiteError, lambda: suite.load_suite(path), workdir, str(path), "question who", "no expectations")
 
 
 def test_21_judge_endpoint_unreachable(workdir):

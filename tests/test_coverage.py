@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from molting import coverage
-from molting.evaluate import Question, aggregate, per_question_rows
+from molting.evaluate import aggregate, per_question_rows
+from molting.suite import Question
 
 
 def question(qid: str, expected: tuple[str, ...], mode: str = "all", category: str = "facts") -> Question:

@@ -1,4 +1,4 @@
-"""Evaluation: suites, verdicts and a score with no free points, rates with intervals, sampling, caching, detector."""
+"""Evaluation: verdicts and a score with no free points, rates with intervals, sampling, caching, detector."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ import json
 
 import numpy as np
 import pytest
-import yaml
 
-from molting import evaluate, params, patterns
-from molting.errors import ParamsError, SuiteError
+from molting import evaluate, params, patterns, suite
+from molting.errors import ParamsError
 
 from conftest import REPO
 
@@ -24,7 +23,7 @@ def library():
 
 @pytest.fixture(scope="module")
 def questions():
-    return evaluate.load_suite(SUITE)
+    return suite.load_suite(SUITE)
 
 
 @pytest.fixture(scope="module")
@@ -76,39 +75,6 @@ def test_suite_schema_categories_contradicts_and_legacy(questions):
     for q in questions:   # each reference answer passes its own expectations and contradicts nothing
         verdict = evaluate.judge_answer(q, {"text": q.reference, "truncated": False}, patterns.load_library())
         assert verdict["factual"] in (None, 1.0) and verdict["contradicted"] == 0 and verdict["agent_like"] == 0, q.id
-
-
-def test_shipped_suites_load():
-    for path in sorted((REPO / "params" / "eval").glob("*.yaml")):
-        if path.stem != "probe":
-            assert evaluate.load_suite(path), path
-
-
-@pytest.mark.parametrize("question,match", [
-    ({"id": "q", "prompt": "Hi?"}, "no expectations"),
-    ({"id": "q", "prompt": "Hi?", "expected": {"patterns": ["(unclosed"]}}, "bad regex"),
-    ({"id": "q", "prompt": "Hi?", "category": "trigger", "contradicts": ["(x"]}, "contradicts"),
-    ({"id": "q", "expected": {"patterns": ["x"]}}, "missing `prompt`"),
-    ({"id": "q", "prompt": "Hi?", "category": "vibes", "expected": {"patterns": ["x"]}}, "category = 'vibes' is not one of"),
-    ({"id": "q", "prompt": "Hi?", "expected": {"patterns": ["x"]}, "expect": 1}, "unknown key `expect`"),
-    ({"id": "q", "prompt": "  "}, "prompt: must be non-empty text"),
-    ({"id": "q", "prompt": "Hi?", "expected": {"mode": "some", "patterns": ["x"]}}, "expected.mode = 'some' is not one of"),
-])
-def test_malformed_suite_names_file_and_question(tmp_path, question, match):
-    # each error names the file, the question by its id and the key; the shapes are pydantic models (_Question)
-    path = tmp_path / "suite.yaml"
-    path.write_text(yaml.safe_dump({"name": "s", "questions": [question]}))
-    with pytest.raises(SuiteError, match=match) as err:
-        evaluate.load_suite(path)
-    assert str(path) in str(err.value) and "question q" in str(err.value)
-
-
-def test_suite_with_a_repeated_id_names_it(tmp_path):
-    path = tmp_path / "suite.yaml"
-    path.write_text(yaml.safe_dump({"questions": [{"id": "a", "prompt": "Hi?", "category": "trigger"}] * 2}))
-    with pytest.raises(SuiteError, match="two questions have the id 'a'") as err:
-        evaluate.load_suite(path)
-    assert str(path) in str(err.value) and "give each question a unique `id`" in str(err.value)
 
 
 # -- calibration -----------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from molting import evaluate, runner
+from molting import runner, suite
 from molting.errors import RunError
 from molting.runs import STAGES, RunPaths, read_jsonl
 
@@ -38,7 +38,7 @@ def test_all_stages_leave_their_outputs(finished):
     assert set(summary["models"]) == {"base", "tuned"}
     tuned = summary["models"]["tuned"]
     assert 0 <= tuned["score"]["mean"] <= 10
-    questions = len(evaluate.load_suite(root / "params" / "eval" / "personality.yaml"))
+    questions = len(suite.load_suite(root / "params" / "eval" / "personality.yaml"))
     answers = read_jsonl(paths.answers_jsonl)
     assert len(answers) == 2 * questions * (1 + 2) and all("verdict" in a for a in answers)   # greedy + 2 samples each
     for metric in ("agent_like", "agent_like_detector", "contradicted", "in_character", "truncated"):
@@ -51,7 +51,7 @@ def test_all_stages_leave_their_outputs(finished):
     assert tuned["test_perplexity"] and summary["models"]["base"]["test_perplexity"]
     kept = read_jsonl(paths.train_jsonl)
     coverage = summary["fact_coverage"]                                    # how often the trained chats state each fact
-    facts = [q for q in evaluate.load_suite(root / "params" / "eval" / "personality.yaml") if q.category == "facts"]
+    facts = [q for q in suite.load_suite(root / "params" / "eval" / "personality.yaml") if q.category == "facts"]
     assert coverage["chats"] == len(kept) and set(coverage["questions"]) == {q.id for q in facts}
     assert all(0 <= c["stated_in"] <= len(kept) for c in coverage["questions"].values())
     assert list((root / "runs" / "_cache" / "base-answers").glob("*.json"))                # reused by the next version

@@ -742,7 +742,7 @@ def examples_by_rule(cur: Curation, per_rule: int = 2) -> list[dict]:
 def check_leakage(cur: Curation, cfg: Any) -> list[dict]:
     """What leaks from training: held-out (and test) chats that near-duplicate a training chat or share a reply
     sentence with one, and eval-suite questions that near-duplicate a training chat's user turns."""
-    from molting.evaluate import load_suites
+    from molting.suite import load_suites
 
     questions = [q.prompt for q in load_suites(list(cfg.eval.suites), Path(cfg.root))]
     sets = leakage_sets(cur, cfg)
