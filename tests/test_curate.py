@@ -247,3 +247,22 @@ def test_funnel_names_the_opt_in_rules_that_are_on(cfg, library):
     removed_by_opt_in = [r for r in result.removed if r.get("category") == "persona_format"]
     assert removed_by_opt_in and {r["rule"] for r in removed_by_opt_in} <= opt_in_rules
     assert set(result.removed_by_rule()) & opt_in_rules
+
+
+def test_the_shipped_synthetic_facts_survive_curation_and_ask_no_suite_question():
+    # v2.3's synthetic chats: in voice (no agent-like hit), not copies of raw chats, never a suite question verbatim
+    from molting import suite
+
+    cfg = params.load("v2.3", root=REPO)
+    synthetic = curate.load_synthetic(cfg)
+    assert len(synthetic) == 73 and all(c["source"] == "synthetic" for c in synthetic)
+    library = patterns.load_library()
+    assert [c["id"] for c in synthetic if any(library.first(m["content"]) for m in c["messages"] if m["role"] == "assistant")] == []
+    prompts = {q.prompt.strip().lower() for q in suite.load_suites(list(cfg.eval.suites), REPO)}
+    assert not [c["id"] for c in synthetic if c["messages"][0]["content"].strip().lower() in prompts]
+    raw = load_chats(REPO / cfg.data.raw).chats
+    result = curate.curate(raw, cfg, library=library, persona=params.read_yaml(REPO / cfg.data.persona),
+                           count_tokens=lambda chat: 50, synthetic=synthetic)
+    assert sum(c["id"].startswith("syn-") for c in result.train) == 73          # all kept, in the training split
+    assert not [c["id"] for c in result.heldout if c["id"].startswith("syn-")]  # held-out measures the real voice
+

@@ -25,6 +25,9 @@ def test_shipped_versions_resolve_and_inherit():
     assert v22.curate.enabled is True                 # from v2.1
     assert v22.model.source == "bundled:smollm2-135m-instruct"   # from base
     assert params.resolve("v1", REPO).curate.enabled is False
+    for path in sorted((REPO / "params").glob("*.yaml")):             # every shipped version resolves
+        if path.stem != "base":
+            assert params.resolve(path.stem, REPO).version == path.stem
 
 
 def test_base_yaml_is_the_rendered_schema():
