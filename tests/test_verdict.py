@@ -110,6 +110,19 @@ def test_the_headline_is_the_curated_arm_the_target_and_the_seeds():
     assert len(verdict.headline(arms[:2])) == 2 and verdict.headline(arms[:1]) == []
 
 
+def test_without_a_raw_arm_the_versions_speak_and_no_target_is_judged():
+    curated = run("v2.1", CURATED, 1, 0.25, 0.1)
+    more = run("v2.3", CURATED, 1, 0.75, 0.1)
+    lines = verdict.verdict_lines([curated, more])
+    assert lines[0].startswith("Reference arm: v2.1 (curation)")
+    assert lines[1].startswith("v2.3 against v2.1: no difference shown in the trigger agent-like rate")
+    assert not [line for line in lines if line.startswith("Target")]
+    headline = verdict.headline([curated, more])
+    assert headline[0].startswith("v2.3 against v2.1: ") and not [line for line in headline if line.startswith("Target")]
+    prompt_first = [run("v0", {"train": {"enabled": False}, **RAW}, 9, 0.1, 0.6, steps=None), more]
+    assert not [line for line in verdict.verdict_lines(prompt_first) if line.startswith("Target")]
+
+
 def test_target_not_met_says_which_part_failed():
     raw = run("v1", RAW, 3, 0.5, 0.3)
     curated = run("v2.1", CURATED, 2, 0.4, 0.3)

@@ -154,7 +154,10 @@ def arm_sentence(ref: dict, run: dict) -> str:
     if gap is not None:
         parts.append(_change_sentence("the propensity gap", f"{_tuned(ref)['propensity']['gap_nats']:+.3f}",
                                       f"{_tuned(run)['propensity']['gap_nats']:+.3f}", gap, "better", " nats/token"))
-    return f"{ROLE_PHRASES.get(role, role).capitalize()} ({run['version']}, against {ref['version']}): " + "; ".join(parts) + "."
+    # what an arm is ("curation", "strip mode") is said against the raw arm only; otherwise the versions speak
+    label = (f"{ROLE_PHRASES.get(role, role).capitalize()} ({run['version']}, against {ref['version']})"
+             if arm_role(ref["params"]) == "raw" else f"{run['version']} against {ref['version']}")
+    return f"{label}: " + "; ".join(parts) + "."
 
 
 def head_to_head(a: dict, b: dict, question: str) -> str | None:
@@ -198,7 +201,7 @@ def headline(runs: list[dict]) -> list[str]:
         return []
     curated = next((run for run in others if arm_role(run["params"]) == "curated"), None)
     lines = [arm_sentence(ref, curated or others[0])]
-    if curated is not None:
+    if curated is not None and arm_role(ref["params"]) == "raw":      # the target is raw against curated
         lines.append(target_sentence(ref, curated))
     return [*lines, seeds.seed_sentence(runs)]
 
@@ -220,7 +223,7 @@ def verdict_lines(runs: list[dict]) -> list[str]:
     if "curated" in by_role and "strip" in by_role:
         line = head_to_head(by_role["curated"], by_role["strip"], "Strip or filter:")
         lines += [line] if line else []
-    if "curated" in by_role and ref is not by_role["curated"]:
+    if "curated" in by_role and arm_role(ref["params"]) == "raw":
         lines.append(target_sentence(ref, by_role["curated"]))
     steps = {run["version"]: (run.get("train") or {}).get("global_steps") for run in runs
              if (run.get("train") or {}).get("trained") is not False}
