@@ -438,6 +438,10 @@ def aggregate(rows: list[dict], resamples: int, seed: int) -> dict:
     out["per_question"] = per_question(used)
     greedy = [r for r in rows if r.get("decoding") == "greedy"]
     out["greedy"] = {r["question_id"]: {m: r["verdict"].get(m) for m in RATES} for r in greedy}
+    # factual accuracy of the greedy answers too: what the model states at its mode, beside the sampled figure
+    # (the primary one, which the verdict and the target use); every seed's greedy answers when pooled
+    stated = [r["verdict"]["factual"] for r in greedy if r["verdict"].get("factual") is not None]
+    out["factual_greedy"] = {"mean": round(float(np.mean(stated)), 4) if stated else None, "n": len(stated)}
     return out
 
 
@@ -901,6 +905,9 @@ def metric_rows(summary: dict) -> list[dict]:
             if paired.get("mcnemar_greedy"):
                 row["McNemar p (greedy)"] = stats.format_p(paired["mcnemar_greedy"]["p_value"])
         rows.append(row)
+        if metric == "factual" and all("factual_greedy" in agg for agg in summary["models"].values()):
+            rows.append({"metric": "Factual accuracy (greedy answers)",
+                         **{label: _rate_text(agg["factual_greedy"]) for label, agg in summary["models"].items()}})
     return rows
 
 

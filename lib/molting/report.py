@@ -317,6 +317,8 @@ def phase_table(runs: list[dict]) -> Table:
                      "score /10": f"{tuned['score']['mean']:.1f} {_interval(tuned['score'])}",
                      "agent-like (library)": _rate(tuned, "agent_like"), "agent-like (detector)": _rate(tuned, "agent_like_detector"),
                      "factual": "n/a" if tuned["factual"]["mean"] is None else f"{tuned['factual']['mean']:.0%}",
+                     "factual (greedy)": "n/a" if (tuned.get("factual_greedy") or {}).get("mean") is None
+                     else f"{tuned['factual_greedy']['mean']:.0%}",
                      "contradicted": _rate(tuned, "contradicted"), "in character": _rate(tuned, "in_character"),
                      "truncated": _rate(tuned, "truncated"), "test perplexity": fmt(tuned.get("test_perplexity")),
                      "propensity gap": f"{probe['gap_nats']:+.3f}" if probe else "n/a",
