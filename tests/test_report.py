@@ -180,6 +180,22 @@ def test_the_facts_advice_names_the_rare_facts():
             and "add in-voice chats that state them" in steps)
 
 
+def test_phase_table_shows_the_greedy_factual_rate_also_for_runs_evaluated_before_it_was_recorded():
+    from molting.report import phase_table
+
+    run = fake_run(answers("tuned", factual=0.5), held=[2.0, 1.9], removed={})
+    run["params"]["description"] = "d"
+    assert run["eval"]["models"]["tuned"]["factual_greedy"] == {"mean": 0.5, "n": 8}
+    assert phase_table([run]).rows[0]["factual (greedy)"] == "50%"
+    del run["eval"]["models"]["tuned"]["factual_greedy"]                 # an older eval.json: from answers.jsonl
+    for r in run["answers"]:
+        if r["model"] == "tuned" and r["decoding"] == "greedy" and r["question_id"] in ("q0", "q1"):
+            r["verdict"]["factual"] = 1.0
+    assert phase_table([run]).rows[0]["factual (greedy)"] == "62%"        # (2 x 1.0 + 6 x 0.5) / 8
+    run["answers"] = []
+    assert phase_table([run]).rows[0]["factual (greedy)"] == "n/a"
+
+
 def test_results_table_fills_the_base_column_and_shows_the_paired_p():
     from molting.report import results_table, summary_lines, training_table
 

@@ -307,6 +307,17 @@ def write_summary(run: dict, previous: dict | None, path: Path) -> Path:
 # Phase report: several versions side by side
 # ---------------------------------------------------------------------------------------------
 
+def _factual_greedy(run: dict) -> float | None:
+    """The tuned model's factual accuracy on its greedy answers (from answers.jsonl for runs evaluated before
+    eval.json recorded it)."""
+    recorded = run["eval"]["models"]["tuned"].get("factual_greedy")
+    if recorded is not None:
+        return recorded["mean"]
+    stated = [r["verdict"]["factual"] for r in run.get("answers", [])
+              if r["model"] == "tuned" and r.get("decoding") == "greedy" and r["verdict"].get("factual") is not None]
+    return round(sum(stated) / len(stated), 4) if stated else None
+
+
 def phase_table(runs: list[dict]) -> Table:
     """One row per version: score with interval, the primary rates, perplexity on the shared test chats, the probe."""
     rows = []
@@ -317,8 +328,7 @@ def phase_table(runs: list[dict]) -> Table:
                      "score /10": f"{tuned['score']['mean']:.1f} {_interval(tuned['score'])}",
                      "agent-like (library)": _rate(tuned, "agent_like"), "agent-like (detector)": _rate(tuned, "agent_like_detector"),
                      "factual": "n/a" if tuned["factual"]["mean"] is None else f"{tuned['factual']['mean']:.0%}",
-                     "factual (greedy)": "n/a" if (tuned.get("factual_greedy") or {}).get("mean") is None
-                     else f"{tuned['factual_greedy']['mean']:.0%}",
+                     "factual (greedy)": "n/a" if _factual_greedy(run) is None else f"{_factual_greedy(run):.0%}",
                      "contradicted": _rate(tuned, "contradicted"), "in character": _rate(tuned, "in_character"),
                      "truncated": _rate(tuned, "truncated"), "test perplexity": fmt(tuned.get("test_perplexity")),
                      "propensity gap": f"{probe['gap_nats']:+.3f}" if probe else "n/a",
