@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
-from molting import evaluate, models, params, patterns, runs, suite  # noqa: E402
+from molting import character, evaluate, models, params, patterns, runs, suite  # noqa: E402
 from molting.data import with_system_prompt  # noqa: E402
 
 
@@ -63,7 +63,7 @@ def stage_time(cfg, paths: runs.RunPaths) -> dict | None:
     detector = evaluate.make_detector()
     source = models.source_for(cfg)
     model, tokenizer = evaluate.load_tuned(source, paths.adapter_dir)
-    coherence = evaluate.make_coherence(cfg, questions, library)
+    coherence = character.make_coherence(cfg, questions, library)
     lap("load model, library, detector, calibrate")
     base = evaluate.base_answers(model, tokenizer, questions, cfg, source)
     lap("base answers")

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
-from molting import chat, evaluate, models, params, patterns, probe, runs, stats, suite, train  # noqa: E402
+from molting import character, chat, evaluate, models, params, patterns, probe, runs, stats, suite, train  # noqa: E402
 from molting.data import assistant_text, load_chats  # noqa: E402
 
 
@@ -112,7 +112,7 @@ def main() -> int:
     print(f"evaluation: {len(questions)} trigger questions x {cfg.eval.samples} samples at temperature {cfg.eval.temperature}; "
           f"{len(items)} probe items")
     detector = evaluate.make_detector()
-    coherence = evaluate.make_coherence(cfg, questions, library)
+    coherence = character.make_coherence(cfg, questions, library)
     results, timings = {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, chats in (("agent-trained", agent_chats[:n]), ("clean-trained", clean_chats[:n])):

@@ -104,7 +104,7 @@ import sys, time, json, shutil, tempfile
 sys.path.insert(0, {str(ROOT / 'tests')!r})
 from pathlib import Path
 from conftest import make_project
-from molting import runner, models, params, runs, curate, chat, train, evaluate, patterns, report, suite
+from molting import runner, models, params, runs, curate, chat, train, evaluate, patterns, report, suite, character
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM
 tmp = Path(tempfile.mkdtemp())
@@ -124,7 +124,7 @@ res = curate.curate(loaded.chats, c, library=lib, persona=params.read_yaml(root2
 curate.save(res, paths, loaded, c)
 train.train_version(c, paths)
 qs = suite.load_suites(list(c.eval.suites), root2); m, tk2 = evaluate.load_tuned(src, paths.adapter_dir)
-coh = evaluate.make_coherence(c, qs, lib)
+coh = character.make_coherence(c, qs, lib)
 with m.disable_adapter(): b = evaluate.answer_suite(m, tk2, qs, c, 'base')
 rows = evaluate.score_rows(b + evaluate.answer_suite(m, tk2, qs, c, 'tuned'), qs, lib, evaluate.ScoreWeights.from_params(c.eval), coh, evaluate.make_detector())
 evaluate.save(rows, evaluate.summarize(rows, c, {{}}, coh.calibration), paths)

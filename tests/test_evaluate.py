@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from molting import evaluate, params, patterns, suite
+from molting import character, evaluate, params, patterns, suite
 from molting.errors import ParamsError
 
 from conftest import REPO
@@ -37,7 +37,7 @@ def coherence(library, questions, tmp_path_factory):
     # the library, by design, does not know it, so its replies would count as in-persona here)
     labels = {r["id"]: r for r in map(json.loads, (REPO / "data" / "sample" / "labels.jsonl").read_text().splitlines())}
     chats = [c for c in load_chats(REPO / "data" / "sample" / "raw.jsonl").chats if labels[c["id"]]["noise_bank"] != "heldout"]
-    return evaluate.calibrate_coherence(embedder.encode, params.read_yaml(REPO / "data" / "sample" / "persona.yaml"),
+    return character.calibrate_coherence(embedder.encode, params.read_yaml(REPO / "data" / "sample" / "persona.yaml"),
                                         questions, chats, library)
 
 
@@ -80,7 +80,7 @@ def test_suite_schema_categories_contradicts_and_legacy(questions):
 # -- calibration -----------------------------------------------------------------------------------
 
 def test_best_threshold_maximises_balanced_accuracy():
-    assert evaluate.best_threshold([0.8, 0.9, 0.7], [0.1, 0.2, 0.75]) == (0.7, pytest.approx(0.8333, abs=1e-3))
+    assert character.best_threshold([0.8, 0.9, 0.7], [0.1, 0.2, 0.75]) == (0.7, pytest.approx(0.8333, abs=1e-3))
 
 
 def test_coherence_calibration_separates_the_sample(coherence):
