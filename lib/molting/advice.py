@@ -141,10 +141,9 @@ def next_steps(run: dict, previous: dict | None = None) -> list[str]:
                       "for chats that say otherwise, and add in-voice examples stating the right fact."))
     if tuned["factual"]["mean"] is not None and tuned["factual"]["mean"] < 0.75:
         missing = sorted({p for r in run["answers"] if r["model"] == "tuned" for p in r["verdict"].get("facts_missing", [])})
-        rare = coverage.coverage_lines(run["eval"])
-        where = (f" {rare[0]}: add in-voice chats that state them (to data.raw, or as curate.synthetic_file), or train longer."
-                 if rare and (coverage.rare_and_common(run["eval"]) or {}).get("rare", {}).get("questions")
-                 else " Check that the training data states them often (curation funnel, kept chats), or train longer.")
+        rare = coverage.rare_line(run["eval"])
+        where = (f" {rare}: add in-voice chats that state them (to data.raw, or as curate.synthetic_file), or train longer."
+                 if rare else " Check that the training data states them often (curation funnel, kept chats), or train longer.")
         steps.append((lost.get("credit missed: facts", 0), f"Facts: factual accuracy is {tuned['factual']['mean']:.0%}; the tuned model misses "
                      f"{len(missing)} expected facts.{where}"))
     paired = comparison(run, previous)[1].get("score") if previous else None

@@ -14,16 +14,14 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from molting.data import assistant_text
+
 RARE_BELOW = 10   # a fact stated in fewer training chats than this is "rare" (a reporting split, not a tuned value)
-
-
-def _assistant_text(chat: dict) -> str:
-    return "\n".join(m.get("content") or "" for m in chat.get("messages", []) if m.get("role") == "assistant")
 
 
 def fact_coverage(questions: Iterable, chats: list[dict]) -> dict:
     """Per facts question: training chats stating each expected pattern, and the question's coverage."""
-    texts = [_assistant_text(chat) for chat in chats]
+    texts = [assistant_text(chat) for chat in chats]
     per_question = {}
     for q in questions:
         if q.category != "facts" or not q.expected:
@@ -53,21 +51,30 @@ def rare_and_common(summary: dict, label: str = "tuned") -> dict | None:
     return out
 
 
-def coverage_lines(summary: dict, label: str = "tuned", limit: int = 6) -> list[str]:
-    """One line (none without coverage figures): how many facts questions are rare in the training data, which,
-    and the model's factual rate on those and on the rest."""
+def rare_line(summary: dict, label: str = "tuned", limit: int = 6) -> str | None:
+    """How many facts questions are rare in the training data, which, and the model's factual rate on those and
+    on the rest; None when none is rare or there are no coverage figures."""
     split = rare_and_common(summary, label)
-    if not split:
-        return []
-    if not split["rare"]["questions"]:
-        return [f"Every facts question has its facts in at least {split['rare_below']} of the {split['chats']} training chats."]
+    if not split or not split["rare"]["questions"]:
+        return None
     stated = summary["fact_coverage"]["questions"]
     named = ", ".join(f"{q} ({stated[q]['stated_in']})" for q in split["rare"]["ids"][:limit])
     more = f" and {split['rare']['questions'] - limit} more" if split["rare"]["questions"] > limit else ""
 
     def pct(v: float | None) -> str:
         return "n/a" if v is None else f"{v:.0%}"
-    return [f"{split['rare']['questions']} of {split['rare']['questions'] + split['common']['questions']} facts questions "
+    return (f"{split['rare']['questions']} of {split['rare']['questions'] + split['common']['questions']} facts questions "
             f"have their facts in fewer than {split['rare_below']} of the {split['chats']} training chats ({named}{more}): "
             f"the {label} model states {pct(split['rare']['factual'])} of those and {pct(split['common']['factual'])} "
-            f"of the rest"]
+            f"of the rest")
+
+
+def coverage_lines(summary: dict, label: str = "tuned", limit: int = 6) -> list[str]:
+    """For the notebook: the rare-facts line, a line saying no fact is rare, or nothing without coverage figures."""
+    line = rare_line(summary, label, limit)
+    if line:
+        return [line]
+    coverage = summary.get("fact_coverage")
+    if not coverage or not coverage["questions"] or not summary.get("models", {}).get(label):
+        return []
+    return [f"Every facts question has its facts in at least {coverage['rare_below']} of the {coverage['chats']} training chats."]

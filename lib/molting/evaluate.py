@@ -441,11 +441,16 @@ def aggregate(rows: list[dict], resamples: int, seed: int) -> dict:
     out["per_question"] = per_question(used)
     greedy = [r for r in rows if r.get("decoding") == "greedy"]
     out["greedy"] = {r["question_id"]: {m: r["verdict"].get(m) for m in RATES} for r in greedy}
-    # factual accuracy of the greedy answers too: what the model states at its mode, beside the sampled figure
-    # (the primary one, which the verdict and the target use); every seed's greedy answers when pooled
-    stated = [r["verdict"]["factual"] for r in greedy if r["verdict"].get("factual") is not None]
-    out["factual_greedy"] = {"mean": round(float(np.mean(stated)), 4) if stated else None, "n": len(stated)}
+    out["factual_greedy"] = greedy_factual(greedy)
     return out
+
+
+def greedy_factual(rows: list[dict]) -> dict:
+    """Factual accuracy of the greedy answers among `rows` (every seed's when pooled): what the model states at its
+    mode, shown beside the sampled figure (the primary one, which the verdict and the target use)."""
+    stated = [r["verdict"]["factual"] for r in rows
+              if r.get("decoding") == "greedy" and r["verdict"].get("factual") is not None]
+    return {"mean": round(float(np.mean(stated)), 4) if stated else None, "n": len(stated)}
 
 
 def compare(a: dict, b: dict, resamples: int, seed: int) -> dict[str, dict]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from molting import seeds, stats
 from molting.advice import comparison, gap_rows, next_steps
-from molting.evaluate import METRIC_LABELS, PRIMARY, compare
+from molting.evaluate import METRIC_LABELS, PRIMARY, compare, greedy_factual
 from molting.display import Bullets, Table, escape_html, escape_markdown, fenced_code, fmt, summary_markdown
 from molting.runs import previous_version
 
@@ -311,11 +311,7 @@ def _factual_greedy(run: dict) -> float | None:
     """The tuned model's factual accuracy on its greedy answers (from answers.jsonl for runs evaluated before
     eval.json recorded it)."""
     recorded = run["eval"]["models"]["tuned"].get("factual_greedy")
-    if recorded is not None:
-        return recorded["mean"]
-    stated = [r["verdict"]["factual"] for r in run.get("answers", [])
-              if r["model"] == "tuned" and r.get("decoding") == "greedy" and r["verdict"].get("factual") is not None]
-    return round(sum(stated) / len(stated), 4) if stated else None
+    return (recorded or greedy_factual([r for r in run.get("answers", []) if r["model"] == "tuned"]))["mean"]
 
 
 def phase_table(runs: list[dict]) -> Table:
@@ -324,11 +320,12 @@ def phase_table(runs: list[dict]) -> Table:
     for run in runs:
         tuned = run["eval"]["models"]["tuned"]
         probe = tuned.get("propensity")
+        greedy = _factual_greedy(run)
         rows.append({"version": run["version"], "description": run["params"].get("description", ""), "model": model_label(run),
                      "score /10": f"{tuned['score']['mean']:.1f} {_interval(tuned['score'])}",
                      "agent-like (library)": _rate(tuned, "agent_like"), "agent-like (detector)": _rate(tuned, "agent_like_detector"),
                      "factual": "n/a" if tuned["factual"]["mean"] is None else f"{tuned['factual']['mean']:.0%}",
-                     "factual (greedy)": "n/a" if _factual_greedy(run) is None else f"{_factual_greedy(run):.0%}",
+                     "factual (greedy)": "n/a" if greedy is None else f"{greedy:.0%}",
                      "contradicted": _rate(tuned, "contradicted"), "in character": _rate(tuned, "in_character"),
                      "truncated": _rate(tuned, "truncated"), "test perplexity": fmt(tuned.get("test_perplexity")),
                      "propensity gap": f"{probe['gap_nats']:+.3f}" if probe else "n/a",
