@@ -147,7 +147,8 @@ shutil.rmtree(tmp, ignore_errors=True)
 
 
 def write(sections: dict[str, str]) -> None:
-    """RESULTS.md: machine, then one section per benchmark (kept from the last file when not re-run)."""
+    """RESULTS.md: machine, then one section per benchmark (kept from the last file when not re-run), then the
+    hand-written sections that follow the benchmarks' (experiments recorded by hand), unchanged."""
     old = RESULTS.read_text() if RESULTS.exists() else ""
     parts = ["# Benchmark results", "", "Written by `make bench` (benchmarks/run_all.py). Every ratio compares figures "
              "measured in the same run on the same machine.", "", "## Machine", "", machine(), ""]
@@ -158,7 +159,9 @@ def write(sections: dict[str, str]) -> None:
             found = re.search(rf"<!-- {key} -->\n(.*?)\n<!-- /{key} -->", old, re.S)
             body = found.group(1).split("\n", 2)[2] if found else "not measured yet"
         parts += [f"<!-- {key} -->", f"## {title}", "", body, f"<!-- /{key} -->", ""]
-    RESULTS.write_text("\n".join(parts))
+    last = f"<!-- /{list(BENCHMARKS)[-1]} -->\n"
+    tail = old.split(last, 1)[1].lstrip("\n") if last in old else ""
+    RESULTS.write_text("\n".join(parts) + tail)
 
 
 def main() -> int:

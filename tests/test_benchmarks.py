@@ -58,3 +58,22 @@ def test_sweep_train(tiny_model_dir):
     out = bench("sweep_train.py", "--model", str(tiny_model_dir))
     for figure in ("best held-out loss", "factual", "s/update", "lr2e-4-attn", "lr1e-3-attn", "targets"):
         assert figure in out
+
+
+def test_results_keep_hand_written_sections_after_the_benchmarks(tmp_path, monkeypatch):
+    # experiments recorded by hand follow the benchmark sections; re-measuring one benchmark must not drop them
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("run_all", REPO / "benchmarks" / "run_all.py")
+    run_all = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_all)
+    results = tmp_path / "RESULTS.md"
+    monkeypatch.setattr(run_all, "RESULTS", results)
+    monkeypatch.setattr(run_all, "machine", lambda: "- a test machine")
+    last = list(run_all.BENCHMARKS)[-1]
+    results.write_text(f"# old\n<!-- {last} -->\n## t\n\nmeasured then\n\nold body\n<!-- /{last} -->\n\n"
+                       "## Experiment by hand\n\nits figures\n")
+    run_all.write({"filter": "new filter figures"})
+    text = results.read_text()
+    assert text.endswith(f"old body\n<!-- /{last} -->\n## Experiment by hand\n\nits figures\n")
+    assert "new filter figures" in text and text.count("## Experiment by hand") == 1
