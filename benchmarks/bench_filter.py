@@ -217,14 +217,12 @@ def labelled_table(title: str, rows: list[dict[str, Any]], flaggers: dict[str, F
         p, r = precision_recall(truth, flags[name])
         verdict = "meets" if p >= TARGET and r >= TARGET else "below"
         print(f"  {name:28s} P {p:.3f}  R {r:.3f}  ({verdict} the target)")
-    human_by_domain: Counter = Counter()
-    flagged_by_domain: Counter = Counter()
-    for i, r in enumerate(plain):
-        if not r["agent_like"]:
-            human_by_domain[r["domain"]] += 1
-            flagged_by_domain[r["domain"]] += flags[names[0]][i]
-    print("human replies the library flags, per domain: "
-          + ", ".join(f"{d} {flagged_by_domain[d]}/{n}" for d, n in sorted(human_by_domain.items())))
+    humans = [i for i, r in enumerate(plain) if not r["agent_like"]]
+    domains = Counter(plain[i]["domain"] for i in humans)
+    for name in names[:1] + [n for n in names[1:] if not n.startswith(tuple(public_flaggers()))]:
+        flagged = Counter(plain[i]["domain"] for i in humans if flags[name][i])
+        print(f"human replies the {name} flags, per domain: "
+              + ", ".join(f"{d} {flagged[d]}/{n}" for d, n in sorted(domains.items())))
     fmt = [r for r in rows if r["category"] in OPT_IN_CATEGORIES]
     if fmt:
         on = [opt_in.first(r["text"]) is not None for r in fmt]
@@ -258,15 +256,20 @@ def bench_labelled(lib: PatternLibrary, opt_in: PatternLibrary, dev_only: bool) 
     dev = read_jsonl(LABELLED_DIR / "dev.jsonl")
     start = time.perf_counter()
     det = detector.default_detector("dev", ROOT)  # trained on the development half only
-    print(f"\ndetector: logistic regression on MiniLM embeddings, trained on {det.trained_on} "
-          f"(threshold {det.threshold}) in {time.perf_counter() - start:.1f} s")
+    print(f"\ndetector: MiniLM fine-tuned (LoRA) as a classifier, trained on {det.trained_on} "
+          f"(threshold {det.threshold}); loaded in {time.perf_counter() - start:.1f} s")
     lib_flags, lib_category = library_flagger(lib)
     public = {name: (lambda texts, fn=fn: [fn(t) for t in texts]) for name, fn in public_flaggers().items()}
-    # On the development half the detector's figures come from 5-fold cross-validation (it was trained there).
-    dev_rows, _ = detector.labelled_rows("dev", ROOT)
-    cv = dict(zip([r["text"] for r in dev_rows], detector.cross_validated_proba(dev_rows, det.embed) >= det.threshold))
-    dev_flaggers: dict[str, Flagger] = {"pattern library": lib_flags,
-                                        "detector (5-fold CV)": lambda texts: [bool(cv.get(t, False)) for t in texts]}
+    # On the development half the detector's figures come from 5-fold cross-validation (it was trained there),
+    # recorded when the shipped adapter was trained (`python -m molting.detector`: five trainings, ~8 minutes).
+    cv = det.meta.get("cross_validation", {})
+    cv_proba = {row_id: p for row_id, p in cv.get("probabilities", {}).items()}
+    by_text = {r["text"]: cv_proba.get(r["id"]) for r in read_jsonl(LABELLED_DIR / "dev.jsonl")}
+    dev_flaggers: dict[str, Flagger] = {"pattern library": lib_flags}
+    if cv_proba:
+        print(f"detector 5-fold CV on the development half: ROC AUC {cv['roc_auc']}; "
+              + "; ".join(f"at {a['threshold']}: P {a['precision']:.3f} R {a['recall']:.3f}" for a in cv["at"]))
+        dev_flaggers["detector (5-fold CV)"] = lambda texts: [(by_text.get(t) or 0.0) >= det.threshold for t in texts]
     flags = labelled_table(f"development half ({(LABELLED_DIR / 'dev.jsonl').relative_to(ROOT)}; "
                            "patterns were written from it)", dev, dev_flaggers | public, lib_category, opt_in)
     list_dev_errors(dev, flags["pattern library"], lib)
@@ -274,7 +277,13 @@ def bench_labelled(lib: PatternLibrary, opt_in: PatternLibrary, dev_only: bool) 
         print("\n(--dev-only: the held-out half was not measured)")
         return
     heldout = read_jsonl(LABELLED_DIR / "heldout.jsonl")
-    flaggers: dict[str, Flagger] = {"pattern library": lib_flags, "detector (dev-trained)": det.flags}
+
+    def either(texts: list[str]) -> list[bool]:
+        """What curation drops with `curate.detector_drops` on: the library's verdict or the detector's."""
+        return [a or b for a, b in zip(lib_flags(texts), det.flags(texts))]
+
+    flaggers: dict[str, Flagger] = {"pattern library": lib_flags, "detector (dev-trained)": det.flags,
+                                    "library or detector": either}
     labelled_table(f"HELD-OUT half ({(LABELLED_DIR / 'heldout.jsonl').relative_to(ROOT)}; never read while "
                    "writing patterns; numbers only)", heldout, flaggers | public, lib_category, opt_in)
 

@@ -238,6 +238,23 @@ def test_detector_marks_kept_chats_for_review_and_never_drops(cfg, library, tmp_
     assert curate.mark_for_review(result, cfg, detector=MarksRepos()) == []
 
 
+def test_detector_drops_what_it_flags_when_asked(cfg, library):
+    chats = fresh_chats()
+    clean_ids = [c["id"] for c in curate.curate(fresh_chats(), cfg, library=library, persona=persona()).kept]
+    target = next(c for c in chats if c["id"] == clean_ids[0])
+    target["messages"][-1]["content"] += " My grandson keeps a repo of tide tables."
+    cfg["curate"]["detector_drops"] = True
+    result = curate.curate(chats, cfg, library=library, persona=persona(), detector=MarksRepos())
+    assert target["id"] not in {c["id"] for c in result.kept}
+    [row] = [r for r in result.removed if r["rule"] == "detector"]
+    assert (row["id"], row["step"], row["category"], row["matched"]) == (target["id"], "agent_like", "detector", "the repo sentence")
+    assert row["detail"] == "p_agent_like 0.900"
+    step = next(s for s in result.funnel if s["step"].startswith("detector"))
+    assert step == {"step": "detector (p >= 0.5)", "remaining": step["remaining"], "removed": 1}
+    # after the patterns: what the library removed is not scored again, and nothing else is lost
+    assert sorted(c["id"] for c in result.kept) == sorted(i for i in clean_ids if i != target["id"])
+
+
 def test_funnel_names_the_opt_in_rules_that_are_on(cfg, library):
     result = curate.curate(fresh_chats(), cfg, library=library, persona=persona())
     assert any(row["step"] == "agent-like filter (opt-in on: persona_format)" for row in result.funnel)

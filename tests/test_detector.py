@@ -1,26 +1,16 @@
-"""Tests for molting.detector: the embedding classifier that gives a second opinion beside the pattern library."""
+"""Tests for molting.detector: the fine-tuned classifier that gives a second opinion beside the pattern library."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from molting import detector, patterns
-from molting.errors import DataError
-
-
-def bag_of_words(texts: list[str]) -> np.ndarray:
-    """A deterministic stand-in for MiniLM: hashed word counts, L2-normalised (fast, no model)."""
-    out = np.zeros((len(texts), 256), dtype=np.float32)
-    for i, text in enumerate(texts):
-        for word in re.findall(r"[a-z']+", text.lower()):
-            out[i, int(hashlib.md5(word.encode()).hexdigest(), 16) % 256] += 1
-    norms = np.linalg.norm(out, axis=1, keepdims=True)
-    return out / np.where(norms == 0, 1, norms)
+from molting.errors import DataError, ModelError
 
 
 AGENT = ["I will run the script and commit the changes.", "Running the deployment script against the server now.",
@@ -30,37 +20,133 @@ CLEAN = ["The gulls were loud over the harbour this morning.", "My sister bakes 
          "We walked the dog along the cliff path at dusk.", "The tide came in fast and soaked our picnic.",
          "Grandad still mends his own nets by the fire.", "The lighthouse keeper waved at the ferry."]
 ROWS = [{"text": t, "agent_like": True} for t in AGENT] + [{"text": t, "agent_like": False} for t in CLEAN]
+TINY_RECIPE = detector.Recipe(epochs=3, batch_size=4)  # for the random BERT: the mechanics, not the learning
 
 
+@pytest.fixture(scope="module")
+def tiny_bert(tmp_path_factory) -> Path:
+    """A random 2-layer BERT with the bundled MiniLM tokenizer: the detector's recipe in a second."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    from molting.embed import default_model_dir
+
+    tokenizer = AutoTokenizer.from_pretrained(default_model_dir())
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=256, num_labels=2)
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    BertForSequenceClassification(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_detector(tiny_bert):
+    return detector.train_detector(ROWS, tiny_bert, TINY_RECIPE)
+
+
+def mentions_script(pieces: list[str]) -> np.ndarray:
+    """A stand-in classifier: a piece about a script scores 0.9, diluted to 0.5 in a text about gulls too, else 0.1."""
+    return np.asarray([(0.5 if "gulls" in p else 0.9) if "script" in p else 0.1 for p in pieces])
+
+
+@pytest.mark.integration
 def test_trained_detector_separates_its_classes_and_keeps_the_interface():
-    det = detector.train_detector(ROWS, bag_of_words, seed=0)
-    probs = det.predict_proba(["I will run the script on the branch.", "The gulls followed the ferry to the harbour."])
-    assert isinstance(probs, np.ndarray) and probs.shape == (2,)
-    assert probs[0] > det.threshold > probs[1]
+    # the real MiniLM: a random BERT cannot learn through LoRA alone (its embeddings stay frozen)
+    det = detector.train_detector(ROWS, recipe=detector.Recipe(epochs=10, batch_size=4))
+    probs = det.predict_proba(AGENT + CLEAN)
+    assert isinstance(probs, np.ndarray) and probs.shape == (12,)
+    assert probs[:6].min() > det.threshold > probs[6:].max()
     assert det.flags(["I will run the script on the branch.", "The gulls followed the ferry to the harbour."]) == [True, False]
     assert det.predict_proba([]).shape == (0,)
+    assert det.meta["rows_sha256"] == detector.rows_sha256(ROWS) and det.meta["rows"] == 12
+
+
+def test_training_leaves_the_base_weights_alone(tiny_bert, tiny_detector):
+    from safetensors.torch import load_file
+
+    base = load_file(str(tiny_bert / "model.safetensors"))
+    trained = {k.replace("base_model.model.", "").replace(".base_layer", ""): v
+               for k, v in tiny_detector.score.model.state_dict().items()}
+    layer = "bert.encoder.layer.0.attention.self.query.weight"
+    assert torch_equal(trained[layer], base[layer])  # frozen under LoRA
+    lora = [v for k, v in tiny_detector.score.model.state_dict().items() if "lora_B" in k]
+    assert lora and any(float(v.abs().sum()) > 0 for v in lora)  # B starts at zero: it moved
+
+
+def torch_equal(a, b) -> bool:
+    import torch
+
+    return bool(torch.equal(a, b))
 
 
 def test_one_agent_like_sentence_in_a_long_reply_is_enough():
-    det = detector.train_detector(ROWS, bag_of_words)
+    det = detector.AgentLikeDetector(score=mentions_script)
     long_reply = " ".join(CLEAN[:5]) + " I will run the script and commit the changes to the branch."
-    whole_only = det.model.predict_proba(bag_of_words([long_reply]))[0, 1]
-    assert det.predict_proba([long_reply])[0] > max(whole_only, det.threshold)
+    assert det.explain([long_reply]) == [(0.9, "I will run the script and commit the changes to the branch.")]
+    assert det.flags([long_reply, " ".join(CLEAN)]) == [True, False]
 
 
 def test_threshold_decides_the_flags():
-    det = detector.train_detector(ROWS, bag_of_words)
-    text = ["I will run the script on the branch."]
-    det.threshold = float(det.predict_proba(text)[0]) + 1e-6
-    assert det.flags(text) == [False]
-    det.threshold -= 2e-6
-    assert det.flags(text) == [True]
+    det = detector.AgentLikeDetector(score=mentions_script, threshold=0.9 + 1e-6)
+    assert det.flags(["I will run the script on the branch."]) == [False]
+    det.threshold = 0.9
+    assert det.flags(["I will run the script on the branch."]) == [True]
 
 
-def test_training_is_deterministic_for_a_seed():
-    a = detector.train_detector(ROWS, bag_of_words, seed=3).predict_proba(AGENT + CLEAN)
-    b = detector.train_detector(ROWS, bag_of_words, seed=3).predict_proba(AGENT + CLEAN)
-    assert np.array_equal(a, b)
+def test_training_is_deterministic_for_a_seed(tiny_bert, tiny_detector):
+    again = detector.train_detector(ROWS, tiny_bert, TINY_RECIPE)
+    assert np.array_equal(again.predict_proba(AGENT + CLEAN), tiny_detector.predict_proba(AGENT + CLEAN))
+
+
+def test_saved_detector_loads_with_the_same_scores(tiny_bert, tiny_detector, tmp_path):
+    tiny_detector.trained_on = "twelve rows"
+    detector.save_detector(tiny_detector, tmp_path / "det")
+    assert sorted(p.name for p in (tmp_path / "det").iterdir()) == [
+        "adapter_config.json", "adapter_model.safetensors", "detector.json"]
+    assert [p.name for p in tmp_path.iterdir()] == ["det"]  # no staging folder left behind
+    loaded = detector.load_detector(tmp_path / "det", tiny_bert)
+    assert np.allclose(loaded.predict_proba(AGENT + CLEAN), tiny_detector.predict_proba(AGENT + CLEAN), atol=1e-5)
+    assert loaded.trained_on == "twelve rows" and loaded.threshold == tiny_detector.threshold
+    assert loaded.meta["recipe"]["learning_rate"] == TINY_RECIPE.learning_rate
+
+
+def test_a_folder_without_detector_json_is_a_model_error(tmp_path):
+    with pytest.raises(ModelError, match="python -m molting.detector"):
+        detector.load_detector(tmp_path)
+
+
+def test_rows_hash_follows_texts_and_labels():
+    flipped = [dict(r, agent_like=not r["agent_like"]) if i == 0 else r for i, r in enumerate(ROWS)]
+    assert detector.rows_sha256(ROWS) == detector.rows_sha256([dict(r, id="x") for r in ROWS])
+    assert detector.rows_sha256(ROWS) != detector.rows_sha256(flipped)
+
+
+@pytest.mark.parametrize("split", detector.SPLITS)
+def test_shipped_detectors_were_trained_on_the_labelled_set_as_it_is(split):
+    # data/detector/<split>/ records the hash of its training rows; edit data/labelled/ and this fails until
+    # the adapters are retrained (without them every process would train its own, minutes on 2 cores)
+    assert detector.shipped_is_current(split), (
+        f"data/detector/{split}/ is stale: retrain with `python -m molting.detector --split {split}`")
+
+
+def test_a_changed_labelled_set_trains_once_and_is_cached(tmp_path, monkeypatch, tiny_bert):
+    folder = tmp_path / "data" / "labelled"
+    folder.mkdir(parents=True)
+    (folder / "dev.jsonl").write_text("".join(json.dumps(r) + "\n" for r in ROWS), encoding="utf-8")
+    monkeypatch.setenv("MOLTING_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(detector, "_base_dir", lambda base_dir: tiny_bert)
+    assert not detector.shipped_is_current("dev", tmp_path)
+    first = detector.default_detector("dev", tmp_path)
+    cached = list((tmp_path / "cache" / "detector").iterdir())
+    assert [p.name for p in cached if not p.name.startswith(".")] == [f"dev-{detector.rows_sha256(ROWS)[:16]}"]
+    assert first.trained_on == "data/labelled/dev.jsonl"
+    monkeypatch.setattr(detector, "train_detector", lambda *a, **k: pytest.fail("trained again"))
+    detector._default.cache_clear()
+    again = detector.default_detector("dev", tmp_path)
+    assert np.allclose(again.predict_proba(AGENT), first.predict_proba(AGENT), atol=1e-5)
+    detector._default.cache_clear()
 
 
 @pytest.mark.parametrize("rows,expected", [
@@ -70,7 +156,7 @@ def test_training_is_deterministic_for_a_seed():
 ])
 def test_bad_rows_are_data_errors(rows, expected):
     with pytest.raises(DataError, match=expected):
-        detector.train_detector(rows, bag_of_words)
+        detector.train_detector(rows, Path("unused"))
 
 
 def test_unknown_split_is_a_data_error():

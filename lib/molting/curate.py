@@ -126,6 +126,25 @@ def filter_agent_like(chats: list[dict], library: Any, cur: Curation) -> list[di
     return kept
 
 
+def filter_detector(chats: list[dict], detector: Any, cur: Curation) -> list[dict]:
+    """Drop chats in which the detector scores any assistant turn at or above its threshold (`curate.detector_drops`)."""
+    turns = [(chat, i, m["content"]) for chat in chats for i, m in enumerate(chat["messages"]) if m["role"] == "assistant"]
+    dropped: dict[str, tuple[float, int, str]] = {}
+    for (chat, turn, _), (p, piece) in zip(turns, detector.explain([text for _, _, text in turns])):
+        if p >= detector.threshold and chat["id"] not in dropped:
+            dropped[chat["id"]] = (p, turn, piece)
+    kept = []
+    for chat in chats:
+        if chat["id"] in dropped:
+            p, turn, piece = dropped[chat["id"]]
+            _remove(cur, chat, "agent_like", "detector", category="detector", turn=turn, matched=_short(piece),
+                    detail=f"p_agent_like {p:.3f}")
+        else:
+            kept.append(chat)
+    cur._step(f"detector (p >= {detector.threshold:g})", kept, len(chats) - len(kept))
+    return kept
+
+
 _LIST_NUMBER = re.compile(r"\(?(\d{1,3}|[A-Za-z])[.)]")
 
 
@@ -370,12 +389,14 @@ def check_not_empty(chats: list[dict], cur: Curation, raw_count: int) -> None:
 
 def curate(chats: list[dict], cfg: Any, *, library: Any, persona: dict,
            count_tokens: Callable[[dict], int] | None = None, keep_drop: dict | None = None,
-           embed: Callable[[list[str]], Any] | None = None, synthetic: list[dict] | None = None) -> Curation:
+           embed: Callable[[list[str]], Any] | None = None, synthetic: list[dict] | None = None,
+           detector: Any = None) -> Curation:
     """Run every enabled curation step over loaded (and synthetic) chats and split the result.
 
     Synthetic chats go through the same filters and dedup as the raw ones (so a synthetic chat that
     repeats a raw one is dropped), and only ever land in the training split: the held-out split
-    measures the real voice.
+    measures the real voice. With `curate.detector_drops` the detector (the shipped default unless one is
+    given) drops what it flags after the patterns.
     """
     c = cfg.curate
     cur = Curation(kept=[])
@@ -393,6 +414,8 @@ def curate(chats: list[dict], cfg: Any, *, library: Any, persona: dict,
                 chat["quality"] = quality_score(chat, terms)
         else:
             kept = filter_agent_like(chats, library, cur)
+        if c.detector_drops:
+            kept = filter_detector(kept, detector or _default_detector(), cur)
         kept = filter_length(kept, c.min_assistant_words, c.max_tokens, count_tokens, cur)
         kept = sorted(kept, key=lambda ch: (-ch["quality"], ch["id"]))
         kept = dedup(kept, cur, exact=c.exact_dedup, near=c.near_dedup, near_threshold=c.near_threshold,
@@ -452,17 +475,21 @@ def take_random_subset(chats: list[dict], curated: list[dict], c: Any, seed: int
     return [chat for chat in chats if chat["id"] in chosen]
 
 
+def _default_detector() -> Any:
+    """The shipped detector, trained on the whole labelled set."""
+    from molting.detector import default_detector
+
+    return default_detector("all")
+
+
 def mark_for_review(cur: Curation, cfg: Any, detector: Any = None) -> list[dict]:
-    """Kept chats the embedding detector finds agent-like: a second opinion for a person, who decides with
-    curate.keep_drop_file (it never drops anything itself). Stored on `cur.review`, most likely first."""
+    """Kept chats the detector finds agent-like: a second opinion for a person, who decides with
+    curate.keep_drop_file. Stored on `cur.review`, most likely first."""
     if not (cfg.curate.enabled and cfg.curate.review_detector) or cfg.curate.random_subset is not None:
         # the random-subset arm is unfiltered by design: nothing there is for a person to review
         cur.review = []
         return cur.review
-    if detector is None:
-        from molting.detector import default_detector
-
-        detector = default_detector("all")
+    detector = detector or _default_detector()
     turns = [(chat, i, m["content"]) for chat in cur.kept for i, m in enumerate(chat["messages"]) if m["role"] == "assistant"]
     scored = detector.explain([text for _, _, text in turns])
     best: dict[str, dict] = {}
@@ -673,7 +700,7 @@ def save(cur: Curation, paths: Any, loaded: Any, cfg: Any) -> dict:
         "clusters": cur.clusters,
         "leakage": cur.leakage,
         "sentence_leakage": sentence_leakage_summary(cur.train, leakage_sets(cur, cfg)),
-        "review": {"detector": "molting.detector (MiniLM + logistic regression)", "marked": len(cur.review),
+        "review": {"detector": "molting.detector (MiniLM fine-tuned as a classifier)", "marked": len(cur.review),
                    "ids": [r["id"] for r in cur.review]},
         "counts": {"raw": len(loaded.chats) + len(loaded.skipped), "loaded": len(loaded.chats), "kept": len(cur.kept),
                    "train": len(cur.train), "heldout": len(cur.heldout)},

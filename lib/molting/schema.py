@@ -67,8 +67,10 @@ class Curate(Section):
     patterns_disabled: list[str] = key([], "names of agent-like patterns to switch off (see `molt patterns`)")
     patterns_enabled: list[str] = key([], "opt-in patterns to switch on, by pattern or category name: [persona_format] "
                                           "drops code fences (off by default: a coding persona keeps its code)")
-    review_detector: StrictBool = key(True, "the embedding detector marks chats the patterns kept for review "
-                                            "(runs/<v>/data/review.jsonl); it never drops")
+    review_detector: StrictBool = key(True, "the detector (fine-tuned MiniLM) marks chats the patterns kept for review "
+                                            "(runs/<v>/data/review.jsonl)")
+    detector_drops: StrictBool = key(False, "the detector also drops the chats it flags, after the patterns (more recall;\n"
+                                            "its evaluation rate is then no longer independent of curation)")
     patterns_extra: list[str] = key([], "YAML files of your own patterns, same schema as the shipped library")
     exact_dedup: StrictBool = key(True, "drop chats whose normalised text is identical to a better one")
     near_dedup: StrictBool = key(True, "MinHash/LSH near-duplicates (a word or two changed)")
