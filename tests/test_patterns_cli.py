@@ -80,3 +80,32 @@ def test_unknown_name_in_params_points_at_a_real_command(capsys, tmp_path):
     message = str(err.value)
     assert "typo.yaml" in message and "persona_format" in message and "`molt patterns`" in message
     assert cli.build_parser().parse_args(["patterns"]).func is not None  # the command the message names exists
+
+
+class FlagsTides:
+    """A stand-in for the shipped detector: a sentence about tide tables scores 0.9, anything else 0.2."""
+
+    threshold = 0.7
+
+    def explain(self, texts):
+        return [(0.9, "the tide sentence") if "tide" in t else (0.2, t) for t in texts]
+
+    def flags(self, texts):
+        return [p >= self.threshold for p, _ in self.explain(texts)]
+
+
+def test_detector_adds_its_second_opinion_to_test_and_scan(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(cli, "_shipped_detector", lambda wanted: FlagsTides() if wanted else None)
+    _, out, _ = run(capsys, "--test", "I'll fetch the tide tables for you.", "--detector")
+    assert out.startswith("no pattern matches")
+    assert "detector: agent-like, p_agent_like 0.900 (threshold 0.7), highest on 'the tide sentence'" in out
+    _, out, _ = run(capsys, "--test", "I'll fetch the tide tables for you.")
+    assert "detector" not in out
+    chats = [{"id": "a", "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "As an AI, no tides."}]},
+             {"id": "b", "messages": [{"role": "user", "content": "and?"}, {"role": "assistant", "content": "Tides at six, I'll check the tide app."}]},
+             {"id": "c", "messages": [{"role": "user", "content": "tea?"}, {"role": "assistant", "content": "Two sugars, love."}]}]
+    path = tmp_path / "chats.jsonl"
+    path.write_text("".join(json.dumps(c) + "\n" for c in chats), encoding="utf-8")
+    _, out, _ = run(capsys, "--scan", str(path), "--detector")
+    assert "3 chats, 1 with an agent-like hit" in out
+    assert "detector (threshold 0.7): 2 chats flagged, 1 of them with no pattern hit; 2 by either" in out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from typing import Any
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -103,9 +104,9 @@ def _cmd_patterns(args: argparse.Namespace) -> int:
     states = patterns.states_for(cfg)
     scope = f"version {args.version}" if args.version else "the defaults (params/base.yaml)"
     if args.test is not None:
-        return _patterns_test(args.test, states, scope)
+        return _patterns_test(args.test, states, scope, args.detector)
     if args.scan:
-        return _patterns_scan(args.scan, states, scope)
+        return _patterns_scan(args.scan, states, scope, args.detector)
     width = max(len(p.name) for p, _ in states)
     print(f"{len(states)} patterns, {sum(on for _, on in states)} on for {scope}")
     print(f"{'pattern':<{width}}  {'category':<22}  {'on':<3}  what it catches")
@@ -115,24 +116,36 @@ def _cmd_patterns(args: argparse.Namespace) -> int:
     return 0
 
 
-def _patterns_test(text: str, states: list, scope: str) -> int:
-    """Print every pattern that matches `text`, the ones that are off for the version marked."""
+def _shipped_detector(wanted: bool) -> Any:
+    """The detector trained on the whole labelled set, when `--detector` asks for its second opinion."""
+    from molting.detector import default_detector
+
+    return default_detector("all") if wanted else None
+
+
+def _patterns_test(text: str, states: list, scope: str, with_detector: bool = False) -> int:
+    """Print every pattern that matches `text`, the ones that are off for the version marked (and the detector's p)."""
     from molting.patterns import PatternLibrary
 
     on = {p.name for p, is_on in states if is_on}
     hits = PatternLibrary([p for p, _ in states]).scan(text)
     if not hits:
         print(f"no pattern matches ({scope})")
-        return 0
     for hit in hits:
         state = "" if hit.rule in on else f"  (off for {scope})"
         print(f"{hit.rule} ({hit.category}) [{hit.start}:{hit.end}] {hit.matched!r}{state}")
-    print("agent-like" if any(h.rule in on for h in hits) else f"not agent-like for {scope}: only rules that are off match")
+    if hits:
+        print("agent-like" if any(h.rule in on for h in hits) else f"not agent-like for {scope}: only rules that are off match")
+    detector = _shipped_detector(with_detector)
+    if detector is not None:
+        [(p, piece)] = detector.explain([text])
+        verdict = "agent-like" if p >= detector.threshold else "not agent-like"
+        print(f"detector: {verdict}, p_agent_like {p:.3f} (threshold {detector.threshold:g}), highest on {piece!r}")
     return 0
 
 
-def _patterns_scan(path: str, states: list, scope: str) -> int:
-    """Hits per rule over the assistant turns of a chat file (any format Molting loads)."""
+def _patterns_scan(path: str, states: list, scope: str, with_detector: bool = False) -> int:
+    """Hits per rule over the assistant turns of a chat file (any format Molting loads), and the detector's count."""
     from pathlib import Path
 
     from molting.data import load_chats
@@ -146,8 +159,14 @@ def _patterns_scan(path: str, states: list, scope: str) -> int:
     lib = PatternLibrary([p for p, on in states if on])
     counts = scan_counts(lib, ((c["id"], [m["content"] for m in c["messages"] if m["role"] == "assistant"])
                                for c in loaded.chats))
-    flagged = sum(1 for c in loaded.chats if any(lib.first(m["content"]) for m in c["messages"] if m["role"] == "assistant"))
-    print(f"{path}: {len(loaded.chats)} chats, {flagged} with an agent-like hit ({scope})")
+    by_library = {c["id"] for c in loaded.chats if any(lib.first(m["content"]) for m in c["messages"] if m["role"] == "assistant")}
+    print(f"{path}: {len(loaded.chats)} chats, {len(by_library)} with an agent-like hit ({scope})")
+    detector = _shipped_detector(with_detector)
+    if detector is not None:
+        turns = [(c["id"], m["content"]) for c in loaded.chats for m in c["messages"] if m["role"] == "assistant"]
+        by_detector = {i for (i, _), f in zip(turns, detector.flags([t for _, t in turns])) if f}
+        print(f"detector (threshold {detector.threshold:g}): {len(by_detector)} chats flagged, "
+              f"{len(by_detector - by_library)} of them with no pattern hit; {len(by_library | by_detector)} by either")
     rows = sorted(((n, c) for n, c in counts.items() if c["hits"]), key=lambda kv: (-kv[1]["items"], kv[0]))
     width = max([len("rule"), *(len(n) for n, _ in rows)])
     print(f"{'rule':<{width}}  {'chats':>6}  {'hits':>6}")
@@ -192,6 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", help="show on/off and use the library as this version's params set it up")
     p.add_argument("--test", metavar="TEXT", help="print every pattern that matches this text")
     p.add_argument("--scan", metavar="FILE", help="hits per rule over the assistant turns of a chat file")
+    p.add_argument("--detector", action="store_true",
+                   help="with --test or --scan: also the second opinion of the detector (molting.detector)")
     p.set_defaults(func=_cmd_patterns)
     p = sub.add_parser("report", help="re-render a version's report, or render a phase report over several versions")
     p.add_argument("versions", nargs="+", help="one version to re-render, or the versions of a phase")
