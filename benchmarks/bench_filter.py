@@ -12,7 +12,7 @@ for it only numbers are printed. On both, side by side and measured in this run:
 overall figures and measured on their own with the opt-in rules switched on, with the share of human replies
 those rules would flag (why they are opt-in).
 
-Also: the older hand-written set (tests/data/agent_like_labeled.jsonl, a persona who only chats, so every rule
+Also: the older hand-written set (data/labelled/older.jsonl, a persona who only chats, so every rule
 is on), the sample chats (data/sample/raw.jsonl + labels.jsonl), and throughput.
 """
 
@@ -33,7 +33,7 @@ import yaml  # noqa: E402
 
 PUBLIC_LISTS = ROOT / "benchmarks" / "public_filter_lists.yaml"
 LABELLED_DIR = ROOT / "data" / "labelled"
-LABELED = ROOT / "tests" / "data" / "agent_like_labeled.jsonl"
+LABELED = ROOT / "data" / "labelled" / "older.jsonl"
 SAMPLE_RAW = ROOT / "data" / "sample" / "raw.jsonl"
 SAMPLE_LABELS = ROOT / "data" / "sample" / "labels.jsonl"
 TARGET = 0.95

@@ -135,13 +135,14 @@ def test_a_changed_labelled_set_trains_once_and_is_cached(tmp_path, monkeypatch,
     folder = tmp_path / "data" / "labelled"
     folder.mkdir(parents=True)
     (folder / "dev.jsonl").write_text("".join(json.dumps(r) + "\n" for r in ROWS), encoding="utf-8")
+    (folder / "older.jsonl").write_text("", encoding="utf-8")
     monkeypatch.setenv("MOLTING_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(detector, "_base_dir", lambda base_dir: tiny_bert)
     assert not detector.shipped_is_current("dev", tmp_path)
     first = detector.default_detector("dev", tmp_path)
     cached = list((tmp_path / "cache" / "detector").iterdir())
     assert [p.name for p in cached if not p.name.startswith(".")] == [f"dev-{detector.rows_sha256(ROWS)[:16]}"]
-    assert first.trained_on == "data/labelled/dev.jsonl"
+    assert first.trained_on == "data/labelled/dev.jsonl + data/labelled/older.jsonl"
     monkeypatch.setattr(detector, "train_detector", lambda *a, **k: pytest.fail("trained again"))
     detector._default.cache_clear()
     again = detector.default_detector("dev", tmp_path)
@@ -219,9 +220,10 @@ def test_rows_that_copy_a_pattern_example_are_left_out(tmp_path):
             {"text": f"Well now. {example} Anyway.", "agent_like": True, "category": "ai_self_reference", "domain": "trivia"},
             {"text": "Fresh words nobody wrote into a pattern file.", "agent_like": False, "category": None, "domain": "trivia"},
             {"text": "print('hi')", "agent_like": True, "category": "persona_format", "domain": "coding help"}]
-    (folder / "dev.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    (folder / "dev.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[:2]), encoding="utf-8")
+    (folder / "older.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[2:]), encoding="utf-8")
     kept, source = detector.labelled_rows("dev", tmp_path)
     assert [r["text"] for r in kept] == ["Fresh words nobody wrote into a pattern file."]
-    assert source == "data/labelled/dev.jsonl"
+    assert source == "data/labelled/dev.jsonl + data/labelled/older.jsonl"
     with pytest.raises(DataError, match="heldout.jsonl"):
         detector.labelled_rows("all", tmp_path)
