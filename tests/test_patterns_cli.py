@@ -90,9 +90,6 @@ class FlagsTides:
     def explain(self, texts):
         return [(0.9, "the tide sentence") if "tide" in t else (0.2, t) for t in texts]
 
-    def flags(self, texts):
-        return [p >= self.threshold for p, _ in self.explain(texts)]
-
 
 def test_detector_adds_its_second_opinion_to_test_and_scan(capsys, tmp_path, monkeypatch):
     monkeypatch.setattr(cli, "_shipped_detector", lambda wanted: FlagsTides() if wanted else None)

@@ -163,8 +163,9 @@ def _patterns_scan(path: str, states: list, scope: str, with_detector: bool = Fa
     print(f"{path}: {len(loaded.chats)} chats, {len(by_library)} with an agent-like hit ({scope})")
     detector = _shipped_detector(with_detector)
     if detector is not None:
-        turns = [(c["id"], m["content"]) for c in loaded.chats for m in c["messages"] if m["role"] == "assistant"]
-        by_detector = {i for (i, _), f in zip(turns, detector.flags([t for _, t in turns])) if f}
+        from molting.curate import detector_flags
+
+        by_detector = set(detector_flags(loaded.chats, detector))
         print(f"detector (threshold {detector.threshold:g}): {len(by_detector)} chats flagged, "
               f"{len(by_detector - by_library)} of them with no pattern hit; {len(by_library | by_detector)} by either")
     rows = sorted(((n, c) for n, c in counts.items() if c["hits"]), key=lambda kv: (-kv[1]["items"], kv[0]))

@@ -126,17 +126,23 @@ def filter_agent_like(chats: list[dict], library: Any, cur: Curation) -> list[di
     return kept
 
 
+def detector_flags(chats: list[dict], detector: Any) -> dict[str, tuple[float, int, str, str]]:
+    """Chats the detector flags: id -> (p, turn, the piece that scored it, the reply) of its likeliest assistant turn."""
+    turns = [(chat["id"], i, m["content"]) for chat in chats for i, m in enumerate(chat["messages"]) if m["role"] == "assistant"]
+    best: dict[str, tuple[float, int, str, str]] = {}
+    for (chat_id, turn, text), (p, piece) in zip(turns, detector.explain([text for _, _, text in turns])):
+        if p >= detector.threshold and p > best.get(chat_id, (-1.0,))[0]:
+            best[chat_id] = (p, turn, piece, text)
+    return best
+
+
 def filter_detector(chats: list[dict], detector: Any, cur: Curation) -> list[dict]:
     """Drop chats in which the detector scores any assistant turn at or above its threshold (`curate.detector_drops`)."""
-    turns = [(chat, i, m["content"]) for chat in chats for i, m in enumerate(chat["messages"]) if m["role"] == "assistant"]
-    dropped: dict[str, tuple[float, int, str]] = {}
-    for (chat, turn, _), (p, piece) in zip(turns, detector.explain([text for _, _, text in turns])):
-        if p >= detector.threshold and chat["id"] not in dropped:
-            dropped[chat["id"]] = (p, turn, piece)
+    flagged = detector_flags(chats, detector)
     kept = []
     for chat in chats:
-        if chat["id"] in dropped:
-            p, turn, piece = dropped[chat["id"]]
+        if chat["id"] in flagged:
+            p, turn, piece, _ = flagged[chat["id"]]
             _remove(cur, chat, "agent_like", "detector", category="detector", turn=turn, matched=_short(piece),
                     detail=f"p_agent_like {p:.3f}")
         else:
@@ -489,15 +495,9 @@ def mark_for_review(cur: Curation, cfg: Any, detector: Any = None) -> list[dict]
         # the random-subset arm is unfiltered by design: nothing there is for a person to review
         cur.review = []
         return cur.review
-    detector = detector or _default_detector()
-    turns = [(chat, i, m["content"]) for chat in cur.kept for i, m in enumerate(chat["messages"]) if m["role"] == "assistant"]
-    scored = detector.explain([text for _, _, text in turns])
-    best: dict[str, dict] = {}
-    for (chat, turn, text), (p, piece) in zip(turns, scored):
-        if p >= detector.threshold and p > best.get(chat["id"], {}).get("p_agent_like", -1):
-            best[chat["id"]] = {"id": chat["id"], "p_agent_like": round(p, 3), "turn": turn,
-                                "sentence": _short(piece), "reply": _short(text, 240)}
-    cur.review = sorted(best.values(), key=lambda r: (-r["p_agent_like"], r["id"]))
+    review = [{"id": chat_id, "p_agent_like": round(p, 3), "turn": turn, "sentence": _short(piece), "reply": _short(text, 240)}
+              for chat_id, (p, turn, piece, text) in detector_flags(cur.kept, detector or _default_detector()).items()]
+    cur.review = sorted(review, key=lambda r: (-r["p_agent_like"], r["id"]))
     return cur.review
 
 
