@@ -164,9 +164,24 @@ def bench_sample(lib: PatternLibrary) -> list[str]:
     for bank, hits in sorted(by_bank.items()):
         print(f"recall on the sample's {bank} noise bank: {sum(hits) / len(hits):.3f} ({sum(hits)}/{len(hits)})")
     report_kinds(kinds, truth, flagged)
+    sample_detector(chats, truth, [str(labels[c["id"]].get("noise_bank") or "library") for c in chats])
     list_errors("false positives (id, rule, matched)", fps)
     list_errors("false negatives of the library bank (id, noise | assistant turns)", fns)
     return turns
+
+
+def sample_detector(chats: list[dict[str, Any]], truth: list[bool], banks: list[str]) -> None:
+    """The dev-trained detector on the sample chats: one noise sentence inside a long in-voice reply."""
+    from molting import detector
+    from molting.curate import detector_flags
+
+    flagged_ids = set(detector_flags([{**c, "messages": c.get("messages") or []} for c in chats],
+                                     detector.default_detector("dev", ROOT)))
+    flagged = [c["id"] in flagged_ids for c in chats]
+    p, r = precision_recall(truth, flagged)
+    per_bank = {b: [f for f, t, bb in zip(flagged, truth, banks) if t and bb == b] for b in sorted(set(banks))}
+    print(f"detector (dev-trained) on the sample: P {p:.3f} R {r:.3f}; recall per noise bank: "
+          + ", ".join(f"{b} {sum(v) / len(v):.3f} ({sum(v)}/{len(v)})" for b, v in per_bank.items() if v))
 
 
 # --- the labelled set: library, detector and public lists side by side ----------------------------------
