@@ -5,8 +5,8 @@ MOLT     := $(VENV)/bin/molt
 VERSIONS ?= v1 v2.1
 PHASE    ?= phase-sample
 # the experiment's arms, each differing from its parent in one thing (molt diff): prompt-only, raw, curated,
-# a random subset of the raw data of the curated size, strip.
-ARMS     ?= v0 v1 v2.1 v2.1-random v2.1-strip
+# a random subset of the raw data of the curated size, strip, curated by the patterns and the detector.
+ARMS     ?= v0 v1 v2.1 v2.1-random v2.1-strip v2.1-detector
 # training seeds per arm (`make experiment SEEDS=3`): replicas <arm>-seed2.. that the phase report pools
 SEEDS    ?= 1
 PIP      := $(PY) -m pip install -q --disable-pip-version-check

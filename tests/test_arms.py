@@ -14,7 +14,8 @@ from conftest import REPO, make_project
 
 # each arm against the version it is compared with, and the one key that makes the difference
 ARMS = {"v0": ("v1", "train.enabled"), "v2.1": ("v1", "curate.enabled"),
-        "v2.1-random": ("v2.1", "curate.random_subset"), "v2.1-strip": ("v2.1", "curate.mode")}
+        "v2.1-random": ("v2.1", "curate.random_subset"), "v2.1-strip": ("v2.1", "curate.mode"),
+        "v2.1-detector": ("v2.1", "curate.detector_drops")}
 
 
 @pytest.mark.parametrize("version", sorted(ARMS))
