@@ -227,3 +227,8 @@ def test_rows_that_copy_a_pattern_example_are_left_out(tmp_path):
     assert source == "data/labelled/dev.jsonl + data/labelled/older.jsonl"
     with pytest.raises(DataError, match="heldout.jsonl"):
         detector.labelled_rows("all", tmp_path)
+
+
+def test_precision_recall_at_a_threshold():
+    got = detector.precision_recall_at(0.6, np.array([0.9, 0.6, 0.2, 0.7, 0.1]), np.array([1, 0, 1, 1, 0]))
+    assert got == {"threshold": 0.6, "precision": 0.6667, "recall": 0.6667}  # flags rows 0, 1, 3; row 2 missed

@@ -393,7 +393,7 @@ def default_detector(split: str = "all", root: Path | None = None) -> AgentLikeD
     return _default(split, str((Path(root) if root is not None else _source_root()).resolve()))
 
 
-def cv_flags(threshold: float, probabilities: np.ndarray, y: np.ndarray) -> dict:
+def precision_recall_at(threshold: float, probabilities: np.ndarray, y: np.ndarray) -> dict:
     """Precision and recall of cross-validated probabilities at a threshold (what detector.json records)."""
     flagged = probabilities >= threshold
     tp = int((flagged & (y == 1)).sum())
@@ -414,7 +414,7 @@ def train_shipped(split: str, root: Path | None = None, cv: bool = False) -> Pat
         _, y = _check_rows(rows)
         det.meta["cross_validation"] = {
             "folds": 5, "roc_auc": round(float(roc_auc_score(y, proba)), 4),
-            "at": [cv_flags(t, proba, y) for t in (0.5, DEFAULT_THRESHOLD, 0.9)],
+            "at": [precision_recall_at(t, proba, y) for t in (0.5, DEFAULT_THRESHOLD, 0.9)],
             "probabilities": {r.get("id", str(i)): round(float(p), 4) for i, (r, p) in enumerate(zip(rows, proba))}}
     save_detector(det, root / SHIPPED_DIR / split)
     return root / SHIPPED_DIR / split
