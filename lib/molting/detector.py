@@ -346,15 +346,26 @@ def _independent_of_patterns(rows: list[dict]) -> list[dict]:
     return [r for r in rows if _words(r["text"]) not in whole and not (_long_sentences(r["text"]) & long)]
 
 
+def _trained_on(folder: Path, rows: list[dict]) -> bool:
+    """Whether the detector saved in `folder` was trained on exactly these rows with today's recipe."""
+    meta_file = folder / META_FILE
+    if not meta_file.is_file():
+        return False
+    meta = json.loads(meta_file.read_text(encoding="utf-8"))
+    return meta.get("rows_sha256") == rows_sha256(rows) and meta.get("recipe") == asdict(Recipe())
+
+
 def shipped_is_current(split: str, root: Path | None = None) -> bool:
     """Whether data/detector/<split>/ was trained on exactly the rows `labelled_rows(split)` gives now."""
     root = Path(root) if root is not None else _source_root()
-    meta_file = root / SHIPPED_DIR / split / META_FILE
-    if not meta_file.is_file():
-        return False
-    rows, _ = labelled_rows(split, root)
-    meta = json.loads(meta_file.read_text(encoding="utf-8"))
-    return meta.get("rows_sha256") == rows_sha256(rows) and meta.get("recipe") == asdict(Recipe())
+    return _trained_on(root / SHIPPED_DIR / split, labelled_rows(split, root)[0])
+
+
+def _train_split(rows: list[dict], source: str) -> AgentLikeDetector:
+    """A detector trained on a split's labelled rows, saying where they came from."""
+    det = train_detector(rows)
+    det.trained_on = source
+    return det
 
 
 @functools.lru_cache(maxsize=4)
@@ -364,17 +375,15 @@ def _default(split: str, root: str) -> AgentLikeDetector:
 
     from molting.models import cache_dir
 
-    if shipped_is_current(split, Path(root)):
+    rows, source = labelled_rows(split, Path(root))  # read and hashed once, for both checks
+    if _trained_on(Path(root) / SHIPPED_DIR / split, rows):
         return load_detector(Path(root) / SHIPPED_DIR / split)
-    rows, source = labelled_rows(split, Path(root))
     # the labelled set changed since the shipped adapter was trained: train once per content, then reuse
     target = cache_dir() / "detector" / f"{split}-{rows_sha256(rows)[:16]}"
     target.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(target.parent / f".{target.name}.lock")):
-        if not (target / META_FILE).is_file():
-            det = train_detector(rows)
-            det.trained_on = source
-            save_detector(det, target)
+        if not _trained_on(target, rows):
+            save_detector(_train_split(rows, source), target)
     return load_detector(target)
 
 
@@ -405,8 +414,7 @@ def train_shipped(split: str, root: Path | None = None, cv: bool = False) -> Pat
     """Train data/detector/<split>/ on the labelled rows of that split (with 5-fold CV figures when asked)."""
     root = Path(root) if root is not None else _source_root()
     rows, source = labelled_rows(split, root)
-    det = train_detector(rows)
-    det.trained_on = source
+    det = _train_split(rows, source)
     if cv:
         from sklearn.metrics import roc_auc_score
 
