@@ -54,7 +54,7 @@ def mentions_script(pieces: list[str]) -> np.ndarray:
 @pytest.mark.integration
 def test_trained_detector_separates_its_classes_and_keeps_the_interface():
     # the real MiniLM: a random BERT cannot learn through LoRA alone (its embeddings stay frozen)
-    det = detector.train_detector(ROWS, recipe=detector.Recipe(epochs=10, batch_size=4))
+    det = detector.train_detector(ROWS, recipe=detector.Recipe(epochs=10, batch_size=4, learning_rate=1e-3))  # 30 updates
     probs = det.predict_proba(AGENT + CLEAN)
     assert isinstance(probs, np.ndarray) and probs.shape == (12,)
     assert probs[:6].min() > det.threshold > probs[6:].max()
@@ -232,3 +232,14 @@ def test_rows_that_copy_a_pattern_example_are_left_out(tmp_path):
 def test_precision_recall_at_a_threshold():
     got = detector.precision_recall_at(0.6, np.array([0.9, 0.6, 0.2, 0.7, 0.1]), np.array([1, 0, 1, 1, 0]))
     assert got == {"threshold": 0.6, "precision": 0.6667, "recall": 0.6667}  # flags rows 0, 1, 3; row 2 missed
+
+
+def test_cross_validation_folds_partition_the_rows_with_both_labels_in_each():
+    rows = ROWS * 2  # 12 agent-like, 12 clean
+    folds = detector.cross_validation_folds(rows, folds=4)
+    tested = np.concatenate([test for _, test in folds])
+    assert sorted(tested.tolist()) == list(range(len(rows)))  # every row is scored once, by a model that never saw it
+    for train, test in folds:
+        assert not set(train) & set(test)
+        assert {rows[i]["agent_like"] for i in test} == {True, False}
+    assert [t.tolist() for _, t in detector.cross_validation_folds(rows, folds=4)] == [t.tolist() for _, t in folds]
