@@ -276,13 +276,15 @@ def bench_labelled(lib: PatternLibrary, opt_in: PatternLibrary, dev_only: bool) 
     lib_flags, lib_category = library_flagger(lib)
     public = {name: (lambda texts, fn=fn: [fn(t) for t in texts]) for name, fn in public_flaggers().items()}
     # On the development half the detector's figures come from 5-fold cross-validation (it was trained there),
-    # recorded when the shipped adapter was trained (`python -m molting.detector`: five trainings, ~8 minutes).
+    # recorded when the shipped adapter was trained (`python -m molting.detector`: five trainings, ~18 minutes).
     cv = det.meta.get("cross_validation", {})
     cv_proba = {row_id: p for row_id, p in cv.get("probabilities", {}).items()}
     by_text = {r["text"]: cv_proba.get(r["id"]) for r in read_jsonl(LABELLED_DIR / "dev.jsonl")}
     dev_flaggers: dict[str, Flagger] = {"pattern library": lib_flags}
     if cv_proba:
-        print(f"detector 5-fold CV on the development half: ROC AUC {cv['roc_auc']}; "
+        folds = cv.get("fold_roc_auc")  # a fold far below the others: the recipe collapsed there
+        spread = f" (folds {min(folds):.3f}-{max(folds):.3f})" if folds else ""
+        print(f"detector 5-fold CV on the development half: ROC AUC {cv['roc_auc']}{spread}; "
               + "; ".join(f"at {a['threshold']}: P {a['precision']:.3f} R {a['recall']:.3f}" for a in cv["at"]))
         dev_flaggers["detector (5-fold CV)"] = lambda texts: [(by_text.get(t) or 0.0) >= det.threshold for t in texts]
     flags = labelled_table(f"development half ({(LABELLED_DIR / 'dev.jsonl').relative_to(ROOT)}; "

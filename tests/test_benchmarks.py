@@ -4,6 +4,7 @@ real bundled model a few steps with molting and with TRL (integration)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -24,6 +25,7 @@ def bench(script: str, *args: str) -> str:
 def test_bench_filter():
     out = bench("bench_filter.py")
     assert "precision" in out and "recall" in out
+    assert re.search(r"ROC AUC 0\.\d+ \(folds 0\.\d{3}-0\.\d{3}\)", out)  # the shipped adapter's per-fold CV
 
 
 def test_bench_curate():
