@@ -16,7 +16,9 @@ shipped one when the labelled set still has those rows, else trains one and cach
 Retrain the shipped ones after changing data/labelled/: `python -m molting.detector`.
 
 A reply is scored as a whole and sentence by sentence, and its probability is the highest of those: one
-agent-like sentence in a long, otherwise in-voice reply is diluted in the whole text.
+agent-like sentence in a long, otherwise in-voice reply is diluted in the whole text. On the development CV's
+short labelled replies the whole text alone does a little better (ROC AUC 0.970 vs 0.963; at 0.7 P 0.918 / R
+0.881 vs 0.892 / 0.892), but those rows cannot show the long-reply case the sentences are there for.
 """
 
 from __future__ import annotations
