@@ -243,3 +243,9 @@ def test_cross_validation_folds_partition_the_rows_with_both_labels_in_each():
         assert not set(train) & set(test)
         assert {rows[i]["agent_like"] for i in test} == {True, False}
     assert [t.tolist() for _, t in detector.cross_validation_folds(rows, folds=4)] == [t.tolist() for _, t in folds]
+
+
+def test_cross_validated_proba_scores_every_row_once_from_the_given_folds(tiny_bert):
+    rows = ROWS * 2
+    proba = detector.cross_validated_proba(rows, detector.cross_validation_folds(rows, folds=2), tiny_bert, TINY_RECIPE)
+    assert proba.shape == (len(rows),) and ((proba > 0) & (proba < 1)).all()

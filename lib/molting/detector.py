@@ -292,12 +292,13 @@ def cross_validation_folds(rows: list[dict], folds: int = 5, seed: int = Recipe.
     return list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(texts, y))
 
 
-def cross_validated_proba(rows: list[dict], base_dir: Path | None = None, folds: int = 5,
+def cross_validated_proba(rows: list[dict], splits: list[tuple[np.ndarray, np.ndarray]], base_dir: Path | None = None,
                           recipe: Recipe = Recipe()) -> np.ndarray:
-    """P(agent-like) for each row from a detector trained on the other folds (an honest in-set estimate)."""
+    """P(agent-like) for each row from a detector trained on the other folds of `splits` (`cross_validation_folds`):
+    an honest in-set estimate."""
     texts, _ = _check_rows(rows)
     out = np.zeros(len(rows), dtype=np.float64)
-    for train_idx, test_idx in cross_validation_folds(rows, folds, recipe.seed):
+    for train_idx, test_idx in splits:
         fold = train_detector([rows[i] for i in train_idx], base_dir, recipe)
         out[test_idx] = fold.predict_proba([texts[i] for i in test_idx])
     return out
@@ -429,12 +430,13 @@ def train_shipped(split: str, root: Path | None = None, cv: bool = False) -> Pat
     if cv:
         from sklearn.metrics import roc_auc_score
 
-        proba = cross_validated_proba(rows)
+        splits = cross_validation_folds(rows)  # the default recipe's seed, as the detector itself
+        proba = cross_validated_proba(rows, splits)
         _, y = _check_rows(rows)
         det.meta["cross_validation"] = {
-            "folds": 5, "roc_auc": round(float(roc_auc_score(y, proba)), 4),
+            "folds": len(splits), "roc_auc": round(float(roc_auc_score(y, proba)), 4),
             # a collapsed fold (one of them far below the others) means the recipe is unstable on this data
-            "fold_roc_auc": [round(float(roc_auc_score(y[test], proba[test])), 4) for _, test in cross_validation_folds(rows)],
+            "fold_roc_auc": [round(float(roc_auc_score(y[test], proba[test])), 4) for _, test in splits],
             "at": [precision_recall_at(t, proba, y) for t in (0.5, DEFAULT_THRESHOLD, 0.9)],
             "probabilities": {r.get("id", str(i)): round(float(p), 4) for i, (r, p) in enumerate(zip(rows, proba))}}
     save_detector(det, root / SHIPPED_DIR / split)
