@@ -15,14 +15,18 @@ KEYS = {"train_fraction": ("frac", "training chats"), "duplicate_fraction": ("du
 
 
 def point_versions(version: str, key: str, values: list[float], root: Path) -> list[str]:
-    """Write params/<version>-<tag><value>.yaml for each value (extending `version`) and return their names."""
+    """Write params/<version>-<tag><value>.yaml for each value (extending `version`) and return their names.
+    The point at the version's own value is the version itself (its run, if finished, is reused)."""
     if key not in KEYS:
         raise ParamsError(f"cannot sweep {key}", where="molt sweep", fix=f"sweep one of {', '.join(KEYS)}")
-    params_mod.resolve(version, root)   # the base version must be valid before anything is written
+    own = getattr(params_mod.resolve(version, root).curate, key)   # the base version must be valid first
     names = []
     for value in values:
         if not 0 <= value <= 1:
             raise ParamsError(f"{key} value {value} is not between 0 and 1", where="molt sweep", fix="use fractions such as 0.25,0.5,1.0")
+        if value == own:
+            names.append(version)
+            continue
         name = f"{version}-{KEYS[key][0]}{round(value * 100):03d}"
         body = {"description": f"{version} with curate.{key} = {value:g} (molt sweep)", "extends": version,
                 "curate": {key: value}}
