@@ -35,11 +35,12 @@ experiment: setup
 	$(MOLT) run $(ARMS) --skip-complete --seeds $(SEEDS)
 	$(MOLT) report --phase phase-experiment $(ARMS)
 
-# two workers, a test file each (tests of one file share their fixtures); one OpenMP thread per process, since
+# two workers, a test file each (tests of one file share their fixtures), slowest files first in the order
+# tests/conftest.py gives (SLOW_FILES; not xdist's "most tests first"); one OpenMP thread per process, since
 # two processes that each spin two OpenMP threads on 2 cores slow each other many times over
 TEST_WORKERS ?= 2
 test: setup browser
-	OMP_NUM_THREADS=1 $(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # Chromium for the report's browser test; where it cannot be installed the test is skipped, saying why
 browser:

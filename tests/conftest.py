@@ -85,30 +85,55 @@ def finished_tiny(tmp_path_factory, tiny_model_dir) -> FinishedRun:
     """One tiny version run through all four stages (shared by the pipeline, browser and report tests, which
     only read it). Greedy tuned answers then carry hostile markup and Markdown/math lookalikes (the side-by-side
     tables always show greedy answers; a sampled one only where the detectors disagree), the report is
-    re-rendered from them, and a one-version phase report `phase-t` is rendered beside it."""
+    re-rendered from them, and a one-version phase report `phase-t` is rendered beside it.
+
+    Made once per test session, not once per xdist worker: the first worker to need it runs it in the session's
+    shared temporary folder under a file lock; the other waits for it and reads the same folder."""
+    import json
+
+    from filelock import FileLock
+
     from molting import runner
     from molting.runs import RunPaths, read_jsonl, write_jsonl
 
-    root = make_project(tmp_path_factory.mktemp("finished"), tiny_model_dir)
-    timings = runner.run_version("tiny", root, progress=False, log=lambda _: None)
-    paths = RunPaths(root, "tiny")
-    answers = read_jsonl(paths.answers_jsonl)
-    tuned = [i for i, a in enumerate(answers) if a["model"] == "tuned" and a["decoding"] == "greedy"]
-    answers[tuned[-1]]["text"] = ATTACK
-    answers[tuned[-2]]["text"] = MARKDOWN_LOOKALIKE
-    answers[tuned[-3]]["text"] = ESCAPED
-    answers[0]["text"] = LITERAL
-    write_jsonl(paths.answers_jsonl, answers)
-    runner.run_version("tiny", root, only="04-report", force=True, progress=False, log=lambda _: None)
-    runner.run_phase("phase-t", ["tiny"], root, progress=False)
-    return FinishedRun(root, timings)
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base   # xdist: popen-gwN's parent
+    folder, done = shared / "finished-tiny", shared / "finished-tiny.json"
+    with FileLock(str(shared / "finished-tiny.lock")):
+        if done.is_file():
+            return FinishedRun(folder, json.loads(done.read_text()))
+        shutil.rmtree(folder, ignore_errors=True)   # a worker that failed half-way leaves no half project
+        root = make_project(folder, tiny_model_dir)
+        timings = runner.run_version("tiny", root, progress=False, log=lambda _: None)
+        paths = RunPaths(root, "tiny")
+        answers = read_jsonl(paths.answers_jsonl)
+        tuned = [i for i, a in enumerate(answers) if a["model"] == "tuned" and a["decoding"] == "greedy"]
+        answers[tuned[-1]]["text"] = ATTACK
+        answers[tuned[-2]]["text"] = MARKDOWN_LOOKALIKE
+        answers[tuned[-3]]["text"] = ESCAPED
+        answers[0]["text"] = LITERAL
+        write_jsonl(paths.answers_jsonl, answers)
+        runner.run_version("tiny", root, only="04-report", force=True, progress=False, log=lambda _: None)
+        runner.run_phase("phase-t", ["tiny"], root, progress=False)
+        done.write_text(json.dumps(timings))
+        return FinishedRun(root, timings)
+
+
+# The slowest test files, slowest first (pytest --durations, 2026-12-06: each runs the pipeline or benchmark
+# scripts for 70-135 s). `make test` hands whole files to two workers in collection order
+# (--no-loadscope-reorder; xdist's default puts files with many tests first, which left these few-test files
+# to the end, one worker busy for a minute or two after the other had finished).
+SLOW_FILES = ("test_benchmarks.py", "test_faults.py", "test_pipeline.py", "test_experiment.py", "test_notebooks.py")
 
 
 def pytest_collection_modifyitems(items):
-    """Tests that read the shared finished run depend on a pipeline run: they carry the `pipeline` marker."""
+    """Tests that read the shared finished run depend on a pipeline run: they carry the `pipeline` marker.
+    The slowest files come first (SLOW_FILES); tests keep their order within a file."""
     for item in items:
         if "finished_tiny" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.pipeline)
+    rank = {name: i for i, name in enumerate(SLOW_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))   # a stable sort: the rest keep their order
 
 
 @pytest.fixture
