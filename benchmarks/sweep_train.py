@@ -32,6 +32,8 @@ CONFIGS = {
     "lr1e-3-all-r32": {"learning_rate": 1e-3, "target_modules": "all-linear", "lora_r": 32, "lora_alpha": 64},
     "lr1e-3-all-bs8": {"learning_rate": 1e-3, "target_modules": "all-linear", "batch_size": 8},
     "lr2e-3-all-pack": {"learning_rate": 2e-3, "target_modules": "all-linear", "packing": True},
+    "lr2e-3-all-r32": {"learning_rate": 2e-3, "target_modules": "all-linear", "lora_r": 32, "lora_alpha": 64},
+    "lr2e-3-all-r64": {"learning_rate": 2e-3, "target_modules": "all-linear", "lora_r": 64, "lora_alpha": 128},
 }
 
 
