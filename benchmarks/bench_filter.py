@@ -295,11 +295,19 @@ def bench_labelled(lib: PatternLibrary, opt_in: PatternLibrary, dev_only: bool) 
         return
     heldout = read_jsonl(LABELLED_DIR / "heldout.jsonl")
 
+    scored: dict[str, bool] = {}
+
+    def detector_flags(texts: list[str]) -> list[bool]:
+        """The detector's verdicts, each text scored once (the combined flagger below asks again)."""
+        missing = list(dict.fromkeys(t for t in texts if t not in scored))
+        scored.update(zip(missing, det.flags(missing)))
+        return [scored[t] for t in texts]
+
     def either(texts: list[str]) -> list[bool]:
         """What curation drops with `curate.detector_drops` on: the library's verdict or the detector's."""
-        return [a or b for a, b in zip(lib_flags(texts), det.flags(texts))]
+        return [a or b for a, b in zip(lib_flags(texts), detector_flags(texts))]
 
-    flaggers: dict[str, Flagger] = {"pattern library": lib_flags, "detector (dev-trained)": det.flags,
+    flaggers: dict[str, Flagger] = {"pattern library": lib_flags, "detector (dev-trained)": detector_flags,
                                     "library or detector": either}
     labelled_table(f"HELD-OUT half ({(LABELLED_DIR / 'heldout.jsonl').relative_to(ROOT)}; never read while "
                    "writing patterns; numbers only)", heldout, flaggers | public, lib_category, opt_in)

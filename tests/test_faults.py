@@ -91,11 +91,12 @@ def test_kill_during_evaluation_and_report_then_force_keeps_old_report(tmp_path,
     assert (run_dir / "train.json").read_bytes() == train_json
     report = (root / "reports" / "tiny" / "report.html").read_bytes()
 
-    # --force with a stage that now fails: the old report stays until a new one is complete
-    (root / "params" / "eval" / "personality.yaml").write_text("questions: []\n")
+    # --force with a stage that now fails (the raw data file was emptied): the old report stays until a new one
+    # is complete, and the curated data from before stays too (compared below)
+    (root / "data" / "sample" / "raw.jsonl").write_text("")
     proc = molt(root, "run", "tiny", "--quiet", "--force")
     output, _ = proc.communicate(timeout=600)
-    assert proc.returncode == 1 and "failed in cell" in output and "SuiteError" in output
+    assert proc.returncode == 1 and "01-curate failed in cell" in output and "DataError" in output
     assert (root / "reports" / "tiny" / "report.html").read_bytes() == report
 
     # determinism: the same version in another folder (the shared finished run) gives byte-identical data and
