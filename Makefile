@@ -50,7 +50,7 @@ browser:
 	  echo "note: Chromium not installed; the browser test will be skipped"
 
 test-fast: setup
-	$(PY) -m pytest -q -p no:cacheprovider -m "not integration and not pipeline"
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile -m "not integration and not pipeline"
 
 bench: setup
 	$(PY) benchmarks/run_all.py
