@@ -160,8 +160,8 @@ def write(sections: dict[str, str]) -> None:
             body = found.group(1).split("\n", 2)[2] if found else "not measured yet"
         parts += [f"<!-- {key} -->", f"## {title}", "", body, f"<!-- /{key} -->", ""]
     last = f"<!-- /{list(BENCHMARKS)[-1]} -->\n"
-    tail = old.split(last, 1)[1].lstrip("\n") if last in old else ""
-    RESULTS.write_text("\n".join(parts) + tail)
+    tail = old.split(last, 1)[1].strip("\n") if last in old else ""
+    RESULTS.write_text("\n".join(parts) + (f"\n{tail}\n" if tail else ""))
 
 
 def main() -> int:

@@ -77,5 +77,7 @@ def test_results_keep_hand_written_sections_after_the_benchmarks(tmp_path, monke
                        "## Experiment by hand\n\nits figures\n")
     run_all.write({"filter": "new filter figures"})
     text = results.read_text()
-    assert text.endswith(f"old body\n<!-- /{last} -->\n## Experiment by hand\n\nits figures\n")
+    assert text.endswith(f"old body\n<!-- /{last} -->\n\n## Experiment by hand\n\nits figures\n")
     assert "new filter figures" in text and text.count("## Experiment by hand") == 1
+    run_all.write({})  # re-writing changes nothing (a blank line was lost before the hand-written part each time)
+    assert results.read_text() == text
