@@ -276,7 +276,7 @@ def bench_labelled(lib: PatternLibrary, opt_in: PatternLibrary, dev_only: bool) 
     lib_flags, lib_category = library_flagger(lib)
     public = {name: (lambda texts, fn=fn: [fn(t) for t in texts]) for name, fn in public_flaggers().items()}
     # On the development half the detector's figures come from 5-fold cross-validation (it was trained there),
-    # recorded when the shipped adapter was trained (`python -m molting.detector`: five trainings, ~18 minutes).
+    # recorded when the shipped adapter was trained (`python -m molting.detector`: seven trainings, ~50 min on 2 cores).
     cv = det.meta.get("cross_validation", {})
     cv_proba = {row_id: p for row_id, p in cv.get("probabilities", {}).items()}
     by_text = {r["text"]: cv_proba.get(r["id"]) for r in read_jsonl(LABELLED_DIR / "dev.jsonl")}

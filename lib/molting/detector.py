@@ -10,7 +10,7 @@ was before): on 5-fold cross-validation of the development half, ROC AUC 0.954 a
 0.7 threshold P 0.872 / R 0.898 against P 0.824 / R 0.641 (RESULTS.md, filter, for the figures of the shipped
 adapter; data/detector/dev/detector.json holds its own CV figures, per fold too).
 
-Training takes a few minutes on 2 cores, so the trained LoRA adapters (about 1.4 MB each) ship in
+One training takes about seven minutes on 2 cores, so the trained LoRA adapters (about 1.4 MB each) ship in
 data/detector/<split>/, each with the sha256 of the rows it was trained on; `default_detector` loads the
 shipped one when the labelled set still has those rows, else trains one and caches it by that hash.
 Retrain the shipped ones after changing data/labelled/: `python -m molting.detector`.
