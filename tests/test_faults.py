@@ -25,7 +25,7 @@ def molt(root: Path, *args: str) -> subprocess.Popen:
 
 
 def test_kill_during_training_then_rerun_resumes(tmp_path, tiny_model_dir):
-    root = make_project(tmp_path, tiny_model_dir, overrides={"train": {"epochs": 10, "batch_size": 4}})
+    root = make_project(tmp_path, tiny_model_dir, overrides={"train": {"epochs": 4, "batch_size": 4}})
     checkpoints = root / "runs" / "tiny" / "checkpoints"
     proc = molt(root, "run", "tiny", "--quiet")
     deadline = time.time() + 300
@@ -43,7 +43,7 @@ def test_kill_during_training_then_rerun_resumes(tmp_path, tiny_model_dir):
     assert again.returncode == 0, output[-3000:]
     assert "01-curate: already done, skipped" in output
     train = json.loads((root / "runs" / "tiny" / "train.json").read_text())
-    assert train["resumed_from"] is not None and train["epochs_run"] == 10
+    assert train["resumed_from"] is not None and train["epochs_run"] == 4
     assert (root / "runs" / "tiny" / "data" / "train.jsonl").read_bytes() == curated   # finished work untouched
     assert (root / "reports" / "tiny" / "report.html").is_file()
 
