@@ -5,8 +5,9 @@ MOLT     := $(VENV)/bin/molt
 VERSIONS ?= v1 v2.1
 PHASE    ?= phase-sample
 # the experiment's arms, each differing from its parent in one thing (molt diff): prompt-only, raw, curated,
-# a random subset of the raw data of the curated size, strip, curated by the patterns and the detector.
-ARMS     ?= v0 v1 v2.1 v2.1-random v2.1-strip v2.1-detector
+# a random subset of the raw data of the curated size, strip, curated by the patterns and the detector, and v2.1
+# cut at random to the detector arm's size (separates "cleaner" from "smaller" for the detector arm).
+ARMS     ?= v0 v1 v2.1 v2.1-random v2.1-strip v2.1-detector v2.1-subset
 # training seeds per arm (`make experiment SEEDS=3`): replicas <arm>-seed2.. that the phase report pools
 SEEDS    ?= 1
 PIP      := $(PY) -m pip install -q --disable-pip-version-check
