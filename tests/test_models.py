@@ -42,6 +42,27 @@ def test_concurrent_conversions_convert_once_and_never_replace_a_folder_in_use(t
     assert len(calls) == 1 and results[0] == results[1] == calls[0]
 
 
+def test_the_same_gguf_in_another_folder_reuses_the_conversion(tmp_path, monkeypatch):
+    """The cache is keyed by the file's content: a new venv or clone (another path, another mtime) converts
+    nothing again; a changed file converts anew."""
+    monkeypatch.setenv("MOLTING_CACHE", str(tmp_path / "cache"))
+    calls = []
+
+    def fake_convert(_gguf, target):
+        calls.append(target)
+        target.mkdir(parents=True)
+        (target / "molting-converted.txt").write_text("converted\n")
+
+    monkeypatch.setattr(models, "_convert_into", fake_convert)
+    first, second = tmp_path / "venv-a" / "m.gguf", tmp_path / "venv-b" / "m.gguf"
+    for path in (first, second):
+        path.parent.mkdir()
+        path.write_bytes(b"GGUF the same weights")
+    assert models.convert_gguf(first) == models.convert_gguf(second) and len(calls) == 1
+    second.write_bytes(b"GGUF other weights")
+    assert models.convert_gguf(second) != models.convert_gguf(first) and len(calls) == 2
+
+
 def test_local_folder_and_gguf_path_and_hub_id(tiny_model_dir, tmp_path):
     assert models.resolve_source(str(tiny_model_dir)).kind == "folder"
     gguf = models.bundled_gguf("smollm2-135m-instruct")
