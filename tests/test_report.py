@@ -165,6 +165,14 @@ def test_next_step_rules_fire_on_their_figures():
     assert first.startswith("Underfitting: train loss 3.033 still high") and "still falling at the end (3.100 -> 3.050)" in first
     off = fake_run(answers("tuned", agent_like=4, rules=("as_an_ai",)), held=[1.0], removed={}, curation_enabled=False)
     assert "Curation was off" in " ".join(next_steps(off))
+    marked = fake_run(answers("tuned"), held=[2.0, 1.9, 1.8], removed={})
+    marked["curation"]["review"] = {"marked": 60, "ids": []}          # 60 of 520 kept chats: more than a tenth
+    assert "The detector marks 60 of the 520 kept chats" in " ".join(next_steps(marked))
+    marked["params"]["curate"]["detector_drops"] = True                # already dropping: nothing to suggest
+    assert next_steps(marked) == ["No rule fired: every metric is within its target."]
+    marked["params"]["curate"]["detector_drops"] = False
+    marked["curation"]["review"]["marked"] = 30                        # under a tenth: a person reads them, no rule
+    assert next_steps(marked) == ["No rule fired: every metric is within its target."]
 
 
 def test_the_facts_advice_names_the_rare_facts():
