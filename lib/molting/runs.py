@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -205,6 +206,19 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def unchanged_file_sha256(path: Path) -> str:
+    """Hex sha256 of a file that stays put while the process runs (model weights, a GGUF), hashed once per
+    process; its size and mtime are in the cache key, so a replaced file is hashed again. Raises OSError."""
+    path = Path(path).resolve()
+    st = path.stat()
+    return _sha256_of(str(path), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
+    return file_sha256(Path(path))
 
 
 def mark_done(paths: RunPaths, stage: str, **info: Any) -> None:
