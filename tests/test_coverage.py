@@ -57,3 +57,39 @@ def test_rare_facts_are_named_with_the_factual_rate_on_each_side():
     rows = per_question_rows(summary)
     assert {r["question"]: r["train chats stating it"] for r in rows} == {"pet": 40, "home": 10, "price": 2, "age": 4}
     assert "train chats stating it" not in per_question_rows({"models": summary["models"]})[0]
+
+
+def arm(version: str, stated: dict[str, int], greedy: dict[str, float], sampled: dict[str, list[float]]) -> dict:
+    """A finished run with greedy and sampled answers to facts questions and the coverage of its training chats."""
+    def rows(decoding: str, rates: dict) -> list[dict]:
+        return [{"model": "tuned", "question_id": q, "category": "facts", "decoding": decoding, "sample": i, "score": 0.5,
+                 "verdict": {"factual": value, "agent_like": 0.0, "agent_like_either": 0.0, "in_voice": 1.0}}
+                for q, values in rates.items() for i, value in enumerate(values if isinstance(values, list) else [values])]
+    answers = rows("greedy", greedy) + rows("sampled", sampled)
+    return {"version": version, "answers": answers,
+            "eval": {"models": {"tuned": aggregate(answers, 50, 0)},
+                     "fact_coverage": {"chats": 200, "rare_below": 10,
+                                       "questions": {q: {"stated_in": n, "per_fact": {}} for q, n in stated.items()}}}}
+
+
+def test_phase_fact_table_and_bands_separate_coverage_from_sampling():
+    curated = arm("v2", {"pet": 40, "home": 30, "age": 2, "choir": 12},
+                  {"pet": 1.0, "home": 1.0, "age": 0.0, "choir": 1.0},
+                  {"pet": [1.0, 0.0, 0.0, 0.0], "home": [0.5, 0.5], "age": [0.0, 0.0], "choir": [1.0, 0.0]})
+    raw = arm("v1", {"pet": 20, "home": 25, "age": 2, "choir": 3},
+              {"pet": 0.0, "home": 1.0, "age": 0.0, "choir": 0.0},
+              {"pet": [0.0, 0.0], "home": [1.0, 0.0], "age": [0.0, 1.0], "choir": [0.0, 0.0]})
+    rows = coverage.fact_rows([curated, raw])
+    assert [r["question"] for r in rows] == ["pet", "home", "choir", "age"]      # by the first arm's coverage
+    assert rows[0] == {"question": "pet", "v2": "40 · 100% · 25%", "v1": "20 · 0% · 0%"}
+    assert rows[3]["v1"] == "2 · 0% · 50%"
+    assert coverage.band_lines([curated, raw]) == [
+        "v2: < 10 chats: 1 question, greedy 0%, sampled 0%; 10-24 chats: 1 question, greedy 100%, sampled 50%; "
+        ">= 25 chats: 2 questions, greedy 100%, sampled 38%",
+        "v1: < 10 chats: 2 questions, greedy 0%, sampled 25%; 10-24 chats: 1 question, greedy 0%, sampled 0%; "
+        ">= 25 chats: 1 question, greedy 100%, sampled 50%"]
+    older = arm("v0", {"pet": 40}, {"pet": 1.0}, {"pet": [0.0]})
+    del older["eval"]["models"]["tuned"]["factual_greedy"]                          # an eval.json from before: the answers
+    assert coverage.fact_rows([older])[0]["v0"] == "40 · 100% · 0%"
+    del older["eval"]["fact_coverage"]                                               # from before coverage: no figures
+    assert coverage.fact_rows([older]) == [] and coverage.band_lines([older]) == []

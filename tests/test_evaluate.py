@@ -195,7 +195,8 @@ def test_rates_have_wilson_intervals_and_come_from_the_samples(library, question
     assert low == 0 and high == pytest.approx(0.3244, abs=1e-3)        # 0/8 is not [0, 0]
     assert agg["factual"]["mean"] == 1 and agg["factual"]["ci95"] == (1.0, 1.0)
     assert agg["greedy"]["pet"]["agent_like"] == 1                     # kept for McNemar
-    assert agg["factual_greedy"] == {"mean": 0.0, "n": 2}              # the greedy answers state no fact: shown apart
+    assert agg["factual_greedy"] == {"mean": 0.0, "n": 2,              # the greedy answers state no fact: shown apart
+                                     "per_question": {"pet": 0.0, "hometown": 0.0}}
     rows_table = evaluate.metric_rows({"models": {"tuned": agg}})
     assert {r["metric"]: r["tuned"] for r in rows_table}["Factual accuracy (greedy answers)"] == "0.00"
     assert set(agg["per_question"]) == {"pet", "hometown"} and agg["per_question"]["pet"]["answers"] == 4

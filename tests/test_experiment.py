@@ -4,6 +4,7 @@ with its verdict (tiny random model: the figures mean nothing, the plumbing is w
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -61,6 +62,8 @@ def test_the_phase_report_states_the_verdict_against_the_raw_arm(experiment):
     assert "trigger agent-like (library)" in markdown and "p vs tiny-raw" in markdown
     assert "One training seed per arm" in markdown
     assert "| prompt-only |" in markdown                                          # the phase table names the model
+    assert "## Facts: how often training states them" in markdown                  # coverage bands, per arm
+    assert re.search(r"tiny-raw: [^\n]*chats: \d+ questions?, greedy \d+%, sampled \d+%", markdown)
     summary = (root / "reports" / "phase-tiny" / "summary.md").read_text()
     # the summary carries the verdict's headline: the arm against the raw arm, and the seeds
     assert "- Verdict: The persona prompt alone (tiny-v0, against tiny-raw):" in summary

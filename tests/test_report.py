@@ -193,7 +193,7 @@ def test_phase_table_shows_the_greedy_factual_rate_also_for_runs_evaluated_befor
 
     run = fake_run(answers("tuned", factual=0.5), held=[2.0, 1.9], removed={})
     run["params"]["description"] = "d"
-    assert run["eval"]["models"]["tuned"]["factual_greedy"] == {"mean": 0.5, "n": 8}
+    assert run["eval"]["models"]["tuned"]["factual_greedy"] == {"mean": 0.5, "n": 8, "per_question": {q: 0.5 for q in QUESTIONS}}
     assert phase_table([run]).rows[0]["factual (greedy)"] == "50%"
     del run["eval"]["models"]["tuned"]["factual_greedy"]                 # an older eval.json: from answers.jsonl
     for r in run["answers"]:

@@ -78,3 +78,65 @@ def coverage_lines(summary: dict, label: str = "tuned", limit: int = 6) -> list[
     if not coverage or not coverage["questions"] or not summary.get("models", {}).get(label):
         return []
     return [f"Every facts question has its facts in at least {coverage['rare_below']} of the {coverage['chats']} training chats."]
+
+
+# Coverage bands for the phase report (a reporting split, not tuned values): rare, some, many training chats.
+BANDS = ((0, RARE_BELOW), (RARE_BELOW, 25), (25, None))
+
+
+def _band_name(low: int, high: int | None) -> str:
+    return f">= {low}" if high is None else f"< {high}" if low == 0 else f"{low}-{high - 1}"
+
+
+def _fact_figures(run: dict) -> dict[str, tuple[int, float | None, float | None]] | None:
+    """Per facts question of one arm (seeds pooled): (training chats stating it, greedy factual, sampled factual);
+    None for a run evaluated before coverage was recorded."""
+    from molting.evaluate import greedy_factual
+
+    stated = (run["eval"].get("fact_coverage") or {}).get("questions")
+    tuned = run["eval"]["models"].get("tuned")
+    if not stated or not tuned:
+        return None
+    greedy = (tuned.get("factual_greedy") or {}).get("per_question")
+    if greedy is None:   # an eval.json from before per-question greedy figures: the run's own greedy answers
+        greedy = greedy_factual([r for r in run.get("answers", []) if r["model"] == "tuned"])["per_question"]
+    sampled = tuned["per_question"]
+    return {q: (entry["stated_in"], greedy.get(q), sampled.get(q, {}).get("factual")) for q, entry in stated.items()}
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
+def fact_rows(runs: list[dict]) -> list[dict]:
+    """One row per facts question, one column per arm: "training chats stating it · greedy · sampled" factual
+    accuracy of the tuned model (every seed's answers), most stated first (by the first arm with figures)."""
+    figures = {run["version"]: f for run in runs if (f := _fact_figures(run))}
+    if not figures:
+        return []
+    first = next(iter(figures.values()))
+    order = sorted({q for f in figures.values() for q in f}, key=lambda q: (-first.get(q, (0,))[0], q))
+    return [{"question": q, **{v: "n/a" if q not in f else f"{f[q][0]} · {_pct(f[q][1])} · {_pct(f[q][2])}"
+                               for v, f in figures.items()}} for q in order]
+
+
+def band_lines(runs: list[dict]) -> list[str]:
+    """Per arm, the mean greedy and sampled factual accuracy of the facts questions grouped by how many training
+    chats state their facts: whether a low factual rate comes from facts the data rarely states, or from
+    sampling away from facts the model does state at its mode."""
+    lines = []
+    for run in runs:
+        figures = _fact_figures(run)
+        if not figures:
+            continue
+        parts = []
+        for low, high in BANDS:
+            members = [f for f in figures.values() if f[0] >= low and (high is None or f[0] < high)]
+            if members:
+                greedy = [g for _, g, _ in members if g is not None]
+                sampled = [s for _, _, s in members if s is not None]
+                parts.append(f"{_band_name(low, high)} chats: {len(members)} question{'s' * (len(members) > 1)}, greedy "
+                             f"{_pct(float(np.mean(greedy)) if greedy else None)}, sampled "
+                             f"{_pct(float(np.mean(sampled)) if sampled else None)}")
+        lines.append(f"{run['version']}: " + "; ".join(parts))
+    return lines

@@ -448,9 +448,13 @@ def aggregate(rows: list[dict], resamples: int, seed: int) -> dict:
 def greedy_factual(rows: list[dict]) -> dict:
     """Factual accuracy of the greedy answers among `rows` (every seed's when pooled): what the model states at its
     mode, shown beside the sampled figure (the primary one, which the verdict and the target use)."""
-    stated = [r["verdict"]["factual"] for r in rows
-              if r.get("decoding") == "greedy" and r["verdict"].get("factual") is not None]
-    return {"mean": round(float(np.mean(stated)), 4) if stated else None, "n": len(stated)}
+    stated: dict[str, list[float]] = {}
+    for r in rows:
+        if r.get("decoding") == "greedy" and r["verdict"].get("factual") is not None:
+            stated.setdefault(r["question_id"], []).append(r["verdict"]["factual"])
+    values = [v for vs in stated.values() for v in vs]
+    return {"mean": round(float(np.mean(values)), 4) if values else None, "n": len(values),
+            "per_question": {q: round(float(np.mean(vs)), 4) for q, vs in stated.items()}}
 
 
 def compare(a: dict, b: dict, resamples: int, seed: int) -> dict[str, dict]:
