@@ -96,6 +96,7 @@ def next_steps(run: dict, previous: dict | None = None) -> list[str]:
     ev, train, curation = run["eval"], run["train"], run["curation"]
     tuned = ev["models"]["tuned"]
     params = run["params"]
+    curate = params.get("curate", {})
     lost = {row["metric"]: row["points lost"] for row in gap_rows(run)[:-1]}
     steps: list[tuple[float, str]] = []
     if tuned["truncated"]["mean"]:
@@ -131,13 +132,13 @@ def next_steps(run: dict, previous: dict | None = None) -> list[str]:
                 line += f" Curation removed nothing for {', '.join(missed)}: the training data has none, so the habit comes from the base model."
         steps.append((lost.get("penalty: agent-like", 0), line))
     marked, kept = (curation.get("review") or {}).get("marked", 0), curation["counts"].get("kept", 0)
-    if kept and marked >= 0.1 * kept and not params.get("curate", {}).get("detector_drops"):
+    if kept and marked >= 0.1 * kept and not curate.get("detector_drops"):
         steps.append((lost.get("penalty: agent-like", 0) / 2 + 0.2, f"The detector marks {marked} of the {kept} kept chats as "
                       "agent-like (runs/<version>/data/review.jsonl): read some, and if they are, let it drop what it flags "
                       "(curate.detector_drops: true). On the sample that raised factual accuracy from 21% to 32% over three "
                       "seeds, also against a random subset of the same size (benchmarks/RESULTS.md, detector arm)."))
     n_train = curation["counts"]["train"]
-    if n_train < 200 and params.get("curate", {}).get("duplicate_fraction", 0) == 0 and not params.get("curate", {}).get("synthetic_file"):
+    if n_train < 200 and curate.get("duplicate_fraction", 0) == 0 and not curate.get("synthetic_file"):
         steps.append((0.1, f"Small dataset: {n_train} training chats. Add synthetic in-voice examples (curate.synthetic_file, "
                      f"50-100 chats) or repeat the best 25% (curate.duplicate_fraction: 0.25)."))
     if tuned["contradicted"]["mean"]:
