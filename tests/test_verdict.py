@@ -48,6 +48,9 @@ def test_arm_roles_come_from_the_params():
     assert verdict.arm_role(RAW) == "raw" and verdict.arm_role(CURATED) == "curated"
     assert verdict.arm_role({"curate": {"enabled": True, "mode": "strip"}}) == "strip"
     assert verdict.arm_role({"curate": {"enabled": True, "random_subset": "curated_size"}}) == "random subset"
+    assert verdict.arm_role({"curate": {"enabled": True, "detector_drops": True}}) == "detector"
+    assert verdict.arm_role({"curate": {"enabled": True, "train_fraction": 0.58}}) == "curated subset"
+    assert verdict.arm_role({"curate": {"enabled": True, "train_fraction": 1.0, "detector_drops": False}}) == "curated"
 
 
 def test_a_clear_drop_is_reported_with_intervals_and_the_paired_p():
@@ -93,6 +96,7 @@ def test_the_phase_verdict_separates_cleaner_from_smaller_and_states_the_target_
     assert ("Target (v1 vs v2.1): met: raw trigger agent-like 80% >= 40% (yes); curated 0% <= 10% (yes); "
             "p = 0.00781 < 0.05 (yes); curated factual 75% >= 60% (yes).") in text
     assert "Every trained arm ran 120 optimizer steps." in text          # the prompt-only arm trains nothing
+    assert "Cleaner or just smaller (the detector's size)" not in text   # no detector arm and no subset of v2.1 here
     assert lines[-1].startswith("One training seed per arm (seed 42)")
     rows = {r["version"]: r for r in verdict.arm_rows(arms)}
     assert rows["v0"]["model"].startswith("prompt-only") and rows["v0"]["train chats"] == 0
@@ -149,3 +153,19 @@ def test_the_phase_params_diff_shows_each_arm_against_its_parent():
     rows = [(r["from -> to"], r["key"]) for r in phase_params_diff(runs).rows if r["key"] != "description"]
     assert rows == [("v1 -> v0", "train.enabled"), ("v1 -> v2.1", "curate.enabled"),
                     ("v2.1 -> v2.1-random", "curate.random_subset"), ("v2.1 -> v2.1-strip", "curate.mode")]
+
+
+def test_the_detector_arm_is_named_and_set_against_a_curated_subset_of_its_size():
+    detector = run("v2.1-detector", {"curate": {"enabled": True, "detector_drops": True}}, 0, 0.75, 0.0)
+    subset = run("v2.1-subset", {"curate": {"enabled": True, "train_fraction": 0.58}}, 0, 0.25, 0.3)
+    arms = [run("v1", RAW, 8, 0.25, 0.5), run("v2.1", CURATED, 1, 0.5, 0.1), detector, subset]
+    lines = verdict.verdict_lines(arms)
+    text = "\n".join(lines)
+    assert "Curation with the detector dropping too (v2.1-detector, against v1): " in text
+    assert "A random share of the curated data (v2.1-subset, against v1): " in text
+    assert ("Cleaner or just smaller (the detector's size): v2.1-detector vs v2.1-subset: no difference shown in the "
+            "trigger agent-like rate (0% vs 0%") in text
+    assert ("raised factual accuracy from 25% to 75% (p = 0.00781, 8 paired items: better); lowered the propensity gap "
+            "from +0.355 to +0.055 nats/token") in text
+    assert "Target (v1 vs v2.1): not met" in text                        # the target stays v1 against plain curation
+    assert {r["version"]: r["arm"] for r in verdict.arm_rows(arms)}["v2.1-subset"] == "curated subset"

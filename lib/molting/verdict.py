@@ -15,11 +15,14 @@ TRIGGER = "trigger"
 # curated factual accuracy >= 60%; reported as met or not, never used to choose anything
 TARGET = {"raw_agent_like_min": 0.40, "curated_agent_like_max": 0.10, "curated_factual_min": 0.60}
 ROLE_PHRASES = {"prompt-only": "the persona prompt alone", "raw": "the raw data", "curated": "curation",
-                "random subset": "a random subset of the curated size", "strip": "strip mode"}
+                "random subset": "a random subset of the curated size", "strip": "strip mode",
+                "detector": "curation with the detector dropping too", "curated subset": "a random share of the curated data"}
 
 
 def arm_role(params: dict) -> str:
-    """What an arm is, from its params: prompt-only, raw, curated, random subset or strip."""
+    """What an arm is, from its params: prompt-only, raw, curated, random subset (of the raw data, the curated
+    size), strip, detector (curated, and the detector drops what it flags) or curated subset (curated, then
+    cut at random with curate.train_fraction)."""
     curate = params.get("curate", {})
     if params.get("train", {}).get("enabled", True) is False:
         return "prompt-only"
@@ -27,7 +30,11 @@ def arm_role(params: dict) -> str:
         return "random subset"
     if not curate.get("enabled", True):
         return "raw"
-    return "strip" if curate.get("mode") == "strip" else "curated"
+    if curate.get("mode") == "strip":
+        return "strip"
+    if curate.get("detector_drops"):
+        return "detector"
+    return "curated subset" if curate.get("train_fraction", 1) < 1 else "curated"
 
 
 def reference_run(runs: list[dict]) -> dict:
@@ -167,10 +174,14 @@ def head_to_head(a: dict, b: dict, question: str) -> str | None:
     ra, rb = trigger_rate(a), trigger_rate(b)
     if not ra or not rb:
         return None
-    return (f"{question} {b['version']} vs {a['version']}: "
-            + _change_sentence("the trigger agent-like rate", _pct(ra["mean"]), _pct(rb["mean"]), library, "better") + "; "
-            + _change_sentence("factual accuracy", _pct(_tuned(a)["factual"]["mean"]), _pct(_tuned(b)["factual"]["mean"]),
-                               factual, "worse") + ".")
+    parts = [_change_sentence("the trigger agent-like rate", _pct(ra["mean"]), _pct(rb["mean"]), library, "better"),
+             _change_sentence("factual accuracy", _pct(_tuned(a)["factual"]["mean"]), _pct(_tuned(b)["factual"]["mean"]),
+                              factual, "worse")]
+    gap = paired_propensity(a, b)
+    if gap is not None:
+        parts.append(_change_sentence("the propensity gap", f"{_tuned(a)['propensity']['gap_nats']:+.3f}",
+                                      f"{_tuned(b)['propensity']['gap_nats']:+.3f}", gap, "better", " nats/token"))
+    return f"{question} {b['version']} vs {a['version']}: " + "; ".join(parts) + "."
 
 
 def target_sentence(ref: dict, curated: dict) -> str:
@@ -222,6 +233,9 @@ def verdict_lines(runs: list[dict]) -> list[str]:
         lines += [line] if line else []
     if "curated" in by_role and "strip" in by_role:
         line = head_to_head(by_role["curated"], by_role["strip"], "Strip or filter:")
+        lines += [line] if line else []
+    if "detector" in by_role and "curated subset" in by_role:
+        line = head_to_head(by_role["curated subset"], by_role["detector"], "Cleaner or just smaller (the detector's size):")
         lines += [line] if line else []
     if "curated" in by_role and arm_role(ref["params"]) == "raw":
         lines.append(target_sentence(ref, by_role["curated"]))
