@@ -185,7 +185,7 @@ def test_the_facts_advice_names_the_rare_facts():
                                     "questions": {"q0": {"stated_in": 3, "per_fact": {}}, "q1": {"stated_in": 50, "per_fact": {}}}}
     steps = " | ".join(next_steps(run))
     assert ("1 of 2 facts questions have their facts in fewer than 10 of the 500 training chats (q0 (3))" in steps
-            and "add in-voice chats that state them" in steps)
+            and "add in-voice chats that state them" in steps and "a few dozen per fact rather than a handful" in steps)
 
 
 def test_phase_table_shows_the_greedy_factual_rate_also_for_runs_evaluated_before_it_was_recorded():
