@@ -321,6 +321,32 @@ def test_tuned_answers_merge_the_adapter_and_leave_the_base_intact(tiny_model_di
         assert not merged                                       # no adapter: nothing to merge
 
 
+def test_bf16_generation_holds_frozen_weights_in_bf16_with_the_same_answers_and_puts_fp32_back(tiny_model_dir, bundled_tokenizer, questions):
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_model_dir),
+                           LoraConfig(r=4, target_modules="all-linear", init_lora_weights=False, task_type="CAUSAL_LM"))
+    for param in model.parameters():
+        param.requires_grad_(False)                              # as loaded for evaluation
+    chats = [[{"role": "user", "content": q.prompt}] for q in questions[:4]]
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    with evaluate.merged_adapter(model):
+        with torch.autocast("cpu", dtype=torch.bfloat16):        # autocast alone: every weight re-cast at each call
+            recast = evaluate.generate(model, bundled_tokenizer, chats, max_new_tokens=8, batch_size=4)
+        with evaluate.generation_precision(model, True):
+            linear = model.base_model.model.model.layers[0].self_attn.q_proj.base_layer.weight
+            assert linear.dtype == torch.bfloat16                # held in bf16 for the duration
+            assert model.get_input_embeddings().weight.dtype == torch.float32   # the embeddings (and a tied head) stay
+            held = evaluate.generate(model, bundled_tokenizer, chats, max_new_tokens=8, batch_size=4)
+    assert [a["text"] for a in held] == [a["text"] for a in recast]           # the same arithmetic
+    after = dict(model.named_parameters())
+    assert all(after[n].dtype == torch.float32 and torch.allclose(after[n], w, atol=1e-6) for n, w in before.items())
+    with evaluate.generation_precision(model, False):            # off: nothing changes dtype
+        assert all(p.dtype == torch.float32 for p in model.parameters())
+
+
 def test_heldout_perplexity_matches_the_model_loss(tiny_model_dir, bundled_tokenizer):
     import torch
     from transformers import AutoModelForCausalLM

@@ -157,6 +157,17 @@ class TrainedPositionsCollator:
         return batch
 
 
+def frozen_fp32_linear_weights(model: Any) -> list:
+    """The fp32 weights of frozen Linear layers that bf16 autocast re-casts at every call (it caches the casts of
+    trainable leaves only); a weight tied to the input embeddings is left out, so the residual stream keeps fp32."""
+    import torch
+
+    embedding = model.get_input_embeddings().weight
+    return [module.weight for module in model.modules()
+            if isinstance(module, torch.nn.Linear) and getattr(module, "weight", None) is not None
+            and not module.weight.requires_grad and module.weight.dtype == torch.float32 and module.weight is not embedding]
+
+
 def store_frozen_linears_in_bf16(model: Any) -> int:
     """Keep frozen Linear weights in bf16, which bf16 autocast would otherwise re-cast at every step; count them.
 
@@ -166,14 +177,10 @@ def store_frozen_linears_in_bf16(model: Any) -> int:
     """
     import torch
 
-    embedding = model.get_input_embeddings().weight
     cast = 0
-    for module in model.modules():
-        weight = getattr(module, "weight", None)
-        if (isinstance(module, torch.nn.Linear) and weight is not None and not weight.requires_grad
-                and weight.dtype == torch.float32 and weight is not embedding):
-            weight.data = weight.data.to(torch.bfloat16)
-            cast += weight.numel()
+    for weight in frozen_fp32_linear_weights(model):
+        weight.data = weight.data.to(torch.bfloat16)
+        cast += weight.numel()
     return cast
 
 
