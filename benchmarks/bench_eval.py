@@ -6,8 +6,8 @@ Generation uses the bundled SmolLM2-135M-Instruct on the personality suite's que
 max_new_tokens from the version's params, left padding and KV cache; both ways must give the same
 answers. The stage time re-runs 03-evaluate's library calls (model + adapter load, coherence
 calibration, base and tuned answers, scoring, held-out perplexity) read-only against the version's
-finished run, when there is one, and times the tuned answers again with the adapter not merged (the
-peer). Targets: batched >= 3x faster; the stage <= 120 s on 2 cores.
+finished run, when there is one, and times the tuned answers again with the adapter not merged and with
+bf16 autocast re-casting the frozen weights at every step (the peers). Targets: batched >= 3x faster; the stage <= 120 s on 2 cores.
 """
 
 from __future__ import annotations
@@ -44,6 +44,17 @@ def generation(cfg, device: str, quick: bool) -> tuple[float, float, int]:
     return t_batched, t_single, sum(a["new_tokens"] for a in batched)
 
 
+def autocast_only(model, setting):
+    """Generation's precision before the frozen weights were held in bf16: bf16 autocast alone, which casts every
+    frozen fp32 weight again at each call (it caches the casts of trainable leaves only)."""
+    import contextlib
+
+    import torch
+
+    return torch.autocast(model.device.type, dtype=torch.bfloat16) if evaluate.uses_bf16(model, setting) \
+        else contextlib.nullcontext()
+
+
 def stage_time(cfg, paths: runs.RunPaths) -> dict | None:
     """03-evaluate's library calls against a finished run, timed per step; None when the run is missing.
     The base model's answers come from runs/_cache/ when an earlier run (or the notebook) made them."""
@@ -73,6 +84,15 @@ def stage_time(cfg, paths: runs.RunPaths) -> dict | None:
     lap("peer: tuned answers, adapter not merged")
     same = sum(a["text"] == b["text"] for a, b in zip(tuned, unmerged))
     print(f"tuned answers identical merged vs not merged: {same}/{len(tuned)} (bf16 rounding differs between the two)")
+    held = evaluate.generation_precision
+    evaluate.generation_precision = autocast_only       # the peer: autocast re-casts every frozen weight at each call
+    try:
+        recast = evaluate.answer_suite(model, tokenizer, questions, cfg, "tuned")
+    finally:
+        evaluate.generation_precision = held
+    lap("peer: tuned answers, weights re-cast by autocast")
+    same = sum(a["text"] == b["text"] for a, b in zip(tuned, recast))
+    print(f"tuned answers identical with weights held in bf16 vs re-cast at each step: {same}/{len(tuned)}")
     rows = evaluate.score_rows(base + tuned, questions, library, evaluate.ScoreWeights.from_params(cfg.eval), coherence, detector)
     lap("verdicts")
     propensity = evaluate.propensity_probe(model, tokenizer, cfg, source)
@@ -111,9 +131,9 @@ def main() -> int:
             peer = {k: times.pop(k) for k in list(times) if k.startswith("peer")}
             for name, seconds in times.items():
                 print(f"  {name:42s} {seconds:6.1f} s")
-            merged = times["tuned answers (adapter merged)"]
+            tuned = times["tuned answers (adapter merged)"]
             for name, seconds in peer.items():
-                print(f"  ({name}: {seconds:.1f} s; merged is {seconds / merged:.2f}x faster; not in the total)")
+                print(f"  ({name}: {seconds:.1f} s; the stage's way is {seconds / tuned:.2f}x faster; not in the total)")
             print(f"  total {total:.1f} s (target <= 120 s on 2 cores: {'met' if total <= 120 else 'MISSED'})")
     return 0
 
