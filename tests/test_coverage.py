@@ -91,5 +91,8 @@ def test_phase_fact_table_and_bands_separate_coverage_from_sampling():
     older = arm("v0", {"pet": 40}, {"pet": 1.0}, {"pet": [0.0]})
     del older["eval"]["models"]["tuned"]["factual_greedy"]                          # an eval.json from before: the answers
     assert coverage.fact_rows([older])[0]["v0"] == "40 · 100% · 0%"
+    prompt_only = {**older, "version": "v0p", "train": {"trained": False}}          # trained on nothing: no coverage
+    assert [r.get("v0p") for r in coverage.fact_rows([older, prompt_only])] == [None]
+    assert coverage.band_lines([prompt_only]) == []
     del older["eval"]["fact_coverage"]                                               # from before coverage: no figures
     assert coverage.fact_rows([older]) == [] and coverage.band_lines([older]) == []

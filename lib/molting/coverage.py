@@ -90,12 +90,12 @@ def _band_name(low: int, high: int | None) -> str:
 
 def _fact_figures(run: dict) -> dict[str, tuple[int, float | None, float | None]] | None:
     """Per facts question of one arm (seeds pooled): (training chats stating it, greedy factual, sampled factual);
-    None for a run evaluated before coverage was recorded."""
+    None for a run evaluated before coverage was recorded, or for a prompt-only arm (it trained on nothing)."""
     from molting.evaluate import greedy_factual
 
     stated = (run["eval"].get("fact_coverage") or {}).get("questions")
     tuned = run["eval"]["models"].get("tuned")
-    if not stated or not tuned:
+    if not stated or not tuned or (run.get("train") or {}).get("trained") is False:
         return None
     greedy = (tuned.get("factual_greedy") or {}).get("per_question")
     if greedy is None:   # an eval.json from before per-question greedy figures: the run's own greedy answers
