@@ -130,7 +130,7 @@ def generation_precision(model: Any, setting: Any) -> Iterator[None]:
     if not uses_bf16(model, setting):
         yield
         return
-    kept = [(weight, weight.data) for weight in frozen_fp32_linear_weights(model)]
+    kept = [(weight, weight.data) for weight in frozen_fp32_linear_weights(model)] if isinstance(model, torch.nn.Module) else []
     try:
         for weight, data in kept:
             weight.data = data.to(torch.bfloat16)
