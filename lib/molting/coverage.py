@@ -15,6 +15,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from molting.data import assistant_text
+from molting.display import pct
 
 RARE_BELOW = 10   # a fact stated in fewer training chats than this is "rare" (a reporting split, not a tuned value)
 
@@ -60,9 +61,6 @@ def rare_line(summary: dict, label: str = "tuned", limit: int = 6) -> str | None
     stated = summary["fact_coverage"]["questions"]
     named = ", ".join(f"{q} ({stated[q]['stated_in']})" for q in split["rare"]["ids"][:limit])
     more = f" and {split['rare']['questions'] - limit} more" if split["rare"]["questions"] > limit else ""
-
-    def pct(v: float | None) -> str:
-        return "n/a" if v is None else f"{v:.0%}"
     return (f"{split['rare']['questions']} of {split['rare']['questions'] + split['common']['questions']} facts questions "
             f"have their facts in fewer than {split['rare_below']} of the {split['chats']} training chats ({named}{more}): "
             f"the {label} model states {pct(split['rare']['factual'])} of those and {pct(split['common']['factual'])} "
@@ -104,10 +102,6 @@ def _fact_figures(run: dict) -> dict[str, tuple[int, float | None, float | None]
     return {q: (entry["stated_in"], greedy.get(q), sampled.get(q, {}).get("factual")) for q, entry in stated.items()}
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.0%}"
-
-
 def fact_rows(runs: list[dict]) -> list[dict]:
     """One row per facts question, one column per arm: "training chats stating it · greedy · sampled" factual
     accuracy of the tuned model (every seed's answers), most stated first (by the first arm with figures)."""
@@ -116,7 +110,7 @@ def fact_rows(runs: list[dict]) -> list[dict]:
         return []
     first = next(iter(figures.values()))
     order = sorted({q for f in figures.values() for q in f}, key=lambda q: (-first.get(q, (0,))[0], q))
-    return [{"question": q, **{v: "n/a" if q not in f else f"{f[q][0]} · {_pct(f[q][1])} · {_pct(f[q][2])}"
+    return [{"question": q, **{v: "n/a" if q not in f else f"{f[q][0]} · {pct(f[q][1])} · {pct(f[q][2])}"
                                for v, f in figures.items()}} for q in order]
 
 
@@ -136,7 +130,7 @@ def band_lines(runs: list[dict]) -> list[str]:
                 greedy = [g for _, g, _ in members if g is not None]
                 sampled = [s for _, _, s in members if s is not None]
                 parts.append(f"{_band_name(low, high)} chats: {len(members)} question{'s' * (len(members) > 1)}, greedy "
-                             f"{_pct(float(np.mean(greedy)) if greedy else None)}, sampled "
-                             f"{_pct(float(np.mean(sampled)) if sampled else None)}")
+                             f"{pct(float(np.mean(greedy)) if greedy else None)}, sampled "
+                             f"{pct(float(np.mean(sampled)) if sampled else None)}")
         lines.append(f"{run['version']}: " + "; ".join(parts))
     return lines

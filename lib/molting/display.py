@@ -44,6 +44,11 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
+def pct(value: float | None) -> str:
+    """A share as a whole percentage ("42%"), "n/a" for None."""
+    return "n/a" if value is None else f"{value:.0%}"
+
+
 def _unix_newlines(text: str) -> str:
     # a lone \r would reach the page as a second line break next to the <br>
     return text.replace("\r\n", "\n").replace("\r", "\n")

@@ -9,6 +9,7 @@ and the wording only says "lowered"/"raised" when the paired p-value is below st
 from __future__ import annotations
 
 from molting import seeds, stats
+from molting.display import pct
 
 TRIGGER = "trigger"
 # the lab's target for the default run (issue 12): raw >= 40% trigger agent-like, curated <= 10% with p < 0.05,
@@ -82,17 +83,13 @@ def paired_propensity(a: dict, b: dict) -> dict | None:
     return stats.paired_difference(pa["per_item"], pb["per_item"], *_config(a))
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.0%}"
-
-
 def rate_text(rate: dict | None) -> str:
     """'45% [36%, 55%] (43/95)'."""
     if not rate or rate.get("mean") is None:
         return "n/a"
     low, high = rate.get("ci95") or (None, None)
     count = f" ({rate['count']}/{rate['n']})" if rate.get("count") is not None else f" (n={rate.get('n')})"
-    return f"{_pct(rate['mean'])} [{_pct(low)}, {_pct(high)}]{count}"
+    return f"{pct(rate['mean'])} [{pct(low)}, {pct(high)}]{count}"
 
 
 def gap_text(probe: dict | None) -> str:
@@ -152,11 +149,11 @@ def arm_sentence(ref: dict, run: dict) -> str:
     gap = paired_propensity(ref, run)
     a_rate, b_rate = trigger_rate(ref), trigger_rate(run)
     a_det, b_det = trigger_rate(ref, "agent_like_detector"), trigger_rate(run, "agent_like_detector")
-    parts = [_change_sentence("the trigger agent-like rate (pattern library)", _pct(a_rate and a_rate["mean"]),
-                              _pct(b_rate and b_rate["mean"]), library, "better"),
-             _change_sentence("the independent detector's trigger rate", _pct(a_det and a_det["mean"]),
-                              _pct(b_det and b_det["mean"]), detector, "better"),
-             _change_sentence("factual accuracy", _pct(_tuned(ref)["factual"]["mean"]), _pct(_tuned(run)["factual"]["mean"]),
+    parts = [_change_sentence("the trigger agent-like rate (pattern library)", pct(a_rate and a_rate["mean"]),
+                              pct(b_rate and b_rate["mean"]), library, "better"),
+             _change_sentence("the independent detector's trigger rate", pct(a_det and a_det["mean"]),
+                              pct(b_det and b_det["mean"]), detector, "better"),
+             _change_sentence("factual accuracy", pct(_tuned(ref)["factual"]["mean"]), pct(_tuned(run)["factual"]["mean"]),
                               factual, "worse")]
     if gap is not None:
         parts.append(_change_sentence("the propensity gap", f"{_tuned(ref)['propensity']['gap_nats']:+.3f}",
@@ -174,8 +171,8 @@ def head_to_head(a: dict, b: dict, question: str) -> str | None:
     ra, rb = trigger_rate(a), trigger_rate(b)
     if not ra or not rb:
         return None
-    parts = [_change_sentence("the trigger agent-like rate", _pct(ra["mean"]), _pct(rb["mean"]), library, "better"),
-             _change_sentence("factual accuracy", _pct(_tuned(a)["factual"]["mean"]), _pct(_tuned(b)["factual"]["mean"]),
+    parts = [_change_sentence("the trigger agent-like rate", pct(ra["mean"]), pct(rb["mean"]), library, "better"),
+             _change_sentence("factual accuracy", pct(_tuned(a)["factual"]["mean"]), pct(_tuned(b)["factual"]["mean"]),
                               factual, "worse")]
     gap = paired_propensity(a, b)
     if gap is not None:
@@ -191,12 +188,12 @@ def target_sentence(ref: dict, curated: dict) -> str:
         return "Target: not measurable (no trigger questions in the suite)."
     result = paired(ref, curated, "agent_like", TRIGGER)
     factual = _tuned(curated)["factual"]["mean"]
-    checks = [(f"raw trigger agent-like {_pct(raw_rate['mean'])} >= {TARGET['raw_agent_like_min']:.0%}",
+    checks = [(f"raw trigger agent-like {pct(raw_rate['mean'])} >= {TARGET['raw_agent_like_min']:.0%}",
                raw_rate["mean"] >= TARGET["raw_agent_like_min"]),
-              (f"curated {_pct(cur_rate['mean'])} <= {TARGET['curated_agent_like_max']:.0%}",
+              (f"curated {pct(cur_rate['mean'])} <= {TARGET['curated_agent_like_max']:.0%}",
                cur_rate["mean"] <= TARGET["curated_agent_like_max"]),
               (f"p = {_p(result)} < {stats.ALPHA}", not stats.within_noise(result)),
-              (f"curated factual {_pct(factual)} >= {TARGET['curated_factual_min']:.0%}",
+              (f"curated factual {pct(factual)} >= {TARGET['curated_factual_min']:.0%}",
                factual is not None and factual >= TARGET["curated_factual_min"])]
     met = all(ok for _, ok in checks)
     return (f"Target ({ref['version']} vs {curated['version']}): {'met' if met else 'not met'}: "
