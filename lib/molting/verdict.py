@@ -140,13 +140,21 @@ def _change_sentence(what: str, before: str, after: str, result: dict | None, lo
             f"(p = {_p(result)}, {result['pairs']} paired items: {outcome})")
 
 
+def _gap_sentence(a: dict, b: dict) -> list[str]:
+    """The propensity gap's change from a to b as a sentence part, or nothing without a probe."""
+    gap = paired_propensity(a, b)
+    if gap is None:
+        return []
+    return [_change_sentence("the propensity gap", f"{_tuned(a)['propensity']['gap_nats']:+.3f}",
+                             f"{_tuned(b)['propensity']['gap_nats']:+.3f}", gap, "better", " nats/token")]
+
+
 def arm_sentence(ref: dict, run: dict) -> str:
     """The plain verdict for one arm against the reference: trigger agent-like rate, factual accuracy, propensity gap."""
     role = arm_role(run["params"])
     library = paired(ref, run, "agent_like", TRIGGER)
     detector = paired(ref, run, "agent_like_detector", TRIGGER)
     factual = paired(ref, run, "factual")
-    gap = paired_propensity(ref, run)
     a_rate, b_rate = trigger_rate(ref), trigger_rate(run)
     a_det, b_det = trigger_rate(ref, "agent_like_detector"), trigger_rate(run, "agent_like_detector")
     parts = [_change_sentence("the trigger agent-like rate (pattern library)", pct(a_rate and a_rate["mean"]),
@@ -154,10 +162,7 @@ def arm_sentence(ref: dict, run: dict) -> str:
              _change_sentence("the independent detector's trigger rate", pct(a_det and a_det["mean"]),
                               pct(b_det and b_det["mean"]), detector, "better"),
              _change_sentence("factual accuracy", pct(_tuned(ref)["factual"]["mean"]), pct(_tuned(run)["factual"]["mean"]),
-                              factual, "worse")]
-    if gap is not None:
-        parts.append(_change_sentence("the propensity gap", f"{_tuned(ref)['propensity']['gap_nats']:+.3f}",
-                                      f"{_tuned(run)['propensity']['gap_nats']:+.3f}", gap, "better", " nats/token"))
+                              factual, "worse"), *_gap_sentence(ref, run)]
     # what an arm is ("curation", "strip mode") is said against the raw arm only; otherwise the versions speak
     label = (f"{ROLE_PHRASES.get(role, role).capitalize()} ({run['version']}, against {ref['version']})"
              if arm_role(ref["params"]) == "raw" else f"{run['version']} against {ref['version']}")
@@ -173,11 +178,7 @@ def head_to_head(a: dict, b: dict, question: str) -> str | None:
         return None
     parts = [_change_sentence("the trigger agent-like rate", pct(ra["mean"]), pct(rb["mean"]), library, "better"),
              _change_sentence("factual accuracy", pct(_tuned(a)["factual"]["mean"]), pct(_tuned(b)["factual"]["mean"]),
-                              factual, "worse")]
-    gap = paired_propensity(a, b)
-    if gap is not None:
-        parts.append(_change_sentence("the propensity gap", f"{_tuned(a)['propensity']['gap_nats']:+.3f}",
-                                      f"{_tuned(b)['propensity']['gap_nats']:+.3f}", gap, "better", " nats/token"))
+                              factual, "worse"), *_gap_sentence(a, b)]
     return f"{question} {b['version']} vs {a['version']}: " + "; ".join(parts) + "."
 
 
