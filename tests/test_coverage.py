@@ -24,11 +24,14 @@ CHATS = ([chat("Your dog?", "Pilchard is asleep by the stove.")] * 12
 
 def test_counts_assistant_turns_by_the_questions_mode():
     qs = [question("pet", (r"\bPilchard\b",)), question("price", (r"\bthree pounds\b", r"\bjar\b")),
-          question("either", (r"\bjar\b", r"\bbiscuits\b"), mode="any"), question("t", (r"x",), category="trigger")]
+          question("either", (r"\bjar\b", r"\bbiscuits\b"), mode="any"), question("t", (r"x",), category="trigger"),
+          question("apart", (r"\bstove\b", r"\bbiscuits\b"))]
     cov = coverage.fact_coverage(qs, CHATS)
-    assert cov["chats"] == 16 and set(cov["questions"]) == {"pet", "price", "either"}   # facts questions only
+    assert cov["chats"] == 16 and set(cov["questions"]) == {"pet", "price", "either", "apart"}   # facts questions only
     assert cov["questions"]["pet"] == {"stated_in": 13, "per_fact": {r"\bPilchard\b": 13}}
-    assert cov["questions"]["price"]["stated_in"] == 2                  # all: as rare as its rarest fact
+    assert cov["questions"]["price"]["stated_in"] == 2                  # all: chats stating every fact
+    assert cov["questions"]["apart"]["stated_in"] == 0                  # ... in the same chat, not across chats
+    assert cov["questions"]["apart"]["per_fact"] == {r"\bstove\b": 12, r"\bbiscuits\b": 1}
     assert cov["questions"]["either"]["stated_in"] == 3                 # any: chats stating at least one
     assert coverage.fact_coverage(qs, [])["questions"]["either"]["stated_in"] == 0
 

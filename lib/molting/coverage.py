@@ -29,7 +29,8 @@ def fact_coverage(questions: Iterable, chats: list[dict]) -> dict:
             continue
         hits = [[bool(re.search(p, t, re.IGNORECASE)) for t in texts] for p in q.expected]
         per_fact = {p: int(sum(h)) for p, h in zip(q.expected, hits)}
-        stated = min(per_fact.values()) if q.expected_mode == "all" else int(np.any(hits, axis=0).sum()) if texts else 0
+        # a chat states the question's fact the way an answer must: every pattern in it ("all") or one of them ("any")
+        stated = int((np.all if q.expected_mode == "all" else np.any)(hits, axis=0).sum()) if texts else 0
         per_question[q.id] = {"stated_in": stated, "per_fact": per_fact}
     return {"chats": len(chats), "rare_below": RARE_BELOW, "questions": per_question}
 
