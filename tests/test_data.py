@@ -50,6 +50,21 @@ def test_sample_files_are_what_the_generator_writes(built):
         assert (REPO / "data" / "sample" / name).read_text(encoding="utf-8") == written, f"rerun data/sample/make_sample.py ({name})"
 
 
+def test_sample_states_every_suite_fact_in_a_few_dozen_chats(built):
+    """Facts stated in fewer than 10 training chats were almost never sampled (benchmarks/RESULTS.md): the sample
+    states each fact of the personality suite, as the answer must (every pattern of an "all" question in one
+    chat), in a few dozen raw chats, and a dozen or more of them clean."""
+    from molting import coverage, suite
+
+    raw, labels = built
+    questions = suite.load_suites(["params/eval/personality.yaml"], REPO)
+    every = coverage.fact_coverage(questions, raw)["questions"]
+    clean = coverage.fact_coverage(questions, [c for c, lab in zip(raw, labels) if lab["noise"] == "clean"])["questions"]
+    assert len(every) == 23
+    assert {q: n["stated_in"] for q, n in every.items() if n["stated_in"] < 25} == {}
+    assert {q: n["stated_in"] for q, n in clean.items() if n["stated_in"] < 12} == {}
+
+
 def test_sample_noise_follows_the_question_and_is_a_large_share_of_the_words(built):
     _, labels = built
     unique = [lab for lab in labels if lab["duplicate_of"] is None]
