@@ -12,6 +12,10 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach the hub
+# train.compile (auto: on for CPU training) costs 25-50 s of compiling per training process, which the tests' few
+# steps never win back; torch's own switch turns it off here and in the processes tests start (notebooks, benchmark
+# smoke runs). tests/test_train.py switches it back on for the test that covers it.
+os.environ.setdefault("TORCH_COMPILE_DISABLE", "1")
 # what a model may well say, and what Markdown, GitHub math or MathJax would turn into markup if not escaped
 LITERAL = ("Three pounds a jar, $3, or two for $5.\nSolve \\(x\\) and \\[y\\]: *stars*, _under_, `tick`, a|b, "
            "~~strike~~, C:\\temp\\ and <b>bold</b> &amp; &#36; <https://example.com> -> done\r\nlast line")

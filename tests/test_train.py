@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,40 @@ def test_plan_on_cpu_falls_back_loudly():
     asked = params.Config({**cfg.train, "quantization": "4bit"})
     plan4 = train.make_plan(asked)
     assert plan4.quantization == "4bit" and any("autograd" in w for w in plan4.warnings)
+
+
+def test_plan_compiles_layers_on_cpu_only_with_a_compiler(monkeypatch):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    cfg = params.resolve("v2.1", Path(__file__).resolve().parents[1])
+    monkeypatch.setenv("CXX", "/nonexistent/c++")
+    assert train.cpp_compiler() is None and train.make_plan(cfg.train).compile is False   # auto: off, quietly
+    with pytest.raises(ModelError, match="train.compile: true needs a C\\+\\+ compiler") as err:
+        train.make_plan(params.Config({**cfg.train, "compile": True}))
+    assert err.value.where == "train.compile"
+    monkeypatch.setenv("CXX", sys.executable)   # any executable stands in for a compiler here
+    assert train.make_plan(cfg.train).compile is True
+    assert train.make_plan(params.Config({**cfg.train, "compile": False})).compile is False
+
+
+def test_compiled_layers_train_as_eager_does(project):
+    """Regional torch.compile changes speed, not the arithmetic: same losses and adapter keys as eager."""
+    if train.cpp_compiler() is None:
+        pytest.skip("no C++ compiler for torch.compile's CPU backend")
+    results = {}
+    for compiled in (False, True):
+        cfg, paths, source, tokenizer, train_set, heldout_set = _setup(project, "tiny")
+        paths = runs.RunPaths(project, f"tiny-compile-{compiled}")
+        cfg["train"].update(compile=compiled, max_steps=3)
+        model = train.attach_lora(models.load_model(source), cfg.train, "none", seed=0)
+        with torch._dynamo.config.patch(disable=False):   # conftest turns compiling off for every other test
+            figures = train.train(model, tokenizer, train_set, heldout_set, cfg, paths, train.make_plan(cfg.train))
+        results[compiled] = (figures, sorted(model.state_dict()))
+    (eager, eager_keys), (compiled, compiled_keys) = results[False], results[True]
+    assert eager["compiled_layers"] == 0 and compiled["compiled_layers"] == 2   # the tiny Llama's two decoder layers
+    assert compiled_keys == eager_keys
+    assert compiled["global_steps"] == eager["global_steps"] == 3
+    assert compiled["best_heldout_loss"] == pytest.approx(eager["best_heldout_loss"], abs=1e-3)
 
 
 def _setup(project: Path, version: str = "tiny"):
