@@ -135,8 +135,8 @@ def next_steps(run: dict, previous: dict | None = None) -> list[str]:
     if kept and marked >= 0.1 * kept and not curate.get("detector_drops"):
         steps.append((lost.get("penalty: agent-like", 0) / 2 + 0.2, f"The detector marks {marked} of the {kept} kept chats as "
                       "agent-like (runs/<version>/data/review.jsonl): read some, and if they are, let it drop what it flags "
-                      "(curate.detector_drops: true). On the sample that raised factual accuracy to 40%, against 22% for the raw "
-                      "data and 14% for a random subset of the same size (p < 0.001 each, two training seeds per arm; "
+                      "(curate.detector_drops: true). On the sample that raised factual accuracy to 42%, against 21% for the raw "
+                      "data and 15% for a random subset of the same size (p < 0.001 each, three training seeds per arm; "
                       "benchmarks/RESULTS.md, experiment)."))
     n_train = curation["counts"]["train"]
     if n_train < 200 and curate.get("duplicate_fraction", 0) == 0 and not curate.get("synthetic_file"):
