@@ -57,6 +57,7 @@ def test_plan_compiles_layers_on_cpu_only_with_a_compiler(monkeypatch):
     monkeypatch.setenv("CXX", sys.executable)   # any executable stands in for a compiler here
     assert train.make_plan(cfg.train).compile is True
     assert train.make_plan(params.Config({**cfg.train, "compile": False})).compile is False
+    assert train.make_plan(params.Config({**cfg.train, "quantization": "4bit"})).compile is False   # not measured there
 
 
 def test_compiled_layers_train_as_eager_does(project):

@@ -122,8 +122,9 @@ class Train(Section):
     weight_decay: float = key(0.0, "AdamW weight decay on the LoRA weights")
     max_length: PositiveInt = key(256, "tokens per chat; longer chats are cut at the end (counted)")
     bf16: Auto = key("auto", "auto (on where the CPU/GPU supports bf16) | true | false")
-    compile: Auto = key("auto", "torch.compile each decoder layer (dynamic shapes): auto (on a CPU with a C++ compiler: 1.7x the\n"
-                                "steps/s here after ~45 s of compiling; RESULTS.md, training) | true | false")
+    compile: Auto = key("auto", "torch.compile each decoder layer (dynamic shapes): auto (on for unquantized CPU training with\n"
+                                "a C++ compiler: 1.4x a training here, after ~45 s of compiling the first time; RESULTS.md,\n"
+                                "compiling) | true | false")
     early_stopping_patience: int = key(2, "epochs without held-out improvement before stopping (0 = off)")
     logging_steps: PositiveInt = key(5, "log the training loss every this many steps")
 

@@ -80,8 +80,8 @@ def make_plan(train_cfg: Any) -> TrainPlan:
     if bf16 == "auto":
         bf16 = torch.cuda.is_bf16_supported() if cuda else cpu_supports_bf16()
     compile_layers = train_cfg.compile
-    if compile_layers == "auto":  # measured on CPU only; on a GPU it is the user's call
-        compile_layers = not cuda and cpp_compiler() is not None
+    if compile_layers == "auto":  # measured on CPU without quantization only; elsewhere it is the user's call
+        compile_layers = not cuda and quant == "none" and cpp_compiler() is not None
     elif compile_layers and not cuda and cpp_compiler() is None:
         raise ModelError("train.compile: true needs a C++ compiler on the CPU (torch.compile's CPU backend builds its "
                          "kernels with one), and none was found", where="train.compile",
@@ -100,7 +100,8 @@ def compile_decoder_layers(model: Any) -> int:
     """torch.compile every decoder layer in place (dynamic shapes); return how many.
 
     Regional compilation: the layers share one compiled graph, so compiling costs ~45 s on 2 cores where the whole
-    model took 8 min (a recompile per new batch shape included), and a step runs 1.7x as fast (RESULTS.md, training).
+    model took 8 min (a recompile per new batch shape included), and a step runs 1.7x as fast (RESULTS.md, "Compiling
+    the decoder layers").
     The layers are the classes transformers names in `_no_split_modules` (LlamaDecoderLayer...); state-dict keys
     are unchanged, so checkpoints and adapters are the same as without it.
     """
