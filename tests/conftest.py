@@ -127,7 +127,8 @@ def finished_tiny(tmp_path_factory, tiny_model_dir) -> FinishedRun:
 # scripts for 70-135 s). `make test` hands whole files to two workers in collection order
 # (--no-loadscope-reorder; xdist's default puts files with many tests first, which left these few-test files
 # to the end, one worker busy for a minute or two after the other had finished).
-SLOW_FILES = ("test_benchmarks.py", "test_faults.py", "test_pipeline.py", "test_experiment.py", "test_notebooks.py")
+SLOW_FILES = ("test_benchmarks.py", "test_faults.py", "test_pipeline.py", "test_experiment.py", "test_notebooks.py",
+              "test_train.py")   # its compile test takes ~60 s where torch's kernel cache is empty
 
 
 def pytest_collection_modifyitems(items):
