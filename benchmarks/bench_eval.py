@@ -6,13 +6,15 @@ Generation uses the bundled SmolLM2-135M-Instruct on the personality suite's que
 max_new_tokens from the version's params, left padding and KV cache; both ways must give the same
 answers. The stage time re-runs 03-evaluate's library calls (model + adapter load, coherence
 calibration, base and tuned answers, scoring, held-out perplexity) read-only against the version's
-finished run, when there is one, and times the tuned answers again with the adapter not merged and with
-bf16 autocast re-casting the frozen weights at every step (the peers). Targets: batched >= 3x faster; the stage <= 120 s on 2 cores.
+finished run, when there is one, and times the tuned answers again with the adapter not merged, with
+bf16 autocast re-casting the frozen weights at every step, and with torch.multinomial drawing the sampled
+tokens (the peers). Targets: batched >= 3x faster; the stage <= 120 s on 2 cores.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -47,8 +49,6 @@ def generation(cfg, device: str, quick: bool) -> tuple[float, float, int]:
 def autocast_only(model, setting):
     """Generation's precision before the frozen weights were held in bf16: bf16 autocast alone, which casts every
     frozen fp32 weight again at each call (it caches the casts of trainable leaves only)."""
-    import contextlib
-
     import torch
 
     return torch.autocast(model.device.type, dtype=torch.bfloat16) if evaluate.uses_bf16(model, setting) \
@@ -93,6 +93,13 @@ def stage_time(cfg, paths: runs.RunPaths) -> dict | None:
     lap("peer: tuned answers, weights re-cast by autocast")
     same = sum(a["text"] == b["text"] for a, b in zip(tuned, recast))
     print(f"tuned answers identical with weights held in bf16 vs re-cast at each step: {same}/{len(tuned)}")
+    held = evaluate.inverse_cdf_sampling
+    evaluate.inverse_cdf_sampling = contextlib.nullcontext   # the peer: torch.multinomial draws every sampled token
+    try:
+        evaluate.answer_suite(model, tokenizer, questions, cfg, "tuned")
+    finally:
+        evaluate.inverse_cdf_sampling = held
+    lap("peer: tuned answers, sampled by torch.multinomial")
     rows = evaluate.score_rows(base + tuned, questions, library, evaluate.ScoreWeights.from_params(cfg.eval), coherence, detector)
     lap("verdicts")
     propensity = evaluate.propensity_probe(model, tokenizer, cfg, source)

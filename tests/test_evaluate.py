@@ -338,13 +338,38 @@ def test_bf16_generation_holds_frozen_weights_in_bf16_with_the_same_answers_and_
         with evaluate.generation_precision(model, True):
             linear = model.base_model.model.model.layers[0].self_attn.q_proj.base_layer.weight
             assert linear.dtype == torch.bfloat16                # held in bf16 for the duration
-            assert model.get_input_embeddings().weight.dtype == torch.float32   # the embeddings (and a tied head) stay
+            assert model.get_input_embeddings().weight.dtype == torch.float32   # the embeddings stay fp32
+            head = model.get_output_embeddings()
+            assert head.weight.dtype == torch.bfloat16 and head.weight is not model.get_input_embeddings().weight
             held = evaluate.generate(model, bundled_tokenizer, chats, max_new_tokens=8, batch_size=4)
     assert [a["text"] for a in held] == [a["text"] for a in recast]           # the same arithmetic
+    assert model.get_output_embeddings().weight is model.get_input_embeddings().weight   # tied again
     after = dict(model.named_parameters())
     assert all(after[n].dtype == torch.float32 and torch.allclose(after[n], w, atol=1e-6) for n, w in before.items())
     with evaluate.generation_precision(model, False):            # off: nothing changes dtype
         assert all(p.dtype == torch.float32 for p in model.parameters())
+
+
+def test_inverse_cdf_sampling_draws_from_the_same_distribution_and_puts_torch_back():
+    import torch
+
+    original = torch.multinomial
+    probs = torch.tensor([[0.0, 0.5, 0.0, 0.3, 0.2], [0.7, 0.0, 0.1, 0.0, 0.2]]).repeat(20_000, 1)
+    torch.manual_seed(0)
+    with evaluate.inverse_cdf_sampling():
+        assert torch.multinomial is not original
+        drawn = torch.multinomial(probs, num_samples=1)
+        assert drawn.shape == (40_000, 1) and drawn.dtype == torch.int64
+        torch.manual_seed(1)
+        again = torch.multinomial(probs, num_samples=1)
+        torch.manual_seed(1)
+        assert torch.equal(torch.multinomial(probs, num_samples=1), again)        # seeded: the same draws
+        assert torch.multinomial(probs[:4], num_samples=3).shape == (4, 3)        # other calls: torch's own
+    assert torch.multinomial is original
+    for row in (0, 1):
+        counts = torch.bincount(drawn[row::2, 0], minlength=5).float() / 20_000
+        assert counts[probs[row] == 0].sum() == 0                                  # never a zero-probability token
+        assert torch.allclose(counts, probs[row], atol=0.015)                      # 3+ standard errors at n = 20,000
 
 
 def test_heldout_perplexity_matches_the_model_loss(tiny_model_dir, bundled_tokenizer):
