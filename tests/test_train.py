@@ -64,17 +64,22 @@ def test_compiled_layers_train_as_eager_does(project):
     """Regional torch.compile changes speed, not the arithmetic: same losses and adapter keys as eager."""
     if train.cpp_compiler() is None:
         pytest.skip("no C++ compiler for torch.compile's CPU backend")
-    results = {}
+    from torch._dynamo.utils import counters
+
+    results, graphs = {}, {}
     for compiled in (False, True):
         cfg, paths, source, tokenizer, train_set, heldout_set = _setup(project, "tiny")
         paths = runs.RunPaths(project, f"tiny-compile-{compiled}")
         cfg["train"].update(compile=compiled, max_steps=3)
         model = train.attach_lora(models.load_model(source), cfg.train, "none", seed=0)
+        counters.clear()
         with torch._dynamo.config.patch(disable=False):   # conftest turns compiling off for every other test
             figures = train.train(model, tokenizer, train_set, heldout_set, cfg, paths, train.make_plan(cfg.train))
+        graphs[compiled] = counters["stats"]["unique_graphs"]   # graphs dynamo actually captured and compiled
         results[compiled] = (figures, sorted(model.state_dict()))
     (eager, eager_keys), (compiled, compiled_keys) = results[False], results[True]
     assert eager["compiled_layers"] == 0 and compiled["compiled_layers"] == 2   # the tiny Llama's two decoder layers
+    assert graphs[False] == 0 and graphs[True] >= 1
     assert compiled_keys == eager_keys
     assert compiled["global_steps"] == eager["global_steps"] == 3
     assert compiled["best_heldout_loss"] == pytest.approx(eager["best_heldout_loss"], abs=1e-3)
