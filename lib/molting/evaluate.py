@@ -103,10 +103,6 @@ def generate(model: Any, tokenizer: Any, chats: list[list[dict]], *, max_new_tok
     return results
 
 
-# Which draw `inverse_cdf_sampling` makes from the same distribution: part of the base-answer cache key.
-SAMPLER = "inverse-cdf"
-
-
 @contextlib.contextmanager
 def inverse_cdf_sampling() -> Iterator[None]:
     """generate()'s per-step `torch.multinomial(probs, 1)` on CPU drawn by inverse CDF (one uniform per row,
@@ -305,7 +301,8 @@ def base_answers(model: Any, tokenizer: Any, questions: list[Question], cfg: Any
     key = content_key({"kind": "base-answers", "model": model_fingerprint(source), "template": tokenizer.chat_template,
                        "questions": [(q.id, q.suite, q.category, q.prompt) for q in questions],
                        "system_prompt": cfg.data.system_prompt, "samples": e.samples, "temperature": e.temperature,
-                       "max_new_tokens": e.max_new_tokens, "batch_size": e.batch_size, "seed": cfg.seed, "sampler": SAMPLER,
+                       "max_new_tokens": e.max_new_tokens, "batch_size": e.batch_size, "seed": cfg.seed,
+                       "sampler": "inverse-cdf" if str(getattr(model, "device", "cpu")).startswith("cpu") else "torch.multinomial",
                        "bf16": uses_bf16(model, e.get("bf16", False))})
 
     def compute() -> list[dict]:
