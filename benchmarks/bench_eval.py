@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import sys
 import time
 from pathlib import Path
@@ -84,12 +85,12 @@ def stage_time(cfg, paths: runs.RunPaths) -> dict | None:
     lap("peer: tuned answers, adapter not merged")
     same = sum(a["text"] == b["text"] for a, b in zip(tuned, unmerged))
     print(f"tuned answers identical merged vs not merged: {same}/{len(tuned)} (bf16 rounding differs between the two)")
-    held = evaluate.generation_precision
-    evaluate.generation_precision = autocast_only       # the peer: autocast re-casts every frozen weight at each call
+    held = evaluate.inference_precision
+    evaluate.inference_precision = autocast_only       # the peer: autocast re-casts every frozen weight at each call
     try:
         recast = evaluate.answer_suite(model, tokenizer, questions, cfg, "tuned")
     finally:
-        evaluate.generation_precision = held
+        evaluate.inference_precision = held
     lap("peer: tuned answers, weights re-cast by autocast")
     same = sum(a["text"] == b["text"] for a, b in zip(tuned, recast))
     print(f"tuned answers identical with weights held in bf16 vs re-cast at each step: {same}/{len(tuned)}")
@@ -107,9 +108,46 @@ def stage_time(cfg, paths: runs.RunPaths) -> dict | None:
     lap("probe and perplexity")
     evaluate.summarize(rows, cfg, ppl, coherence.calibration, None, propensity, evaluate.detector_info(detector))
     lap("statistics")
+    times["scoring"] = scoring_precision(cfg, model, tokenizer, source, runs.read_jsonl(paths.heldout_jsonl))
     times["total"] = sum(v for k, v in times.items() if not k.startswith("peer"))
     times["answers"] = len(rows)
     return times
+
+
+def scoring_precision(cfg, model, tokenizer, source, heldout: list[dict]) -> dict:
+    """The probe and perplexities (base and tuned, nothing cached) under the stage's bf16 and under fp32, with
+    how far the figures move: the peer for scoring under `eval.bf16`."""
+    import tempfile
+
+    out = {}
+    held = evaluate.cache_folder
+    for bf16 in (True, False):
+        run_cfg = copy.deepcopy(cfg)
+        run_cfg["eval"]["bf16"] = bf16
+        with tempfile.TemporaryDirectory() as empty:
+            evaluate.cache_folder = lambda _cfg, folder=Path(empty): folder
+            try:
+                start = time.perf_counter()
+                probe = evaluate.propensity_probe(model, tokenizer, run_cfg, source)
+                ppl = evaluate.perplexities(model, tokenizer, run_cfg, heldout, source)
+                out[bf16] = (time.perf_counter() - start, probe, ppl)
+            finally:
+                evaluate.cache_folder = held
+    return out
+
+
+def print_scoring(scoring: dict) -> None:
+    """The scoring peer's line: times, and the probe gap and perplexities under both precisions."""
+    (t16, probe16, ppl16), (t32, probe32, ppl32) = scoring[True], scoring[False]
+    print(f"  (peer: probe and perplexities, base and tuned, nothing cached: bf16 {t16:.1f} s vs fp32 {t32:.1f} s, "
+          f"{t32 / t16:.2f}x; not in the total)")
+    if probe16:
+        print(f"  (tuned propensity gap bf16 {probe16['tuned']['gap_nats']:+.4f} vs fp32 {probe32['tuned']['gap_nats']:+.4f} "
+              f"nats/token; base {probe16['base']['gap_nats']:+.4f} vs {probe32['base']['gap_nats']:+.4f})")
+    for split in ("heldout", "test"):
+        pairs = [f"{who} {ppl16[split][who]} vs {ppl32[split][who]}" for who in ("base", "tuned") if ppl32[split][who]]
+        if pairs:
+            print(f"  ({split} perplexity bf16 vs fp32: {', '.join(pairs)})")
 
 
 def main() -> int:
@@ -135,12 +173,14 @@ def main() -> int:
         else:
             print(f"03-evaluate library calls on {args.version} ({times.pop('answers')} answers):")
             total = times.pop("total")
+            scoring = times.pop("scoring")
             peer = {k: times.pop(k) for k in list(times) if k.startswith("peer")}
             for name, seconds in times.items():
                 print(f"  {name:42s} {seconds:6.1f} s")
             tuned = times["tuned answers (adapter merged)"]
             for name, seconds in peer.items():
                 print(f"  ({name}: {seconds:.1f} s; the stage's way is {seconds / tuned:.2f}x faster; not in the total)")
+            print_scoring(scoring)
             print(f"  total {total:.1f} s (target <= 120 s on 2 cores: {'met' if total <= 120 else 'MISSED'})")
     return 0
 

@@ -335,7 +335,7 @@ def test_bf16_generation_holds_frozen_weights_in_bf16_with_the_same_answers_and_
     with evaluate.merged_adapter(model):
         with torch.autocast("cpu", dtype=torch.bfloat16):        # autocast alone: every weight re-cast at each call
             recast = evaluate.generate(model, bundled_tokenizer, chats, max_new_tokens=8, batch_size=4)
-        with evaluate.generation_precision(model, True):
+        with evaluate.inference_precision(model, True):
             linear = model.base_model.model.model.layers[0].self_attn.q_proj.base_layer.weight
             assert linear.dtype == torch.bfloat16                # held in bf16 for the duration
             assert model.get_input_embeddings().weight.dtype == torch.float32   # the embeddings stay fp32
@@ -346,8 +346,45 @@ def test_bf16_generation_holds_frozen_weights_in_bf16_with_the_same_answers_and_
     assert model.get_output_embeddings().weight is model.get_input_embeddings().weight   # tied again
     after = dict(model.named_parameters())
     assert all(after[n].dtype == torch.float32 and torch.allclose(after[n], w, atol=1e-6) for n, w in before.items())
-    with evaluate.generation_precision(model, False):            # off: nothing changes dtype
+    with evaluate.inference_precision(model, False):            # off: nothing changes dtype
         assert all(p.dtype == torch.float32 for p in model.parameters())
+
+
+def test_probe_and_perplexities_score_under_bf16_close_to_fp32_each_precision_cached_apart(tiny_model_dir, bundled_tokenizer, tmp_path):
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from molting import models
+    from molting.runs import read_jsonl
+
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_model_dir),
+                           LoraConfig(r=4, target_modules="all-linear", init_lora_weights=False, task_type="CAUSAL_LM"))
+    model.requires_grad_(False)                                  # as loaded for evaluation
+    source = models.resolve_source(str(tiny_model_dir))
+    heldout = read_jsonl(REPO / "tests" / "data" / "test_chats.jsonl")
+    results = {}
+    for bf16 in (False, True):
+        cfg = small_cfg(0)
+        cfg["root"], cfg["eval"]["bf16"] = str(tmp_path), bf16
+        cfg["eval"]["probe"] = str(REPO / "params" / "eval" / "probe.yaml")
+        cfg["eval"]["test_chats"] = str(REPO / "tests" / "data" / "test_chats.jsonl")
+        calls = []
+        real = torch.autocast
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(torch, "autocast", lambda *a, **k: calls.append(k.get("dtype")) or real(*a, **k))
+            results[bf16] = (evaluate.propensity_probe(model, bundled_tokenizer, cfg, source),
+                             evaluate.perplexities(model, bundled_tokenizer, cfg, heldout, source))
+        assert calls == ([torch.bfloat16] * 6 if bf16 else [])  # base and tuned: probe, held-out and test perplexity
+                                                                # (the base entries are not read from fp32's cache)
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # fp32 put back after scoring
+    (probe32, ppl32), (probe16, ppl16) = results[False], results[True]
+    assert probe16["tuned"]["gap_nats"] == pytest.approx(probe32["tuned"]["gap_nats"], abs=0.05)
+    for split in ("heldout", "test"):
+        for model_ in ("base", "tuned"):
+            assert ppl16[split][model_] == pytest.approx(ppl32[split][model_], rel=0.05)
+    for kind in ("base-propensity", "base-perplexity"):
+        assert len(list((tmp_path / "runs" / "_cache" / kind).glob("*.json"))) == 2
 
 
 def test_inverse_cdf_sampling_draws_from_the_same_distribution_and_puts_torch_back():

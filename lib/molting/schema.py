@@ -185,7 +185,8 @@ class Eval(Section):
     max_new_tokens: PositiveInt = key(96, "answer length limit; an answer that hits it without EOS is \"truncated\"")
     batch_size: PositiveInt = key(128, "answers generated together (left padding, KV cache): on 2 CPU cores 128 takes 0.64x\n"
                                        "the time of 32 for the same sampled answers (fewer steps wasted on short batches)")
-    bf16: Auto = key("auto", "generate under bf16 autocast: auto (where the CPU/GPU supports bf16; ~1.45x here) | true | false")
+    bf16: Auto = key("auto", "generate and score (probe, perplexities) under bf16 autocast: auto (where the CPU/GPU\n"
+                                "supports bf16; here generation 1.45x, scoring 2.2x faster) | true | false")
     samples: Annotated[int, Field(ge=0)] = key(5, "sampled answers per question (rates come from these); 0 = the greedy answer only")
     temperature: Positive = key(1.0, "sampling temperature: 1.0 samples the model's own distribution, so rare habits show")
     bootstrap: PositiveInt = key(1000, "resamples for bootstrap intervals and permutation tests")
