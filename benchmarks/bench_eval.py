@@ -108,8 +108,8 @@ def stage_time(cfg, paths: runs.RunPaths) -> dict | None:
     lap("probe and perplexity")
     evaluate.summarize(rows, cfg, ppl, coherence.calibration, None, propensity, evaluate.detector_info(detector))
     lap("statistics")
-    times["scoring"] = scoring_precision(cfg, model, tokenizer, source, runs.read_jsonl(paths.heldout_jsonl))
     times["total"] = sum(v for k, v in times.items() if not k.startswith("peer"))
+    times["scoring"] = scoring_precision(cfg, model, tokenizer, source, runs.read_jsonl(paths.heldout_jsonl))
     times["answers"] = len(rows)
     return times
 

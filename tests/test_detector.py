@@ -112,6 +112,34 @@ def test_saved_detector_loads_with_the_same_scores(tiny_bert, tiny_detector, tmp
     assert loaded.meta["recipe"]["learning_rate"] == TINY_RECIPE.learning_rate
 
 
+def test_a_loaded_detector_scores_a_text_once_then_reads_its_cache(tiny_bert, tiny_detector, tmp_path, monkeypatch):
+    monkeypatch.setenv("MOLTING_CACHE", str(tmp_path / "cache"))
+    detector.save_detector(tiny_detector, tmp_path / "det")
+    fresh = detector.load_detector(tmp_path / "det", tiny_bert).predict_proba(AGENT + CLEAN)
+
+    def counted(det):
+        calls, real = [], det.score._score
+        monkeypatch.setattr(det.score, "_score", lambda texts: calls.append(list(texts)) or real(texts))
+        return det, calls
+
+    again, calls = counted(detector.load_detector(tmp_path / "det", tiny_bert))
+    assert np.array_equal(again.predict_proba(AGENT + CLEAN), fresh) and calls == []   # the same values, bit for bit
+    new = "A new reply about the bees."
+    again.predict_proba([new, *CLEAN])
+    assert calls == [[new]]                                          # only the text not seen before is scored
+    meta = json.loads((tmp_path / "det" / "detector.json").read_text())
+    (tmp_path / "det" / "detector.json").write_text(json.dumps(dict(meta, threshold=0.5)))
+    other, calls = counted(detector.load_detector(tmp_path / "det", tiny_bert))
+    other.predict_proba(CLEAN)
+    assert calls and sorted(calls[0]) == sorted(detector._pieces(CLEAN)[0])   # another detector: its own entries
+    def full_disk(*_):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(other.score.cache, "put", full_disk)        # a cache that cannot be written only costs time
+    unseen = ["Never seen before, this one."]
+    assert np.allclose(other.predict_proba(unseen), tiny_detector.predict_proba(unseen), atol=1e-5)
+
+
 def test_a_folder_without_detector_json_is_a_model_error(tmp_path):
     with pytest.raises(ModelError, match="python -m molting.detector"):
         detector.load_detector(tmp_path)

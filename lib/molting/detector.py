@@ -29,19 +29,24 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from molting.errors import DataError, ModelError
 
+if TYPE_CHECKING:
+    from molting.embed import VectorCache
+
 __all__ = ["AgentLikeDetector", "Recipe", "cross_validated_proba", "default_detector", "labelled_rows",
            "load_detector", "save_detector", "sentences", "train_detector"]
 
 Score = Callable[[list[str]], np.ndarray]
+log = logging.getLogger(__name__)
 
 LABELLED_DIR = Path("data") / "labelled"
 SHIPPED_DIR = Path("data") / "detector"
@@ -55,6 +60,7 @@ META_FILE = "detector.json"
 # for every persona does not learn them as agent-like.
 PERSONA_SPECIFIC = frozenset({"persona_format"})
 MIN_SENTENCE_WORDS = 3  # shorter fragments ("Sure.", "Hi!") say nothing on their own
+SCORE_CACHE_FORMAT = "molting-detector-scores-v1"   # with PieceClassifier's max_length (256) and softmax
 MAX_SENTENCES = 24  # per text; beyond that, a long reply is scored on its first sentences and as a whole
 # Kept from the earlier detector (chosen there by 5-fold CV on the development half): it marks chats for a
 # person to review, so it favours few false alarms. On the fine-tuned model's CV (development half + older.jsonl,
@@ -178,13 +184,37 @@ def _base_dir(base_dir: Path | None) -> Path:
 
 
 class PieceClassifier:
-    """P(agent-like) per text from a sequence-classification model, batched by length, no gradients."""
+    """P(agent-like) per text from a sequence-classification model, batched by length, no gradients.
+    With a cache (a saved detector's, keyed by its weights), a text scored once is not scored again: every
+    version of a phase re-scores the same base-model answers (~9 s of each evaluation here)."""
 
-    def __init__(self, model: Any, tokenizer: Any, max_length: int = 256, batch_size: int = 64):
+    def __init__(self, model: Any, tokenizer: Any, max_length: int = 256, batch_size: int = 64,
+                 cache: VectorCache | None = None, identity: str = ""):
         self.model, self.tokenizer = model.eval(), tokenizer
         self.max_length, self.batch_size = max_length, batch_size
+        self.cache, self.identity = cache, identity
 
     def __call__(self, texts: list[str]) -> np.ndarray:
+        if self.cache is None:
+            return self._score(texts)
+        keys = [hashlib.sha256(f"{self.identity}\0{t}".encode("utf-8", "surrogatepass")).digest() for t in texts]
+        try:
+            found = {key: float(row[0]) for key, row in self.cache.get(keys).items()}
+        except OSError as exc:   # an unreadable cache only costs time
+            log.warning("detector score cache: could not read %s: %s", self.cache.directory, exc)
+            found = {}
+        missing = list(dict.fromkeys(key for key in keys if key not in found))
+        if missing:
+            where = {key: i for i, key in enumerate(keys)}
+            fresh = self._score([texts[where[key]] for key in missing])
+            found.update(zip(missing, fresh))
+            try:   # float32 holds the softmax's float32 values exactly: a hit gives the same probability
+                self.cache.put(missing, np.asarray(fresh, dtype=np.float32).reshape(-1, 1))
+            except OSError as exc:
+                log.warning("detector score cache: could not write to %s: %s", self.cache.directory, exc)
+        return np.asarray([found[key] for key in keys], dtype=np.float64)
+
+    def _score(self, texts: list[str]) -> np.ndarray:
         import torch
 
         out = np.zeros(len(texts), dtype=np.float64)
@@ -245,9 +275,10 @@ def train_detector(rows: list[dict], base_dir: Path | None = None, recipe: Recip
     return _detector(model, tokenizer, meta)
 
 
-def _detector(model: Any, tokenizer: Any, meta: dict) -> AgentLikeDetector:
+def _detector(model: Any, tokenizer: Any, meta: dict, cache: Any = None, identity: str = "") -> AgentLikeDetector:
     """A detector around a classifier (a freshly trained one keeps its LoRA apart, so it can be saved)."""
-    return AgentLikeDetector(score=PieceClassifier(model, tokenizer), threshold=float(meta.get("threshold", DEFAULT_THRESHOLD)),
+    return AgentLikeDetector(score=PieceClassifier(model, tokenizer, cache=cache, identity=identity),
+                             threshold=float(meta.get("threshold", DEFAULT_THRESHOLD)),
                              trained_on=str(meta.get("trained_on", "")), meta=meta)
 
 
@@ -284,7 +315,14 @@ def load_detector(folder: Path, base_dir: Path | None = None) -> AgentLikeDetect
     meta = json.loads(meta_file.read_text(encoding="utf-8"))
     base = _base_dir(base_dir)
     model = PeftModel.from_pretrained(_classifier_base(base), str(folder)).merge_and_unload()
-    return _detector(model, AutoTokenizer.from_pretrained(str(base)), meta)
+    # the scores' identity: the base weights, the adapter and its settings (a retrained detector scores afresh)
+    from molting.embed import VectorCache, file_sha256
+    from molting.models import cache_dir
+
+    identity = "|".join([SCORE_CACHE_FORMAT, file_sha256(base / "model.safetensors"), meta_file.read_text(encoding="utf-8"),
+                         *(file_sha256(folder / name) for name in ("adapter_model.safetensors", "adapter_config.json"))])
+    return _detector(model, AutoTokenizer.from_pretrained(str(base)), meta,
+                     VectorCache(cache_dir() / "detector-scores", 1, unit_norm=False), identity)
 
 
 def cross_validation_folds(rows: list[dict], folds: int = 5, seed: int = Recipe.seed) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -147,11 +147,13 @@ class EncodeStats:
 
 
 class VectorCache:
-    """float32 vectors keyed by 32-byte content hashes: one `.npz` (keys, vectors) per write."""
+    """float32 vectors keyed by 32-byte content hashes: one `.npz` (keys, vectors) per write. Rows read back must
+    be finite and, for embeddings (`unit_norm`), of length 1; any other row is recomputed."""
 
-    def __init__(self, directory: Path, dim: int):
+    def __init__(self, directory: Path, dim: int, unit_norm: bool = True):
         self.directory = Path(directory)
         self.dim = int(dim)
+        self.unit_norm = unit_norm
 
     def files(self) -> list[Path]:
         """The committed cache files (temporary files are hidden and never read)."""
@@ -164,7 +166,7 @@ class VectorCache:
             path.unlink()
 
     def get(self, keys: Sequence[bytes]) -> dict[bytes, np.ndarray]:
-        """Return the valid cached vectors for `keys` (unit-norm, finite); absent keys are left out."""
+        """Return the valid cached vectors for `keys`; absent keys are left out."""
         wanted, found = set(keys), {}
         for path in self.files():
             try:
@@ -185,7 +187,9 @@ class VectorCache:
             if vecs.dtype != np.float32 or vecs.shape != (len(rows), self.dim):
                 self._drop(path, f"bad vectors {vecs.shape} {vecs.dtype}")
                 continue
-            ok = np.isfinite(vecs).all(axis=1) & (np.abs(np.linalg.norm(vecs, axis=1) - 1.0) < 1e-3)
+            ok = np.isfinite(vecs).all(axis=1)
+            if self.unit_norm:
+                ok &= np.abs(np.linalg.norm(vecs, axis=1) - 1.0) < 1e-3
             if not ok.all():
                 log.warning("embedding cache: %d corrupt vectors in %s, re-encoding them", int((~ok).sum()), path.name)
             for row, good, vec in zip(rows, ok, vecs):
