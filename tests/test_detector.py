@@ -124,6 +124,7 @@ def test_a_loaded_detector_scores_a_text_once_then_reads_its_cache(tiny_bert, ti
 
     again, calls = counted(detector.load_detector(tmp_path / "det", tiny_bert))
     assert np.array_equal(again.predict_proba(AGENT + CLEAN), fresh) and calls == []   # the same values, bit for bit
+    assert again.score._model is None                                # and the model was never loaded
     new = "A new reply about the bees."
     again.predict_proba([new, *CLEAN])
     assert calls == [[new]]                                          # only the text not seen before is scored

@@ -56,6 +56,7 @@ SHIPPED_DIR = Path("data") / "detector"
 SPLIT_FILES = {"dev": ("dev.jsonl", "older.jsonl"), "all": ("dev.jsonl", "older.jsonl", "heldout.jsonl")}
 SPLITS = tuple(SPLIT_FILES)
 META_FILE = "detector.json"
+ADAPTER_FILES = ("adapter_model.safetensors", "adapter_config.json")
 # Persona-specific format rules (code fences...) are agent-like only for some personas: a detector meant
 # for every persona does not learn them as agent-like.
 PERSONA_SPECIFIC = frozenset({"persona_format"})
@@ -186,13 +187,21 @@ def _base_dir(base_dir: Path | None) -> Path:
 class PieceClassifier:
     """P(agent-like) per text from a sequence-classification model, batched by length, no gradients.
     With a cache (a saved detector's, keyed by its weights), a text scored once is not scored again: every
-    version of a phase re-scores the same base-model answers (~9 s of each evaluation here)."""
+    version of a phase re-scores the same base-model answers (~9 s of each evaluation here); a saved detector's
+    model is then loaded (`loader`) only when a text is not in the cache."""
 
     def __init__(self, model: Any, tokenizer: Any, max_length: int = 256, batch_size: int = 64,
-                 cache: VectorCache | None = None, identity: str = ""):
-        self.model, self.tokenizer = model.eval(), tokenizer
+                 cache: VectorCache | None = None, identity: str = "", loader: Callable[[], tuple[Any, Any]] | None = None):
+        self._model, self.tokenizer, self._loader = model, tokenizer, loader
         self.max_length, self.batch_size = max_length, batch_size
         self.cache, self.identity = cache, identity
+
+    @property
+    def model(self) -> Any:
+        """The classifier in eval mode (loaded now if it was left to `loader`)."""
+        if self._model is None:
+            self._model, self.tokenizer = self._loader()
+        return self._model.eval()
 
     def __call__(self, texts: list[str]) -> np.ndarray:
         if self.cache is None:
@@ -219,12 +228,13 @@ class PieceClassifier:
 
         out = np.zeros(len(texts), dtype=np.float64)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # similar lengths share a batch: less padding
+        model = self.model if texts else None
         with torch.inference_mode():
             for start in range(0, len(order), self.batch_size):
                 idx = order[start:start + self.batch_size]
                 enc = self.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
                                      max_length=self.max_length, return_tensors="pt")
-                out[idx] = torch.softmax(self.model(**enc).logits.float(), dim=-1)[:, 1].numpy()
+                out[idx] = torch.softmax(model(**enc).logits.float(), dim=-1)[:, 1].numpy()
         return out
 
 
@@ -275,10 +285,9 @@ def train_detector(rows: list[dict], base_dir: Path | None = None, recipe: Recip
     return _detector(model, tokenizer, meta)
 
 
-def _detector(model: Any, tokenizer: Any, meta: dict, cache: Any = None, identity: str = "") -> AgentLikeDetector:
+def _detector(model: Any, tokenizer: Any, meta: dict) -> AgentLikeDetector:
     """A detector around a classifier (a freshly trained one keeps its LoRA apart, so it can be saved)."""
-    return AgentLikeDetector(score=PieceClassifier(model, tokenizer, cache=cache, identity=identity),
-                             threshold=float(meta.get("threshold", DEFAULT_THRESHOLD)),
+    return AgentLikeDetector(score=PieceClassifier(model, tokenizer), threshold=float(meta.get("threshold", DEFAULT_THRESHOLD)),
                              trained_on=str(meta.get("trained_on", "")), meta=meta)
 
 
@@ -303,9 +312,10 @@ def save_detector(det: AgentLikeDetector, folder: Path) -> None:
 
 
 def load_detector(folder: Path, base_dir: Path | None = None) -> AgentLikeDetector:
-    """A detector from a folder written by `save_detector` (LoRA merged for scoring)."""
-    from peft import PeftModel
-    from transformers import AutoTokenizer
+    """A detector from a folder written by `save_detector` (LoRA merged for scoring, loaded at its first text that
+    is not in the score cache; ~6 s in a fresh process here)."""
+    from molting.embed import VectorCache, file_sha256
+    from molting.models import cache_dir
 
     folder = Path(folder)
     meta_file = folder / META_FILE
@@ -314,15 +324,25 @@ def load_detector(folder: Path, base_dir: Path | None = None) -> AgentLikeDetect
                          fix="train one with `python -m molting.detector`")
     meta = json.loads(meta_file.read_text(encoding="utf-8"))
     base = _base_dir(base_dir)
-    model = PeftModel.from_pretrained(_classifier_base(base), str(folder)).merge_and_unload()
-    # the scores' identity: the base weights, the adapter and its settings (a retrained detector scores afresh)
-    from molting.embed import VectorCache, file_sha256
-    from molting.models import cache_dir
+    missing = [name for name in ADAPTER_FILES if not (folder / name).is_file()]
+    if missing:
+        raise ModelError(f"the detector's {missing[0]} is missing", where=str(folder),
+                         fix="retrain it with `python -m molting.detector`")
 
+    def load() -> tuple[Any, Any]:
+        from peft import PeftModel
+        from transformers import AutoTokenizer
+
+        model = PeftModel.from_pretrained(_classifier_base(base), str(folder)).merge_and_unload()
+        return model, AutoTokenizer.from_pretrained(str(base))
+
+    # the scores' identity: the base weights, the adapter and its settings (a retrained detector scores afresh)
     identity = "|".join([SCORE_CACHE_FORMAT, file_sha256(base / "model.safetensors"), meta_file.read_text(encoding="utf-8"),
-                         *(file_sha256(folder / name) for name in ("adapter_model.safetensors", "adapter_config.json"))])
-    return _detector(model, AutoTokenizer.from_pretrained(str(base)), meta,
-                     VectorCache(cache_dir() / "detector-scores", 1, unit_norm=False), identity)
+                         *(file_sha256(folder / name) for name in ADAPTER_FILES)])
+    score = PieceClassifier(None, None, cache=VectorCache(cache_dir() / "detector-scores", 1, unit_norm=False),
+                            identity=identity, loader=load)
+    return AgentLikeDetector(score=score, threshold=float(meta.get("threshold", DEFAULT_THRESHOLD)),
+                             trained_on=str(meta.get("trained_on", "")), meta=meta)
 
 
 def cross_validation_folds(rows: list[dict], folds: int = 5, seed: int = Recipe.seed) -> list[tuple[np.ndarray, np.ndarray]]:
