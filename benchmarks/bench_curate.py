@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
-from molting import curate, params, patterns  # noqa: E402
+from molting import curate, params  # noqa: E402
 from molting.data import load_chats  # noqa: E402
 
 WORDS = "harbour tide gull kettle marmalade hive wireless fog lantern pasty choir piano van toast".split()
@@ -64,7 +64,7 @@ def main() -> int:
     args = parser.parse_args()
     cfg = params.resolve("v2.1", ROOT)
     cfg["root"] = str(ROOT)
-    library = patterns.library_for(cfg)
+    library = curate.library_for(cfg)
     persona = params.read_yaml(ROOT / "data" / "sample" / "persona.yaml")
     small, large = (1_000, 10_000) if args.quick else (10_000, 100_000)
     t_small, kept_small = run(small, cfg, library, persona)

@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
-from molting import character, evaluate, models, params, patterns, runs, suite  # noqa: E402
+from molting import character, curate, evaluate, models, params, runs, suite  # noqa: E402
 from molting.data import with_system_prompt  # noqa: E402
 
 
@@ -71,7 +71,7 @@ def stage_time(cfg, paths: runs.RunPaths) -> dict | None:
         clock = now
 
     questions = suite.load_suites(list(cfg.eval.suites), ROOT)
-    library = patterns.library_for(cfg)
+    library = curate.library_for(cfg)
     detector = evaluate.make_detector()
     source = models.source_for(cfg)
     model, tokenizer = evaluate.load_tuned(source, paths.adapter_dir)

@@ -43,7 +43,7 @@ def peak_flops(device: str) -> tuple[float, str]:
     """Measured matmul FLOP/s on this machine (bf16 where supported, else fp32)."""
     import torch
 
-    from molting.train import cpu_supports_bf16
+    from molting.precision import cpu_supports_bf16
 
     dtype = torch.bfloat16 if (device == "cuda" or cpu_supports_bf16()) else torch.float32
     n = 4096 if device == "cuda" else 2048

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
-from molting import character, chat, evaluate, models, params, patterns, probe, runs, stats, suite, train  # noqa: E402
+from molting import character, chat, curate, evaluate, models, params, probe, runs, stats, suite, train  # noqa: E402
 from molting.data import assistant_text, load_chats  # noqa: E402
 
 
@@ -98,7 +98,7 @@ def main() -> int:
     steps = 4 if args.quick else args.steps
     if args.quick:
         cfg["eval"]["samples"], cfg["eval"]["max_new_tokens"] = 2, 24
-    library = patterns.library_for(cfg)
+    library = curate.library_for(cfg)
     questions = [q for q in suite.load_suites(list(cfg.eval.suites), ROOT) if q.category == "trigger"]
     items = probe.load_probe(params.project_path(cfg, cfg.eval.probe, "eval.probe"))
     if args.quick:

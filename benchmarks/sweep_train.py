@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
-from molting import chat, evaluate, models, params, patterns, runs, seeds, suite, train  # noqa: E402
+from molting import chat, curate, evaluate, models, params, runs, seeds, suite, train  # noqa: E402
 
 ATTENTION = ["q_proj", "k_proj", "v_proj", "o_proj"]
 CONFIGS = {
@@ -71,7 +71,7 @@ def run_config(name: str, overrides: dict, steps: int, version: str, chats: tupl
     model = train.attach_lora(models.load_model(source), cfg.train, plan.quantization, seeds.training_seed(cfg))
     figures = train.train(model, tokenizer, train_set, heldout_set, cfg, runs.RunPaths(tmp, name), plan)
     start = time.perf_counter()
-    accuracy, answers = factual(model, tokenizer, cfg, questions, patterns.library_for(cfg))
+    accuracy, answers = factual(model, tokenizer, cfg, questions, curate.library_for(cfg))
     return {"name": name, "steps": figures["global_steps"], "best_heldout": figures["best_heldout_loss"],
             "final_train": figures["final_train_loss"], "fit": figures["fit"]["verdict"],
             "s_per_step": figures["wall_time_s"] / max(figures["global_steps"], 1), "train_s": figures["wall_time_s"],

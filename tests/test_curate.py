@@ -19,7 +19,7 @@ SAMPLE = REPO / "data" / "sample"
 def library():
     v21 = params.resolve("v2.1", REPO)
     v21["root"] = str(REPO)
-    return patterns.library_for(v21)  # v2.1 switches the persona_format rules on: Fenna only chats
+    return curate.library_for(v21)  # v2.1 switches the persona_format rules on: Fenna only chats
 
 
 @pytest.fixture

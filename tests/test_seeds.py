@@ -10,7 +10,8 @@ import yaml
 
 from molting import evaluate, models, params, runner, seeds, train
 from molting.errors import ParamsError
-from molting.runs import RunPaths, load_runs, read_json, read_jsonl, write_json, write_jsonl
+from molting.runs import RunPaths, read_json, read_jsonl, write_json, write_jsonl
+from molting.seeds import load_runs
 
 from conftest import make_project
 

@@ -98,10 +98,10 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_patterns(args: argparse.Namespace) -> int:
-    from molting import patterns
+    from molting import curate, patterns
 
     cfg = _version(args.version)[0] if args.version else None
-    states = patterns.states_for(cfg)
+    states = curate.pattern_states(cfg)
     scope = f"version {args.version}" if args.version else "the defaults (params/base.yaml)"
     if args.test is not None:
         return _patterns_test(args.test, states, scope, args.detector)

@@ -107,6 +107,26 @@ def _remove(cur: Curation, chat: dict, step: str, rule: str, **extra: Any) -> No
     cur.removed.append({"id": chat["id"], "step": step, "rule": rule, **extra, "chat": chat})
 
 
+def pattern_states(cfg: Any | None) -> list[tuple[Any, bool]]:
+    """Every agent-like pattern with whether a version's params switch it on (curate.patterns_disabled,
+    patterns_enabled, patterns_extra; None: the defaults)."""
+    from molting import patterns
+    from molting.params import project_path
+
+    if cfg is None:
+        return patterns.pattern_states(patterns.load_patterns())
+    c = cfg.curate
+    extra = [project_path(cfg, f, "curate.patterns_extra") for f in c.patterns_extra]
+    return patterns.pattern_states(patterns.load_patterns(extra), c.patterns_disabled, c.get("patterns_enabled", []))
+
+
+def library_for(cfg: Any) -> Any:
+    """The pattern library a version curates with (and its evaluation judges answers with)."""
+    from molting.patterns import PatternLibrary
+
+    return PatternLibrary(p for p, on in pattern_states(cfg) if on)
+
+
 def filter_agent_like(chats: list[dict], library: Any, cur: Curation) -> list[dict]:
     """Drop chats with any agent-like hit in an assistant turn, recording the first rule and its span."""
     kept = []

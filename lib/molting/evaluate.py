@@ -137,7 +137,7 @@ def uses_bf16(model: Any, setting: Any) -> bool:
     """Whether generation runs under bf16 autocast: params `eval.bf16` true/false, or auto (the hardware supports it)."""
     import torch
 
-    from molting.train import cpu_supports_bf16
+    from molting.precision import cpu_supports_bf16
 
     if setting != "auto":
         return bool(setting)
@@ -158,7 +158,7 @@ def inference_precision(model: Any, setting: Any) -> Iterator[None]:
     ~40 ms of every decoding step, ~4 s of a batch of 128 answers, for the same answers."""
     import torch
 
-    from molting.train import frozen_fp32_linear_weights
+    from molting.precision import frozen_fp32_linear_weights
 
     if not uses_bf16(model, setting):
         yield

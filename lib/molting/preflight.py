@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from molting.errors import ModelError
 from molting.chat import IGNORE
-from molting.train import TrainPlan
+from molting.errors import ModelError
+
+if TYPE_CHECKING:   # train runs these checks (train.check_before_training); the plan is only a type here
+    from molting.train import TrainPlan
 
 
 @dataclass

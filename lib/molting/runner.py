@@ -14,7 +14,8 @@ from molting import arms
 from molting import params as params_mod
 from molting.display import summary_markdown
 from molting.errors import RunError
-from molting.runs import STAGES, RunPaths, atomic_write_text, is_done, load_runs, swap_in_folder, write_json
+from molting.runs import STAGES, RunPaths, atomic_write_text, is_done, swap_in_folder, write_json
+from molting.seeds import load_runs
 
 KERNEL = "molting"
 # nbconvert templates of our own: lab without scripts (+ CSP), markdown without runs of blank lines

@@ -264,20 +264,3 @@ def load_previous(run: dict) -> dict | None:
     if not paths.eval_json.is_file():
         return None
     return load_run(paths)
-
-
-def load_runs(root: Path, versions: list[str], pool_seeds: bool = True) -> list[dict]:
-    """The runs of a phase, each of which must have finished evaluating; a version's finished seed replicas
-    (`molt run <v> --seeds N`) are pooled into it (molting.seeds)."""
-    from molting import seeds
-
-    runs = []
-    for version in versions:
-        paths = RunPaths(Path(root), version)
-        if not paths.eval_json.is_file():
-            raise RunError(f"version {version} has not finished evaluating", where=str(paths.run_dir),
-                           fix=f"run `molt run {version}` first")
-        run = load_run(paths)
-        replicas = seeds.finished_replicas(version, Path(root)) if pool_seeds else []
-        runs.append(seeds.pooled(run, [load_run(RunPaths(Path(root), name)) for name in replicas]) if replicas else run)
-    return runs

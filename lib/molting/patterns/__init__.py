@@ -26,13 +26,11 @@ __all__ = [
     "branch_clauses",
     "check_examples",
     "default_library_path",
-    "library_for",
     "load_library",
     "load_patterns",
     "pattern_states",
     "required_clauses",
     "scan_counts",
-    "states_for",
 ]
 
 CATEGORIES: tuple[str, ...] = (
@@ -545,15 +543,6 @@ def load_library(disabled: Iterable[str] = (), extra_files: Iterable[str | Path]
     return PatternLibrary(p for p, on in states if on)
 
 
-def library_for(cfg: Any) -> PatternLibrary:
-    """The library a version curates with (curate.patterns_disabled, patterns_enabled, patterns_extra)."""
-    from molting.params import project_path
-
-    c = cfg.curate
-    extra = [project_path(cfg, f, "curate.patterns_extra") for f in c.patterns_extra]
-    return load_library(c.patterns_disabled, extra, c.get("patterns_enabled", []))
-
-
 def check_examples(lib: PatternLibrary) -> list[str]:
     """Every must_match example a pattern misses and every must_not_match example it hits, described."""
     problems: list[str] = []
@@ -567,17 +556,6 @@ def check_examples(lib: PatternLibrary) -> list[str]:
                 problems.append(f"{p.name} ({p.source}): must_not_match example matched "
                                 f"{text[m.start():m.end()]!r} in {text!r}")
     return problems
-
-
-def states_for(cfg: Any | None) -> list[tuple[Pattern, bool]]:
-    """Every pattern with whether it is on for a version's params (None: the defaults)."""
-    if cfg is None:
-        return pattern_states(load_patterns())
-    from molting.params import project_path
-
-    c = cfg.curate
-    extra = [project_path(cfg, f, "curate.patterns_extra") for f in c.patterns_extra]
-    return pattern_states(load_patterns(extra), c.patterns_disabled, c.get("patterns_enabled", []))
 
 
 def scan_counts(lib: PatternLibrary, texts_by_item: Iterable[tuple[str, list[str]]]) -> dict[str, dict[str, int]]:
