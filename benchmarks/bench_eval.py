@@ -1,6 +1,6 @@
 """Evaluation: batched vs one-question-at-a-time generation, and the whole stage's time on the default.
 
-Usage: python benchmarks/bench_eval.py [--quick] [--device cpu|cuda] [--version v2.1]
+Usage: python benchmarks/bench_eval.py [--quick] [--stage] [--device cpu|cuda] [--version v2.1] [--project DIR]
 
 Generation uses the bundled SmolLM2-135M-Instruct on the personality suite's questions, greedy,
 max_new_tokens from the version's params, left padding and KV cache; both ways must give the same
@@ -32,7 +32,7 @@ def generation(cfg, device: str, quick: bool) -> tuple[float, float, int]:
     source = models.source_for(cfg)
     tokenizer = models.load_tokenizer(source)
     model = models.load_model(source).to(device).eval()
-    questions = suite.load_suites(list(cfg.eval.suites), ROOT)
+    questions = suite.load_suites(list(cfg.eval.suites), Path(cfg.root))
     chats = [with_system_prompt([{"role": "user", "content": q.prompt}], cfg.data.system_prompt) for q in questions]
     max_new = 16 if quick else cfg.eval.max_new_tokens
     evaluate.generate(model, tokenizer, chats[:1], max_new_tokens=4, batch_size=1)   # warm-up
@@ -70,7 +70,7 @@ def stage_time(cfg, paths: runs.RunPaths) -> dict | None:
         times[name] = now - clock
         clock = now
 
-    questions = suite.load_suites(list(cfg.eval.suites), ROOT)
+    questions = suite.load_suites(list(cfg.eval.suites), Path(cfg.root))
     library = curate.library_for(cfg)
     detector = evaluate.make_detector()
     source = models.source_for(cfg)
@@ -153,11 +153,13 @@ def print_scoring(scoring: dict) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="16 new tokens, no stage timing")
+    parser.add_argument("--stage", action="store_true", help="time the stage even with --quick")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--version", default="v2.1")
+    parser.add_argument("--project", type=Path, default=ROOT, help="the project whose finished run is timed")
     parser.add_argument("--model", help="model.source instead of the version's (a local folder: the tests' tiny model)")
     args = parser.parse_args()
-    cfg = params.load(args.version, root=ROOT)
+    cfg = params.load(args.version, root=args.project)
     if args.model:
         cfg["model"]["source"] = args.model
     t_batched, t_single, tokens = generation(cfg, args.device, args.quick)
@@ -166,8 +168,8 @@ def main() -> int:
     print(f"| batched (the whole suite at once) | {t_batched:.1f} | {tokens / t_batched:.0f} |")
     print(f"| one question at a time | {t_single:.1f} | {tokens / t_single:.0f} |")
     print(f"batched vs sequential: {ratio:.2f}x (target >= 3x: {'met' if ratio >= 3 else 'MISSED'})")
-    if not args.quick:
-        times = stage_time(cfg, runs.RunPaths(ROOT, args.version))
+    if args.stage or not args.quick:
+        times = stage_time(cfg, runs.RunPaths(args.project, args.version))
         if times is None:
             print(f"stage time: no finished run of {args.version} (run `make run` first)")
         else:

@@ -5,6 +5,7 @@ real bundled model a few steps with molting and with TRL (integration)."""
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 
@@ -38,9 +39,15 @@ def test_bench_dedup():
     assert "exact" in out and "near" in out and "semantic" in out
 
 
-def test_bench_eval(tiny_model_dir):
-    out = bench("bench_eval.py", "--model", str(tiny_model_dir))
+def test_bench_eval(finished_tiny, tmp_path):
+    project = tmp_path / "project"                                     # a copy: the shared run stays as it was
+    shutil.copytree(finished_tiny.root, project)
+    out = bench("bench_eval.py", "--stage", "--project", str(project), "--version", "tiny")   # its tiny model
     assert "batched vs sequential:" in out and "answers identical batched vs sequential" in out
+    for line in ("03-evaluate library calls on tiny", "tuned answers (adapter merged)", "verdicts", "probe and perplexity",
+                 "peer: tuned answers, sampled by torch.multinomial", "peer: probe and perplexities, base and tuned",
+                 "test perplexity bf16 vs fp32", "total"):
+        assert line in out, line
 
 
 @pytest.mark.integration
