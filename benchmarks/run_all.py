@@ -36,6 +36,14 @@ BENCHMARKS = {
 }
 
 
+def cpu_name() -> str:
+    """The CPU's model name."""
+    if not Path("/proc/cpuinfo").exists():
+        return platform.processor()
+    return next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                 if line.startswith("model name")), platform.processor())
+
+
 def machine() -> str:
     """CPU/GPU, cores, memory and library versions."""
     import importlib.metadata as md
@@ -43,8 +51,7 @@ def machine() -> str:
     import psutil
     import torch
 
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
+    cpu = cpu_name()
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
     versions = ", ".join(f"{name} {md.version(name)}" for name in
                          ("torch", "transformers", "peft", "trl", "accelerate", "datasets", "papermill", "nbconvert", "datasketch"))
@@ -151,10 +158,12 @@ def write(sections: dict[str, str]) -> None:
     hand-written sections that follow the benchmarks' (experiments recorded by hand), unchanged."""
     old = RESULTS.read_text() if RESULTS.exists() else ""
     parts = ["# Benchmark results", "", "Written by `make bench` (benchmarks/run_all.py). Every ratio compares figures "
-             "measured in the same run on the same machine.", "", "## Machine", "", machine(), ""]
+             "measured in the same run on the same machine.", "", "## Machine",
+             "", "The last run's; each section names the CPU it was measured on (the VM has changed between sessions).",
+             "", machine(), ""]
     for key, (title, _) in BENCHMARKS.items():
         if key in sections:
-            body = f"measured {time.strftime('%Y-%m-%d %H:%M')}\n\n```\n{sections[key].strip()}\n```"
+            body = f"measured {time.strftime('%Y-%m-%d %H:%M')} on {cpu_name()}, {os.cpu_count()} cores\n\n```\n{sections[key].strip()}\n```"
         else:
             found = re.search(rf"<!-- {key} -->\n(.*?)\n<!-- /{key} -->", old, re.S)
             body = found.group(1).split("\n", 2)[2] if found else "not measured yet"
