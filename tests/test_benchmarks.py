@@ -86,5 +86,6 @@ def test_results_keep_hand_written_sections_after_the_benchmarks(tmp_path, monke
     text = results.read_text()
     assert text.endswith(f"old body\n<!-- /{last} -->\n\n## Experiment by hand\n\nits figures\n")
     assert "new filter figures" in text and text.count("## Experiment by hand") == 1
+    assert re.search(rf"<!-- filter -->\n## .*\n\nmeasured \d{{4}}-\d\d-\d\d \d\d:\d\d on {re.escape(run_all.cpu_name())}, \d+ cores\n", text)
     run_all.write({})  # re-writing changes nothing (a blank line was lost before the hand-written part each time)
     assert results.read_text() == text
