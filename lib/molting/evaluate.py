@@ -276,6 +276,14 @@ def content_key(parts: dict) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
 
+def base_key(kind: str, model: Any, tokenizer: Any, cfg: Any, source: Any, **parts: Any) -> str:
+    """The content key of a base-model figure cached per phase: what every one depends on (the model's weights, chat
+    template, system prompt and precision) and what this one does (`parts`)."""
+    return content_key({"kind": kind, "model": model_fingerprint(source), "template": tokenizer.chat_template,
+                        "system_prompt": cfg.data.system_prompt, "bf16": uses_bf16(model, cfg.eval.get("bf16", False)),
+                        **parts})
+
+
 def cache_folder(cfg: Any) -> Path:
     """runs/_cache/ under the project (no version can be named `_cache`)."""
     return Path(cfg.root) / "runs" / "_cache"
@@ -299,12 +307,11 @@ def base_answers(model: Any, tokenizer: Any, questions: list[Question], cfg: Any
     """The base model's answers (adapter disabled), reused across the versions of a phase with the same
     model, suite, sampling, seed and batch size (runs/_cache/base-answers/<content hash>.json)."""
     e = cfg.eval
-    key = content_key({"kind": "base-answers", "model": model_fingerprint(source), "template": tokenizer.chat_template,
-                       "questions": [(q.id, q.suite, q.category, q.prompt) for q in questions],
-                       "system_prompt": cfg.data.system_prompt, "samples": e.samples, "temperature": e.temperature,
-                       "max_new_tokens": e.max_new_tokens, "batch_size": e.batch_size, "seed": cfg.seed,
-                       "sampler": "inverse-cdf" if str(getattr(model, "device", "cpu")).startswith("cpu") else "torch.multinomial",
-                       "bf16": uses_bf16(model, e.get("bf16", False))})
+    key = base_key("base-answers", model, tokenizer, cfg, source,
+                   questions=[(q.id, q.suite, q.category, q.prompt) for q in questions],
+                   samples=e.samples, temperature=e.temperature, max_new_tokens=e.max_new_tokens,
+                   batch_size=e.batch_size, seed=cfg.seed,
+                   sampler="inverse-cdf" if str(getattr(model, "device", "cpu")).startswith("cpu") else "torch.multinomial")
 
     def compute() -> list[dict]:
         with model.disable_adapter():
@@ -619,9 +626,8 @@ def perplexities(model: Any, tokenizer: Any, cfg: Any, heldout: list[dict], sour
         with model.disable_adapter(), inference_precision(model, setting):
             return heldout_perplexity(model, tokenizer, chats, system_prompt, max_length)
 
-    key = content_key({"kind": "base-test-perplexity", "model": model_fingerprint(source), "template": tokenizer.chat_template,
-                       "chats": [c["messages"] for c in test], "system_prompt": system_prompt, "max_length": max_length,
-                       "bf16": uses_bf16(model, setting)})
+    key = base_key("base-test-perplexity", model, tokenizer, cfg, source,
+                   chats=[c["messages"] for c in test], max_length=max_length)
     base_test = cached(cache_folder(cfg) / "base-perplexity" / f"{key}.json", lambda: measure(test, True))[0] if test else None
     return {
         "heldout": {"base": measure(heldout, True), "tuned": measure(heldout, False), "chats": len(heldout),
@@ -647,10 +653,8 @@ def propensity_probe(model: Any, tokenizer: Any, cfg: Any, source: Any) -> dict 
     items = probe.load_probe(project_path(cfg, cfg.eval.probe, "eval.probe"))
     args = (items, cfg.data.system_prompt, cfg.train.max_length)
     setting = cfg.eval.get("bf16", False)
-    key = content_key({"kind": "base-propensity", "model": model_fingerprint(source), "template": tokenizer.chat_template,
-                       "items": [(i.id, i.prompt, i.agent_like, i.in_voice) for i in items],
-                       "system_prompt": cfg.data.system_prompt, "max_length": cfg.train.max_length,
-                       "bf16": uses_bf16(model, setting)})
+    key = base_key("base-propensity", model, tokenizer, cfg, source,
+                   items=[(i.id, i.prompt, i.agent_like, i.in_voice) for i in items], max_length=cfg.train.max_length)
 
     def base() -> dict:
         with model.disable_adapter(), inference_precision(model, setting):
