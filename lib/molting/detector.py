@@ -12,6 +12,13 @@ adapter; data/detector/dev/detector.json holds its own CV figures, per fold too)
 Tried beside it and not kept (same CV folds, the stored out-of-fold probabilities): a TF-IDF word and character
 n-gram logistic regression, its logit averaged with this one's at weight 0.5-0.7, raised ROC AUC 0.964 -> 0.970-0.975
 but precision at the same recall (0.91) only 0.884 -> 0.89-0.91: a second model to ship for two points.
+Nor (2026-12-06, same folds): a logistic regression (C 0.01) on the bundled SmolLM2-135M-Instruct's frozen hidden
+states (layers 12, 16 and 20, mean-pooled). Trained on the rows alone and scoring whole texts it reaches ROC AUC
+0.981, and averaged with this one (weight 0.8 on it) 0.988, P 0.966 / R 0.902 at 0.7; but whole texts miss one
+agent-like sentence in a long in-voice reply (the sample chats: recall 0.07 on mixed replies, 0.80 on wholly
+agent-like ones; this detector 0.975 in all). Trained and scored as this one is (clean sentences as extra
+negatives, the highest piece) it falls to 0.965, 0.977 averaged with this one (precision at recall 0.91: 0.880
+-> 0.913): three points for a 20-layer forward pass of a second model at every call.
 
 One training takes about seven minutes on 2 cores, so the trained LoRA adapters (about 1.4 MB each) ship in
 data/detector/<split>/, each with the sha256 of the rows it was trained on; `default_detector` loads the
