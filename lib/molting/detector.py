@@ -213,22 +213,12 @@ class PieceClassifier:
     def __call__(self, texts: list[str]) -> np.ndarray:
         if self.cache is None:
             return self._score(texts)
-        keys = [hashlib.sha256(f"{self.identity}\0{t}".encode("utf-8", "surrogatepass")).digest() for t in texts]
-        try:
-            found = {key: float(row[0]) for key, row in self.cache.get(keys).items()}
-        except OSError as exc:   # an unreadable cache only costs time
-            log.warning("detector score cache: could not read %s: %s", self.cache.directory, exc)
-            found = {}
-        missing = list(dict.fromkeys(key for key in keys if key not in found))
-        if missing:
-            where = {key: i for i, key in enumerate(keys)}
-            fresh = self._score([texts[where[key]] for key in missing])
-            found.update(zip(missing, fresh))
-            try:   # float32 holds the softmax's float32 values exactly: a hit gives the same probability
-                self.cache.put(missing, np.asarray(fresh, dtype=np.float32).reshape(-1, 1))
-            except OSError as exc:
-                log.warning("detector score cache: could not write to %s: %s", self.cache.directory, exc)
-        return np.asarray([found[key] for key in keys], dtype=np.float64)
+        unique = list(dict.fromkeys(texts))
+        keys = [hashlib.sha256(f"{self.identity}\0{t}".encode("utf-8", "surrogatepass")).digest() for t in unique]
+        # float32 holds the softmax's float32 values exactly: a hit gives the same probability
+        scores, _ = self.cache.lookup(keys, lambda indices: self._score([unique[j] for j in indices]).reshape(-1, 1))
+        slot = {text: j for j, text in enumerate(unique)}
+        return np.asarray([scores[slot[t], 0] for t in texts], dtype=np.float64)
 
     def _score(self, texts: list[str]) -> np.ndarray:
         import torch

@@ -21,7 +21,7 @@ import os
 import time
 import uuid
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -197,6 +197,28 @@ class VectorCache:
                     found[file_keys[row].tobytes()] = vec
         return found
 
+    def lookup(self, keys: Sequence[bytes], compute: Callable[[list[int]], np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Vectors for distinct `keys` in order, and which of them the cache held; `compute(indices)` gives the
+        others, which are then stored. A cache that cannot be read or written only costs time."""
+        vectors = np.empty((len(keys), self.dim), dtype=np.float32)
+        have = np.zeros(len(keys), dtype=bool)
+        try:
+            cached = self.get(keys)
+        except OSError as exc:
+            log.warning("cache: could not read %s: %s", self.directory, exc)
+            cached = {}
+        for j, key in enumerate(keys):
+            if key in cached:
+                vectors[j], have[j] = cached[key], True
+        missing = np.flatnonzero(~have)
+        if len(missing):
+            vectors[missing] = np.asarray(compute(missing.tolist()), dtype=np.float32).reshape(len(missing), self.dim)
+            try:
+                self.put([keys[j] for j in missing], vectors[missing])
+            except OSError as exc:  # a read-only or full disk must not lose the result
+                log.warning("cache: could not write to %s: %s", self.directory, exc)
+        return vectors, have
+
     def put(self, keys: Sequence[bytes], vecs: np.ndarray) -> None:
         """Store vectors for `keys` as one `.npz` named by the hash of the keys."""
         if not len(keys):
@@ -321,28 +343,15 @@ class Embedder:
             return np.empty((0, self.dim), dtype=np.float32)
 
         unique = list(dict.fromkeys(texts))  # first-seen order
-        vectors = np.empty((len(unique), self.dim), dtype=np.float32)
-        have = np.zeros(len(unique), dtype=bool)
-        keys = [self.text_key(t) for t in unique] if self.cache is not None else []
-        if self.cache is not None:
-            try:
-                cached = self.cache.get(keys)
-            except OSError as exc:  # an unreadable cache only costs time
-                log.warning("embedding cache: could not read %s: %s", self.cache.directory, exc)
-                cached = {}
-            for j, key in enumerate(keys):
-                if key in cached:
-                    vectors[j], have[j] = cached[key], True
 
+        def run(indices: list[int]) -> np.ndarray:
+            return self._run_model([unique[j] for j in indices], batch_size)
+
+        if self.cache is not None:
+            vectors, have = self.cache.lookup([self.text_key(t) for t in unique], run)
+        else:
+            vectors, have = run(list(range(len(unique)))), np.zeros(len(unique), dtype=bool)
         missing = np.flatnonzero(~have)
-        if len(missing):
-            fresh = self._run_model([unique[j] for j in missing], batch_size)
-            vectors[missing] = fresh
-            if self.cache is not None:
-                try:
-                    self.cache.put([keys[j] for j in missing], fresh)
-                except OSError as exc:  # a read-only or full disk must not lose the result
-                    log.warning("embedding cache: could not write to %s: %s", self.cache.directory, exc)
 
         slot = {text: j for j, text in enumerate(unique)}
         slots = np.fromiter((slot[t] for t in texts), dtype=np.int64, count=len(texts))
