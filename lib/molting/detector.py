@@ -16,7 +16,7 @@ Nor (2026-12-06, same folds): a logistic regression (C 0.01) on the bundled Smol
 states (layers 12, 16 and 20, mean-pooled). Trained on the rows alone and scoring whole texts it reaches ROC AUC
 0.981, and averaged with this one (weight 0.8 on it) 0.988, P 0.966 / R 0.902 at 0.7; but whole texts miss one
 agent-like sentence in a long in-voice reply (the sample chats: recall 0.07 on mixed replies, 0.80 on wholly
-agent-like ones; this detector 0.975 in all). Trained and scored as this one is (clean sentences as extra
+agent-like ones; this detector 0.960 in all). Trained and scored as this one is (clean sentences as extra
 negatives, the highest piece) it falls to 0.965, 0.977 averaged with this one (precision at recall 0.91: 0.880
 -> 0.913): three points for a 20-layer forward pass of a second model at every call.
 
