@@ -85,6 +85,7 @@ def main() -> int:
     parser.add_argument("--configs", default=",".join(CONFIGS), help=f"settings to run, from {', '.join(CONFIGS)}")
     parser.add_argument("--version", default="v2.1")
     parser.add_argument("--model", help="model.source instead of the version's (a local folder: the tests' tiny model)")
+    parser.add_argument("--train-seed", type=int, help="train.seed (LoRA init, data order) instead of the version's")
     args = parser.parse_args()
     names = args.configs.split(",")
     unknown = [n for n in names if n not in CONFIGS]
@@ -98,10 +99,11 @@ def main() -> int:
         names, questions = names[:2], questions[:3]
     print(f"{args.version}: {len(chats[0])} train chats, {len(chats[1])} held out; {steps} updates per setting; "
           f"{len(questions)} fact questions x (greedy + 3 samples)")
+    seed = {} if args.train_seed is None else {"seed": args.train_seed}
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
-            results.append(run_config(name, CONFIGS[name], steps, args.version, chats, questions, Path(tmp), args.model))
+            results.append(run_config(name, {**CONFIGS[name], **seed}, steps, args.version, chats, questions, Path(tmp), args.model))
             r = results[-1]
             print(f"  {name}: held-out {r['best_heldout']:.3f}, train {r['final_train']:.3f}, factual {r['factual']:.0%}, "
                   f"{r['s_per_step']:.2f} s/update", flush=True)
