@@ -109,3 +109,31 @@ def test_gguf_of_unsupported_architecture_is_named(tmp_path):
     writer.close()
     with pytest.raises(ModelError, match="transformers cannot load this GGUF"):
         models.local_folder(models.resolve_source(str(path)))
+
+
+def test_a_generic_fast_tokenizer_loads_as_autotokenizer_would_without_torch(tiny_model_dir, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from transformers import AutoTokenizer
+
+    ours = models.load_tokenizer(models.resolve_source(str(tiny_model_dir)))
+    auto = AutoTokenizer.from_pretrained(tiny_model_dir)
+    assert type(ours) is type(auto)
+    chat = [{"role": "user", "content": "Where's home?"}, {"role": "assistant", "content": "Gull Cottage, love."}]
+    text = ours.apply_chat_template(chat, tokenize=False)
+    assert text == auto.apply_chat_template(chat, tokenize=False)
+    assert ours(text, return_offsets_mapping=True).data == auto(text, return_offsets_mapping=True).data
+    assert (ours.pad_token, ours.eos_token, ours.all_special_tokens) == (auto.pad_token, auto.eos_token, auto.all_special_tokens)
+    # what it is for: curation counts tokens without importing torch
+    code = ("import sys; from molting import models; "
+            f"models.load_tokenizer(models.resolve_source({str(tiny_model_dir)!r})); print('torch' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+    # any other tokenizer class still goes through AutoTokenizer
+    other = tmp_path / "other"
+    ours.save_pretrained(other)
+    (other / "config.json").write_text((tiny_model_dir / "config.json").read_text())
+    config = json.loads((other / "tokenizer_config.json").read_text())
+    (other / "tokenizer_config.json").write_text(json.dumps({**config, "tokenizer_class": "GPT2Tokenizer"}))
+    assert type(models.load_tokenizer(models.resolve_source(str(other)))).__name__ == "GPT2Tokenizer"

@@ -8,6 +8,7 @@ Weights always load as safetensors; a repository's own code runs only with trust
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import tempfile
@@ -151,12 +152,24 @@ def local_folder(src: ModelSource) -> str:
     return src.location
 
 
-def load_tokenizer(src: ModelSource, trust_remote_code: bool = False) -> Any:
-    """The tokenizer, with a pad token set (pad = eos where the model has none)."""
-    from transformers import AutoTokenizer
+# tokenizer_class names that AutoTokenizer resolves to transformers' generic fast tokenizer
+GENERIC_TOKENIZERS = frozenset({"TokenizersBackend", "PreTrainedTokenizerFast"})
 
-    tokenizer = AutoTokenizer.from_pretrained(local_folder(src), revision=src.revision,
-                                              trust_remote_code=trust_remote_code)
+
+def load_tokenizer(src: ModelSource, trust_remote_code: bool = False) -> Any:
+    """The tokenizer, with a pad token set (pad = eos where the model has none).
+
+    A local folder whose tokenizer_config.json names the generic fast tokenizer loads that class directly:
+    AutoTokenizer would pick the same class, but it imports the model-config machinery and torch with it
+    (3.8 s against 0.9 s here), which curation otherwise does not need."""
+    folder = local_folder(src)
+    config = Path(folder) / "tokenizer_config.json"
+    name = json.loads(config.read_text(encoding="utf-8")).get("tokenizer_class") if config.is_file() else None
+    if name in GENERIC_TOKENIZERS and not trust_remote_code:
+        from transformers import PreTrainedTokenizerFast as loader
+    else:
+        from transformers import AutoTokenizer as loader
+    tokenizer = loader.from_pretrained(folder, revision=src.revision, trust_remote_code=trust_remote_code)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
