@@ -1,6 +1,6 @@
 """Training sweep: which LoRA settings make the bundled model fit the curated sample within the CPU budget?
 
-Usage: python benchmarks/sweep_train.py [--quick] [--steps N] [--configs NAME,NAME] [--version v2.1]
+Usage: python benchmarks/sweep_train.py [--quick] [--steps N] [--configs NAME,NAME] [--version v2.1] [--project DIR]
 
 Each setting trains the bundled SmolLM2-135M-Instruct with the project's own training code on the version's
 curated train split (runs/<version>/data/, from its 01-curate stage) for the same number of optimizer updates, then reports:
@@ -37,13 +37,13 @@ CONFIGS = {
 }
 
 
-def curated_split(version: str) -> tuple[list[dict], list[dict]]:
+def curated_split(version: str, project: Path) -> tuple[list[dict], list[dict]]:
     """The version's curated train and held-out chats, as its 01-curate stage writes them (run first if missing)."""
     from molting import runner
 
-    paths = runs.RunPaths(ROOT, version)
+    paths = runs.RunPaths(project, version)
     if not runs.is_done(paths, "01-curate"):
-        runner.run_version(version, ROOT, only="01-curate", progress=False)
+        runner.run_version(version, project, only="01-curate", progress=False)
     return runs.read_jsonl(paths.train_jsonl), runs.read_jsonl(paths.heldout_jsonl)
 
 
@@ -57,8 +57,10 @@ def factual(model, tokenizer, cfg, questions, library) -> tuple[float, int]:
 
 
 def run_config(name: str, overrides: dict, steps: int, version: str, chats: tuple, questions, tmp: Path,
-               model: str | None = None) -> dict:
-    cfg = params.load(version, root=ROOT)
+               model: str | None = None, project: Path = ROOT) -> dict:
+    import torch
+
+    cfg = params.load(version, root=project)
     if model:
         cfg["model"]["source"] = model
     cfg["train"].update(overrides)
@@ -71,7 +73,9 @@ def run_config(name: str, overrides: dict, steps: int, version: str, chats: tupl
     model = train.attach_lora(models.load_model(source), cfg.train, plan.quantization, seeds.training_seed(cfg))
     figures = train.train(model, tokenizer, train_set, heldout_set, cfg, runs.RunPaths(tmp, name), plan)
     start = time.perf_counter()
-    accuracy, answers = factual(model, tokenizer, cfg, questions, curate.library_for(cfg))
+    # answer eagerly, as 03-evaluate does: the layers compiled for training would recompile for generation's shapes
+    with torch.compiler.set_stance("force_eager"):
+        accuracy, answers = factual(model, tokenizer, cfg, questions, curate.library_for(cfg))
     return {"name": name, "steps": figures["global_steps"], "best_heldout": figures["best_heldout_loss"],
             "final_train": figures["final_train_loss"], "fit": figures["fit"]["verdict"],
             "s_per_step": figures["wall_time_s"] / max(figures["global_steps"], 1), "train_s": figures["wall_time_s"],
@@ -86,14 +90,15 @@ def main() -> int:
     parser.add_argument("--version", default="v2.1")
     parser.add_argument("--model", help="model.source instead of the version's (a local folder: the tests' tiny model)")
     parser.add_argument("--train-seed", type=int, help="train.seed (LoRA init, data order) instead of the version's")
+    parser.add_argument("--project", type=Path, default=ROOT, help="the project folder (its params, data and runs)")
     args = parser.parse_args()
     names = args.configs.split(",")
     unknown = [n for n in names if n not in CONFIGS]
     if unknown:
         parser.error(f"unknown setting(s) {', '.join(unknown)}; choose from {', '.join(CONFIGS)}")
-    cfg = params.load(args.version, root=ROOT)
-    chats = curated_split(args.version)
-    questions = [q for q in suite.load_suites(list(cfg.eval.suites), ROOT) if q.category == "facts"]
+    cfg = params.load(args.version, root=args.project)
+    chats = curated_split(args.version, args.project)
+    questions = [q for q in suite.load_suites(list(cfg.eval.suites), args.project) if q.category == "facts"]
     steps = 4 if args.quick else args.steps
     if args.quick:
         names, questions = names[:2], questions[:3]
@@ -103,7 +108,8 @@ def main() -> int:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
-            results.append(run_config(name, {**CONFIGS[name], **seed}, steps, args.version, chats, questions, Path(tmp), args.model))
+            results.append(run_config(name, {**CONFIGS[name], **seed}, steps, args.version, chats, questions, Path(tmp), args.model,
+                                      args.project))
             r = results[-1]
             print(f"  {name}: held-out {r['best_heldout']:.3f}, train {r['final_train']:.3f}, factual {r['factual']:.0%}, "
                   f"{r['s_per_step']:.2f} s/update", flush=True)

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, make_project
 
 pytestmark = pytest.mark.pipeline
 
@@ -52,8 +52,12 @@ def test_bench_validity(tiny_model_dir):
         assert figure in out
 
 
-def test_sweep_train(tiny_model_dir):
-    out = bench("sweep_train.py", "--model", str(tiny_model_dir))
+def test_sweep_train(tiny_model_dir, tmp_path):
+    project = make_project(tmp_path, tiny_model_dir)                  # the checkout's runs/ stays untouched
+    for version in ("v1", "v2.1"):
+        shutil.copy(REPO / "params" / f"{version}.yaml", project / "params")
+    out = bench("sweep_train.py", "--model", str(tiny_model_dir), "--project", str(project))
+    assert (project / "runs" / "v2.1" / "data" / "train.jsonl").is_file()   # the version's 01-curate ran there first
     for figure in ("best held-out loss", "factual", "s/update", "lr2e-4-attn", "lr1e-3-attn", "targets"):
         assert figure in out
 
