@@ -135,7 +135,7 @@ def assistant_turns(chat: dict[str, Any]) -> list[str]:
     return out
 
 
-def bench_sample(lib: PatternLibrary) -> list[str]:
+def bench_sample(lib: PatternLibrary, limit: int | None = None) -> list[str]:
     """Scores on the generated sample chats, if present; returns their assistant turns."""
     if not (SAMPLE_RAW.exists() and SAMPLE_LABELS.exists()):
         print(f"\n(no sample data at {SAMPLE_RAW.relative_to(ROOT)} + {SAMPLE_LABELS.name}: skipped)")
@@ -164,7 +164,8 @@ def bench_sample(lib: PatternLibrary) -> list[str]:
     for bank, hits in sorted(by_bank.items()):
         print(f"recall on the sample's {bank} noise bank: {sum(hits) / len(hits):.3f} ({sum(hits)}/{len(hits)})")
     report_kinds(kinds, truth, flagged)
-    sample_detector(chats, truth, [str(labels[c["id"]].get("noise_bank") or "library") for c in chats])
+    banks = [str(labels[c["id"]].get("noise_bank") or "library") for c in chats]
+    sample_detector(chats[:limit], truth[:limit], banks[:limit])
     list_errors("false positives (id, rule, matched)", fps)
     list_errors("false negatives of the library bank (id, noise | assistant turns)", fns)
     return turns
@@ -180,7 +181,7 @@ def sample_detector(chats: list[dict[str, Any]], truth: list[bool], banks: list[
     flagged = [c["id"] in flagged_ids for c in chats]
     p, r = precision_recall(truth, flagged)
     per_bank = {b: [f for f, t, bb in zip(flagged, truth, banks) if t and bb == b] for b in sorted(set(banks))}
-    print(f"detector (dev-trained) on the sample: P {p:.3f} R {r:.3f}; recall per noise bank: "
+    print(f"detector (dev-trained) on the sample ({len(chats)} chats): P {p:.3f} R {r:.3f}; recall per noise bank: "
           + ", ".join(f"{b} {sum(v) / len(v):.3f} ({sum(v)}/{len(v)})" for b, v in per_bank.items() if v))
 
 
@@ -261,7 +262,7 @@ def list_dev_errors(rows: list[dict[str, Any]], flagged: list[bool], lib: Patter
     list_errors("development agent-like rows the library misses (category, id | text)", fns)
 
 
-def bench_labelled(lib: PatternLibrary, opt_in: PatternLibrary, dev_only: bool) -> None:
+def bench_labelled(lib: PatternLibrary, opt_in: PatternLibrary, dev_only: bool, limit: int | None = None) -> None:
     """The labelled set: development half (errors listed) and held-out half (numbers only)."""
     if not (LABELLED_DIR / "dev.jsonl").is_file():
         print(f"\n(no labelled set at {LABELLED_DIR.relative_to(ROOT)}: skipped)")
@@ -294,6 +295,8 @@ def bench_labelled(lib: PatternLibrary, opt_in: PatternLibrary, dev_only: bool) 
         print("\n(--dev-only: the held-out half was not measured)")
         return
     heldout = read_jsonl(LABELLED_DIR / "heldout.jsonl")
+    if limit is not None:
+        heldout = heldout[:limit]
 
     scored: dict[str, bool] = {}
 
@@ -310,7 +313,7 @@ def bench_labelled(lib: PatternLibrary, opt_in: PatternLibrary, dev_only: bool) 
     flaggers: dict[str, Flagger] = {"pattern library": lib_flags, "detector (dev-trained)": detector_flags,
                                     "library or detector": either}
     labelled_table(f"HELD-OUT half ({(LABELLED_DIR / 'heldout.jsonl').relative_to(ROOT)}; never read while "
-                   "writing patterns; numbers only)", heldout, flaggers | public, lib_category, opt_in)
+                   "writing patterns; numbers only" + (f"; --quick: its first {limit} rows only" if limit else "") + ")", heldout, flaggers | public, lib_category, opt_in)
 
 
 def throughput(lib: PatternLibrary, title: str, texts: list[str], n: int) -> None:
@@ -333,10 +336,14 @@ def _repeat(texts: list[str], n: int) -> Iterable[str]:
         yield texts[i % len(texts)]
 
 
+QUICK_ROWS = 60  # a smoke run (--quick) needs every path, not the figures
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="time 5k texts instead of 100k")
+    parser.add_argument("--quick", action="store_true", help="time 5k texts instead of 100k; the detector scores only the "
+                        f"first {QUICK_ROWS} held-out rows and sample chats (~35 s on 2 cores with its score cache empty)")
     parser.add_argument("--dev-only", action="store_true", help="measure the development half only (for writing patterns)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
@@ -345,9 +352,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"library: {len(every)} patterns ({len(lib)} on by default), loaded in {time.perf_counter() - start:.2f} s")
     for category, names in every.by_category().items():
         print(f"  {category:24s} {len(names):2d}  {', '.join(names)}{'  (opt-in)' if category in OPT_IN_CATEGORIES else ''}")
-    bench_labelled(lib, every, args.dev_only)
+    limit = QUICK_ROWS if args.quick else None
+    bench_labelled(lib, every, args.dev_only, limit)
     labeled_texts = bench_labeled(every)
-    sample_turns = bench_sample(every)
+    sample_turns = bench_sample(every, limit)
     n = 5_000 if args.quick else 100_000
     throughput(lib, "labeled replies", labeled_texts, n)
     throughput(lib, "sample assistant turns", sample_turns, n)
