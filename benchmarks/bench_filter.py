@@ -312,8 +312,9 @@ def bench_labelled(lib: PatternLibrary, opt_in: PatternLibrary, dev_only: bool, 
 
     flaggers: dict[str, Flagger] = {"pattern library": lib_flags, "detector (dev-trained)": detector_flags,
                                     "library or detector": either}
+    subset = f"; --quick: its first {limit} rows only" if limit else ""
     labelled_table(f"HELD-OUT half ({(LABELLED_DIR / 'heldout.jsonl').relative_to(ROOT)}; never read while "
-                   "writing patterns; numbers only" + (f"; --quick: its first {limit} rows only" if limit else "") + ")", heldout, flaggers | public, lib_category, opt_in)
+                   f"writing patterns; numbers only{subset})", heldout, flaggers | public, lib_category, opt_in)
 
 
 def throughput(lib: PatternLibrary, title: str, texts: list[str], n: int) -> None:
