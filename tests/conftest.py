@@ -123,13 +123,12 @@ def finished_tiny(tmp_path_factory, tiny_model_dir) -> FinishedRun:
         return FinishedRun(root, timings)
 
 
-# The slowest test files, slowest first, as a clean CI machine runs them (pytest --durations, 2026-12-07, caches
-# empty: benchmarks ~200 s, faults ~170 s, train ~115 s of which its compile test 87 s with torch's kernel cache
-# empty, experiment ~75 s, pipeline and notebooks ~45 s each). `make test` hands whole files to two workers in
-# collection order (--no-loadscope-reorder; xdist's default puts files with many tests first, which left these
-# few-test files to the end, one worker busy for a minute or two after the other had finished).
-SLOW_FILES = ("test_benchmarks.py", "test_faults.py", "test_train.py", "test_experiment.py", "test_pipeline.py",
-              "test_notebooks.py")
+# The slowest test files, slowest first (pytest --durations, 2026-12-06: each runs the pipeline or benchmark
+# scripts for 70-135 s). `make test` hands whole files to two workers in collection order
+# (--no-loadscope-reorder; xdist's default puts files with many tests first, which left these few-test files
+# to the end, one worker busy for a minute or two after the other had finished).
+SLOW_FILES = ("test_benchmarks.py", "test_faults.py", "test_pipeline.py", "test_experiment.py", "test_notebooks.py",
+              "test_train.py")   # its compile test takes ~60 s where torch's kernel cache is empty
 
 
 def pytest_collection_modifyitems(items):
