@@ -11,6 +11,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from molting.runner import KERNEL_SHUTDOWN
 from molting.runs import STAGES
 
 from conftest import REPO, make_project
@@ -31,7 +32,7 @@ def test_run_all_in_the_notebooks_folder_without_papermill(tmp_path, tiny_model_
     root = make_project(tmp_path, tiny_model_dir, version="v2.1")
     for stage in STAGES:
         nb = nbformat.read(root / "notebooks" / f"{stage}.ipynb", as_version=4)
-        NotebookClient(nb, timeout=600, kernel_name="python3", shutdown_kernel="immediate",   # as the runner does
+        NotebookClient(nb, timeout=600, kernel_name="python3", shutdown_kernel=KERNEL_SHUTDOWN,   # as the runner does
                        resources={"metadata": {"path": str(root / "notebooks")}}).execute()
     assert (root / "runs" / "v2.1" / "eval" / "eval.json").is_file()
     assert json.loads((root / "runs" / "v2.1" / "train.json").read_text())["epochs_run"] == 1
