@@ -7,7 +7,8 @@ max_new_tokens from the version's params, left padding and KV cache; both ways m
 answers. The stage time re-runs 03-evaluate's library calls (model + adapter load, coherence
 calibration, base and tuned answers, scoring, held-out perplexity) read-only against the version's
 finished run, when there is one, and times the tuned answers again with the adapter not merged, with
-bf16 autocast re-casting the frozen weights at every step, and with torch.multinomial drawing the sampled
+bf16 autocast alone over the fp32 model (fp32 residual stream and keys, every weight re-cast at each step)
+instead of the parameters held in bf16, and with torch.multinomial drawing the sampled
 tokens (the peers). Targets: batched >= 3x faster; the stage <= 120 s on 2 cores.
 """
 
@@ -48,8 +49,8 @@ def generation(cfg, device: str, quick: bool) -> tuple[float, float, int]:
 
 
 def autocast_only(model, setting):
-    """Generation's precision before the frozen weights were held in bf16: bf16 autocast alone, which casts every
-    frozen fp32 weight again at each call (it caches the casts of trainable leaves only)."""
+    """bf16 autocast alone over the fp32 model: it casts every frozen fp32 weight again at each call (it caches the
+    casts of trainable leaves only), and the residual stream and the KV cache's keys stay fp32."""
     import torch
 
     return torch.autocast(model.device.type, dtype=torch.bfloat16) if evaluate.uses_bf16(model, setting) \
@@ -86,14 +87,15 @@ def stage_time(cfg, paths: runs.RunPaths) -> dict | None:
     same = sum(a["text"] == b["text"] for a, b in zip(tuned, unmerged))
     print(f"tuned answers identical merged vs not merged: {same}/{len(tuned)} (bf16 rounding differs between the two)")
     held = evaluate.inference_precision
-    evaluate.inference_precision = autocast_only       # the peer: autocast re-casts every frozen weight at each call
+    evaluate.inference_precision = autocast_only       # the peer: autocast alone over the fp32 model
     try:
         recast = evaluate.answer_suite(model, tokenizer, questions, cfg, "tuned")
     finally:
         evaluate.inference_precision = held
-    lap("peer: tuned answers, weights re-cast by autocast")
+    lap("peer: tuned answers, bf16 autocast over the fp32 model")
     same = sum(a["text"] == b["text"] for a, b in zip(tuned, recast))
-    print(f"tuned answers identical with weights held in bf16 vs re-cast at each step: {same}/{len(tuned)}")
+    print(f"tuned answers identical with the parameters held in bf16 vs autocast over fp32: {same}/{len(tuned)} "
+          "(the residual stream's rounding differs)")
     held = evaluate.inverse_cdf_sampling
     evaluate.inverse_cdf_sampling = contextlib.nullcontext   # the peer: torch.multinomial draws every sampled token
     try:

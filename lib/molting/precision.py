@@ -1,5 +1,5 @@
-"""bf16 on this machine: whether the CPU computes it natively, and frozen Linear weights held in bf16 while bf16
-autocast runs (training and evaluation both do it)."""
+"""bf16 on this machine: whether the CPU computes it natively, and training's frozen Linear weights held in bf16
+while bf16 autocast runs (evaluation holds every parameter in bf16: evaluate.inference_precision)."""
 
 from __future__ import annotations
 
@@ -16,17 +16,6 @@ def cpu_supports_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
-def frozen_fp32_linear_weights(model: Any) -> list:
-    """The fp32 weights of frozen Linear layers that bf16 autocast re-casts at every call (it caches the casts of
-    trainable leaves only); a weight tied to the input embeddings is left out, so the residual stream keeps fp32."""
-    import torch
-
-    embedding = model.get_input_embeddings().weight
-    return [module.weight for module in model.modules()
-            if isinstance(module, torch.nn.Linear) and getattr(module, "weight", None) is not None
-            and not module.weight.requires_grad and module.weight.dtype == torch.float32 and module.weight is not embedding]
-
-
 def store_frozen_linears_in_bf16(model: Any) -> int:
     """Keep frozen Linear weights in bf16, which bf16 autocast would otherwise re-cast at every step; count them.
 
@@ -36,8 +25,11 @@ def store_frozen_linears_in_bf16(model: Any) -> int:
     """
     import torch
 
+    embedding = model.get_input_embeddings().weight
     cast = 0
-    for weight in frozen_fp32_linear_weights(model):
-        weight.data = weight.data.to(torch.bfloat16)
-        cast += weight.numel()
+    for module in model.modules():
+        weight = getattr(module, "weight", None) if isinstance(module, torch.nn.Linear) else None
+        if weight is not None and not weight.requires_grad and weight.dtype == torch.float32 and weight is not embedding:
+            weight.data = weight.data.to(torch.bfloat16)
+            cast += weight.numel()
     return cast
