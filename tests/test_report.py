@@ -151,6 +151,10 @@ def test_next_step_rules_fire_on_their_figures():
     assert "Truncation: 8/16 answers hit max_new_tokens (96)" in steps and "to 144" in steps
     assert "Overfitting: held-out loss rose from 1.800 (evaluation 2) to 2.100" in steps and "held-out evaluation 2" in steps
     assert "as_an_ai (20 removed)" in steps and "removed nothing for great_question" in steps
+    assert "6 of 24 tuned answers match the pattern library, most often as_an_ai (6), great_question (6)." in steps
+    many = fake_run(answers("tuned", agent_like=2, rules=tuple(f"rule_{i}" for i in range(7))), held=[2.0, 1.9], removed={})
+    line = next(s for s in next_steps(many) if s.startswith("Agent-like answers remain"))
+    assert "rule_0 (6), rule_1 (6), rule_2 (6), rule_3 (6), rule_4 (6) and 2 more." in line and "rule_5" not in line
     assert "The detector flags 2 answers the pattern library passes" in steps
     lost = {r["metric"]: r["points lost"] for r in gap_rows(run)}
     # 3 of 8 questions agent-like (either detector): 3/8 x 3 points of penalty, 3/8 x 5 points of voice credit missed

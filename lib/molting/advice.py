@@ -3,6 +3,7 @@ penalty costs, the fit of the loss curves, and the next-step rules built on them
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from molting import coverage, stats
@@ -90,6 +91,11 @@ def gap_rows(run: dict) -> list[dict]:
     return rows
 
 
+def _first(names: list[str], limit: int = 5) -> str:
+    """The first `limit` names, and how many more (the answers table lists every answer's rules)."""
+    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
 def next_steps(run: dict, previous: dict | None = None) -> list[str]:
     """Suggestions derived from the figures by fixed rules (each rule is documented in its message),
     the ones tied to the metrics that cost the most points first."""
@@ -111,8 +117,10 @@ def next_steps(run: dict, previous: dict | None = None) -> list[str]:
         best = fit["heldout_best_at_evaluation"]
         steps.append((0.5, f"Overfitting: {fit['reason']}; stop at held-out evaluation {best} "
                       "(fewer train.epochs or train.max_steps) or keep early stopping on."))
-    rules = sorted({rule for r in run["answers"] if r["model"] == "tuned" for rule in r["verdict"].get("agent_like_rules", [])})
-    detector_only = [r for r in rate_rows([r for r in run["answers"] if r["model"] == "tuned"])
+    tuned_answers = [r for r in run["answers"] if r["model"] == "tuned"]
+    hits = Counter(rule for r in tuned_answers for rule in set(r["verdict"].get("agent_like_rules", [])))
+    rules = sorted(hits, key=lambda rule: (-hits[rule], rule))     # most answers first
+    detector_only = [r for r in rate_rows(tuned_answers)
                      if r["verdict"].get("agent_like_detector") and not r["verdict"]["agent_like"]]
     if detector_only:
         steps.append((lost.get("penalty: agent-like", 0) / 2, f"The detector flags {len(detector_only)} answers the pattern library passes "
@@ -122,14 +130,16 @@ def next_steps(run: dict, previous: dict | None = None) -> list[str]:
         removed = curation.get("removed_by_rule", {})
         caught = [f"{r} ({removed[r]} removed)" for r in rules if r in removed]
         missed = [r for r in rules if r not in removed]
-        line = f"Agent-like answers remain, matching {', '.join(rules)}."
+        flagged = sum(1 for r in tuned_answers if r["verdict"].get("agent_like_rules"))
+        line = (f"Agent-like answers remain: {flagged} of {len(tuned_answers)} tuned answers match the pattern library, "
+                f"most often {_first([f'{r} ({hits[r]})' for r in rules])}.")
         if not curation.get("curation_enabled", True):
             line += " Curation was off for this version: turn it on (curate.enabled: true)."
         else:
             if caught:
-                line += f" Curation removed these from the training data ({', '.join(caught)}), so the base model's habit survives: train longer or add in-voice examples for those questions."
+                line += f" Curation removed these from the training data ({_first(caught)}), so the base model's habit survives: train longer or add in-voice examples for those questions."
             if missed:
-                line += f" Curation removed nothing for {', '.join(missed)}: the training data has none, so the habit comes from the base model."
+                line += f" Curation removed nothing for {_first(missed)}: the training data has none, so the habit comes from the base model."
         steps.append((lost.get("penalty: agent-like", 0), line))
     marked, kept = (curation.get("review") or {}).get("marked", 0), curation["counts"].get("kept", 0)
     if kept and marked >= 0.1 * kept and not curate.get("detector_drops"):
