@@ -100,14 +100,23 @@ def test_training_is_deterministic_for_a_seed(tiny_bert, tiny_detector):
     assert np.array_equal(again.predict_proba(AGENT + CLEAN), tiny_detector.predict_proba(AGENT + CLEAN))
 
 
-def test_saved_detector_loads_with_the_same_scores(tiny_bert, tiny_detector, tmp_path):
+def test_saved_detector_loads_with_the_same_scores(tiny_bert, tiny_detector, tmp_path, monkeypatch):
+    import torch
+
     tiny_detector.trained_on = "twelve rows"
     detector.save_detector(tiny_detector, tmp_path / "det")
     assert sorted(p.name for p in (tmp_path / "det").iterdir()) == [
         "adapter_config.json", "adapter_model.safetensors", "detector.json"]
     assert [p.name for p in tmp_path.iterdir()] == ["det"]  # no staging folder left behind
+    trained = tiny_detector.predict_proba(AGENT + CLEAN)
+    monkeypatch.setattr(detector, "cpu_supports_bf16", lambda: False)
     loaded = detector.load_detector(tmp_path / "det", tiny_bert)
-    assert np.allclose(loaded.predict_proba(AGENT + CLEAN), tiny_detector.predict_proba(AGENT + CLEAN), atol=1e-5)
+    assert np.allclose(loaded.predict_proba(AGENT + CLEAN), trained, atol=1e-5)       # fp32: the same scores
+    assert loaded.score.model.dtype == torch.float32
+    monkeypatch.setattr(detector, "cpu_supports_bf16", lambda: True)
+    in_bf16 = detector.load_detector(tmp_path / "det", tiny_bert)
+    assert np.allclose(in_bf16.predict_proba(AGENT + CLEAN), trained, atol=0.02)       # bf16: close
+    assert in_bf16.score.model.dtype == torch.bfloat16 and in_bf16.score.identity != loaded.score.identity
     assert loaded.trained_on == "twelve rows" and loaded.threshold == tiny_detector.threshold
     assert loaded.meta["recipe"]["learning_rate"] == TINY_RECIPE.learning_rate
 

