@@ -329,8 +329,12 @@ def test_bf16_inference_runs_the_model_as_loaded_in_bf16_and_puts_fp32_back(tiny
     chats = [[{"role": "user", "content": q.prompt}] for q in questions[:4]]
     plain = AutoModelForCausalLM.from_pretrained(tiny_model_dir).eval()
     loaded_bf16 = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.bfloat16).eval()
+    seen = []    # whether the head's input is contiguous (a strided bf16 view makes matmul copy the head per row)
+    watch = plain.get_output_embeddings().register_forward_hook(lambda _, args, out: seen.append(args[0].is_contiguous()))
     with evaluate.inference_precision(plain, True):
         held = evaluate.generate(plain, bundled_tokenizer, chats, max_new_tokens=8, batch_size=4)
+    watch.remove()
+    assert len(seen) == 8 and all(seen) and not plain.get_output_embeddings()._forward_pre_hooks   # its hook removed
     as_loaded = evaluate.generate(loaded_bf16, bundled_tokenizer, chats, max_new_tokens=8, batch_size=4)
     assert [a["text"] for a in held] == [a["text"] for a in as_loaded]
 

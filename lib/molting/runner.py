@@ -85,9 +85,16 @@ def reset_stage(paths: RunPaths, stage: str) -> None:
 KERNEL_SHUTDOWN = "immediate"
 
 
+def execute_notebook(source: Path, target: Path, parameters: dict, root: Path, progress: bool) -> None:
+    """papermill's run of one notebook in a fresh kernel, the same way for every stage and phase report."""
+    import papermill
+
+    papermill.execute_notebook(str(source), str(target), parameters=parameters, kernel_name=kernel_name(),
+                               progress_bar=progress, cwd=str(root), log_output=False, shutdown_kernel=KERNEL_SHUTDOWN)
+
+
 def execute_stage(stage: str, paths: RunPaths, progress: bool = True) -> float:
     """Run one notebook in a fresh kernel into runs/<v>/<stage>.ipynb; failures name the cell and keep the notebook."""
-    import papermill
     from papermill.exceptions import PapermillExecutionError
 
     source = notebooks_dir() / f"{stage}.ipynb"
@@ -96,9 +103,7 @@ def execute_stage(stage: str, paths: RunPaths, progress: bool = True) -> float:
     params = {"version": paths.version, "params_file": str(paths.params_file), "root": str(paths.root)}
     start = time.perf_counter()
     try:
-        papermill.execute_notebook(str(source), str(target), parameters=params, kernel_name=kernel_name(),
-                                   progress_bar=progress, cwd=str(paths.root), log_output=False,
-                                   shutdown_kernel=KERNEL_SHUTDOWN)
+        execute_notebook(source, target, params, paths.root, progress)
     except PapermillExecutionError as exc:
         last = str(exc.evalue).strip().splitlines()
         raise RunError(f"{stage} failed in cell {exc.cell_index} (execution {exc.exec_count}): {exc.ename}: "
@@ -204,7 +209,6 @@ def run(versions: list[str], root: Path | None = None, **options: Any) -> dict[s
 
 def run_phase(name: str, versions: list[str], root: Path | None = None, progress: bool = True) -> dict[str, Path]:
     """Render reports/<name>/ comparing finished versions (phase-report notebook through papermill)."""
-    import papermill
     from papermill.exceptions import PapermillExecutionError
 
     from molting import report
@@ -218,10 +222,8 @@ def run_phase(name: str, versions: list[str], root: Path | None = None, progress
     target = root / "runs" / "_phases" / f"{name}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        papermill.execute_notebook(str(notebooks_dir() / "phase-report.ipynb"), str(target),
-                                   parameters={"name": name, "versions": list(versions), "root": str(root)},
-                                   kernel_name=kernel_name(), progress_bar=progress, cwd=str(root),
-                                   shutdown_kernel=KERNEL_SHUTDOWN)
+        execute_notebook(notebooks_dir() / "phase-report.ipynb", target,
+                         {"name": name, "versions": list(versions), "root": str(root)}, root, progress)
     except PapermillExecutionError as exc:
         raise RunError(f"the phase report failed in cell {exc.cell_index}: {exc.ename}: {exc.evalue}", where=str(target),
                        fix=f"open {target} to see the failing cell") from None
