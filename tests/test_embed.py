@@ -157,7 +157,7 @@ def test_corrupt_cache_file_is_ignored_and_rebuilt(fake_embedder, tmp_path, dama
     emb = fake_embedder()
     with caplog.at_level(logging.WARNING, logger="molting.embed"):
         out = emb.encode(texts)
-    assert "removing" in caplog.text
+    assert f"vector cache: ignoring and removing {cache_file}" in caplog.text    # which cache, which file
     assert np.array_equal(out, fake_vectors(texts))
     assert emb.last_stats.misses == 10
     again = fake_embedder()

@@ -161,7 +161,7 @@ class VectorCache:
 
     def _drop(self, path: Path, reason: str) -> None:
         """Delete a file that cannot be read (its texts will be re-encoded)."""
-        log.warning("embedding cache: ignoring and removing %s (%s)", path.name, reason)
+        log.warning("vector cache: ignoring and removing %s (%s)", path, reason)
         with contextlib.suppress(OSError):
             path.unlink()
 
@@ -191,7 +191,7 @@ class VectorCache:
             if self.unit_norm:
                 ok &= np.abs(np.linalg.norm(vecs, axis=1) - 1.0) < 1e-3
             if not ok.all():
-                log.warning("embedding cache: %d corrupt vectors in %s, re-encoding them", int((~ok).sum()), path.name)
+                log.warning("vector cache: %d corrupt vectors in %s, computing them again", int((~ok).sum()), path)
             for row, good, vec in zip(rows, ok, vecs):
                 if good:
                     found[file_keys[row].tobytes()] = vec
@@ -205,7 +205,7 @@ class VectorCache:
         try:
             cached = self.get(keys)
         except OSError as exc:
-            log.warning("cache: could not read %s: %s", self.directory, exc)
+            log.warning("vector cache: could not read %s: %s", self.directory, exc)
             cached = {}
         for j, key in enumerate(keys):
             if key in cached:
@@ -216,7 +216,7 @@ class VectorCache:
             try:
                 self.put([keys[j] for j in missing], vectors[missing])
             except OSError as exc:  # a read-only or full disk must not lose the result
-                log.warning("cache: could not write to %s: %s", self.directory, exc)
+                log.warning("vector cache: could not write to %s: %s", self.directory, exc)
         return vectors, have
 
     def put(self, keys: Sequence[bytes], vecs: np.ndarray) -> None:
