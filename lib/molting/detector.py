@@ -310,8 +310,8 @@ def save_detector(det: AgentLikeDetector, folder: Path) -> None:
 
 
 def load_detector(folder: Path, base_dir: Path | None = None) -> AgentLikeDetector:
-    """A detector from a folder written by `save_detector` (LoRA merged for scoring, in bf16 where the CPU has it; loaded at its first text that
-    is not in the score cache; ~6 s in a fresh process here)."""
+    """A detector from a folder written by `save_detector` (LoRA merged for scoring, in bf16 where the CPU has it;
+    loaded at its first text that is not in the score cache; ~6 s in a fresh process here)."""
     from molting.embed import VectorCache, file_sha256
     from molting.models import cache_dir
 
@@ -339,8 +339,10 @@ def load_detector(folder: Path, base_dir: Path | None = None) -> AgentLikeDetect
         # 0.01 of fp32's and no flag changed at the threshold
         return model.to(torch.bfloat16) if bf16 else model, AutoTokenizer.from_pretrained(str(base))
 
-    # the scores' identity: the base weights, the adapter and its settings, the precision (a retrained detector scores afresh)
-    identity = "|".join([SCORE_CACHE_FORMAT, "bf16" if bf16 else "fp32", file_sha256(base / "model.safetensors"), meta_file.read_text(encoding="utf-8"),
+    # the scores' identity: the base weights, the adapter and its settings, the precision (a retrained detector
+    # scores afresh)
+    identity = "|".join([SCORE_CACHE_FORMAT, "bf16" if bf16 else "fp32", file_sha256(base / "model.safetensors"),
+                         meta_file.read_text(encoding="utf-8"),
                          *(file_sha256(folder / name) for name in ADAPTER_FILES)])
     score = PieceClassifier(None, None, cache=VectorCache(cache_dir() / "detector-scores", 1, unit_norm=False),
                             identity=identity, loader=load)

@@ -171,7 +171,7 @@ def inference_precision(model: Any, setting: Any) -> Iterator[None]:
     head = model.get_output_embeddings() if module else None
     # the last position's hidden states, a strided view, reach a bf16 head without autocast's cast (which copied
     # them): matmul then broadcasts the 49,152 x 576 weight over the batch, a 7 GB copy at every batch's first step
-    hook = head.register_forward_pre_hook(lambda _, args: tuple(a.contiguous() for a in args)) if head is not None else None
+    hook = None if head is None else head.register_forward_pre_hook(lambda _, args: tuple(a.contiguous() for a in args))
     try:
         for param, data in kept:
             param.data = data.to(torch.bfloat16)
