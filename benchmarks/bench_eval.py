@@ -8,8 +8,9 @@ answers. The stage time re-runs 03-evaluate's library calls (model + adapter loa
 calibration, base and tuned answers, scoring, held-out perplexity) read-only against the version's
 finished run, when there is one, and times the tuned answers again with the adapter not merged, with
 bf16 autocast alone over the fp32 model (fp32 residual stream and keys, every weight re-cast at each step)
-instead of the parameters held in bf16, and with torch.multinomial drawing the sampled
-tokens (the peers). Targets: batched >= 3x faster; the stage <= 120 s on 2 cores.
+instead of the parameters held in bf16, and by transformers' model.generate (every row runs until the batch's
+last one ends; torch.multinomial draws the sampled tokens) instead of evaluate.decode (the peers).
+Targets: batched >= 3x faster; the stage <= 120 s on 2 cores.
 """
 
 from __future__ import annotations
@@ -57,6 +58,14 @@ def autocast_only(model, setting):
         else contextlib.nullcontext()
 
 
+def generate_decode(model, enc, *, max_new_tokens: int, eos: int, temperature: float | None = None) -> list[list[int]]:
+    """evaluate.decode's peer: transformers' `model.generate`, which runs every row until the batch's last one ends
+    and samples with torch.multinomial."""
+    sampling = {"do_sample": True, "temperature": temperature, "top_p": 1.0, "top_k": 0} if temperature else {"do_sample": False}
+    out = model.generate(**enc, max_new_tokens=max_new_tokens, eos_token_id=eos, pad_token_id=eos, use_cache=True, **sampling)
+    return [row[: row.index(eos) + 1] if eos in row else row for row in out[:, enc["input_ids"].shape[1]:].tolist()]
+
+
 def stage_time(cfg, paths: runs.RunPaths) -> dict | None:
     """03-evaluate's library calls against a finished run, timed per step; None when the run is missing.
     The base model's answers come from runs/_cache/ when an earlier run (or the notebook) made them."""
@@ -96,13 +105,18 @@ def stage_time(cfg, paths: runs.RunPaths) -> dict | None:
     same = sum(a["text"] == b["text"] for a, b in zip(tuned, recast))
     print(f"tuned answers identical with the parameters held in bf16 vs autocast over fp32: {same}/{len(tuned)} "
           "(the residual stream's rounding differs)")
-    held = evaluate.inverse_cdf_sampling
-    evaluate.inverse_cdf_sampling = contextlib.nullcontext   # the peer: torch.multinomial draws every sampled token
+    held = evaluate.decode
+    evaluate.decode = generate_decode   # the peer: transformers' generate, every row to the batch's end
     try:
-        evaluate.answer_suite(model, tokenizer, questions, cfg, "tuned")
+        generated = evaluate.answer_suite(model, tokenizer, questions, cfg, "tuned")
     finally:
-        evaluate.inverse_cdf_sampling = held
-    lap("peer: tuned answers, sampled by torch.multinomial")
+        evaluate.decode = held
+    lap("peer: tuned answers by model.generate")
+    for decoding in ("greedy", "sampled"):
+        pairs = [(a, b) for a, b in zip(tuned, generated) if a["decoding"] == decoding]
+        same = sum(a["text"] == b["text"] for a, b in pairs)
+        print(f"tuned {decoding} answers identical to model.generate's: {same}/{len(pairs)}"
+              + (" (another sampler: torch.multinomial)" if decoding == "sampled" else ""))
     rows = evaluate.score_rows(base + tuned, questions, library, evaluate.ScoreWeights.from_params(cfg.eval), coherence, detector)
     lap("verdicts")
     propensity = evaluate.propensity_probe(model, tokenizer, cfg, source)

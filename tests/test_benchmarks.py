@@ -69,7 +69,7 @@ def test_bench_eval(finished_tiny, tmp_path):
     out = bench("bench_eval.py", "--stage", "--project", str(project), "--version", "tiny")   # its tiny model
     assert "batched vs sequential:" in out and "answers identical batched vs sequential" in out
     for line in ("03-evaluate library calls on tiny", "tuned answers (adapter merged)", "verdicts", "probe and perplexity",
-                 "peer: tuned answers, sampled by torch.multinomial", "peer: probe and perplexities, base and tuned",
+                 "peer: tuned answers by model.generate", "peer: probe and perplexities, base and tuned",
                  "test perplexity bf16 vs fp32", "total"):
         assert line in out, line
 

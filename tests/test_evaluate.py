@@ -398,26 +398,60 @@ def test_probe_and_perplexities_score_under_bf16_close_to_fp32_each_precision_ca
         assert len(list((tmp_path / "runs" / "_cache" / kind).glob("*.json"))) == 2
 
 
-def test_inverse_cdf_sampling_draws_from_the_same_distribution_and_puts_torch_back():
+def _random_llama(vocab_size: int, eos: int = 0):
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    # initializer_range 0.3: the fixture's tiny model (0.02) answers every prompt with one repeated token
+    config = LlamaConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                         num_key_value_heads=2, vocab_size=vocab_size, initializer_range=0.3, eos_token_id=eos,
+                         pad_token_id=eos)
+    return LlamaForCausalLM(config).eval()
+
+
+def test_decode_answers_as_model_generate_does_and_drops_ended_rows(bundled_tokenizer):
     import torch
 
-    original = torch.multinomial
-    probs = torch.tensor([[0.0, 0.5, 0.0, 0.3, 0.2], [0.7, 0.0, 0.1, 0.0, 0.2]]).repeat(20_000, 1)
-    torch.manual_seed(0)
-    with evaluate.inverse_cdf_sampling():
-        assert torch.multinomial is not original
-        drawn = torch.multinomial(probs, num_samples=1)
-        assert drawn.shape == (40_000, 1) and drawn.dtype == torch.int64
-        torch.manual_seed(1)
-        again = torch.multinomial(probs, num_samples=1)
-        torch.manual_seed(1)
-        assert torch.equal(torch.multinomial(probs, num_samples=1), again)        # seeded: the same draws
-        assert torch.multinomial(probs[:4], num_samples=3).shape == (4, 3)        # other calls: torch's own
-    assert torch.multinomial is original
-    for row in (0, 1):
-        counts = torch.bincount(drawn[row::2, 0], minlength=5).float() / 20_000
-        assert counts[probs[row] == 0].sum() == 0                                  # never a zero-probability token
-        assert torch.allclose(counts, probs[row], atol=0.015)                      # 3+ standard errors at n = 20,000
+    model = _random_llama(len(bundled_tokenizer))
+    bundled_tokenizer.padding_side = "left"
+    prompts = ["Hello?", "Tell me a long story please", "What is your name and where do you live?", "Tea or coffee?"]
+    texts = [bundled_tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False,
+                                                   add_generation_prompt=True) for p in prompts]
+    enc = bundled_tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+    assert enc["attention_mask"].min() == 0                                    # rows of different lengths: left padding
+    with torch.inference_mode():
+        free = model.generate(**enc, max_new_tokens=10, do_sample=False, eos_token_id=None, pad_token_id=0)
+    eos = free[0, enc["input_ids"].shape[1] + 2].item()      # a token the first row says third: it ends there
+    batch_sizes = []
+    watch = model.register_forward_pre_hook(lambda _, args, kwargs: batch_sizes.append(kwargs["input_ids"].shape[0]),
+                                            with_kwargs=True)
+    with torch.inference_mode():
+        ours = evaluate.decode(model, enc, max_new_tokens=10, eos=eos)
+        watch.remove()
+        theirs = model.generate(**enc, max_new_tokens=10, do_sample=False, eos_token_id=eos, pad_token_id=eos)
+    theirs = [row[: row.index(eos) + 1] if eos in row else row for row in theirs[:, enc["input_ids"].shape[1]:].tolist()]
+    assert ours == theirs                                     # token for token, the rows that kept going too
+    assert len(ours[0]) == 3 and ours[0][-1] == eos and [len(row) for row in ours[1:]] == [10, 10, 10]
+    assert batch_sizes == [4, 4, 4] + [3] * 7                 # the ended row left the batch (and its cache)
+
+
+def test_decode_samples_the_model_distribution_at_the_temperature_seeded():
+    import torch
+
+    model = _random_llama(5)
+    enc = {"input_ids": torch.tensor([[1, 2, 3]]).repeat(20_000, 1), "attention_mask": torch.ones(20_000, 3, dtype=torch.long)}
+    with torch.inference_mode():
+        logits = model(input_ids=enc["input_ids"][:1]).logits[0, -1]
+        for temperature in (1.0, 0.5):
+            expected = torch.softmax(logits / temperature, dim=-1)
+            torch.manual_seed(0)
+            drawn = evaluate.decode(model, enc, max_new_tokens=1, eos=0, temperature=temperature)
+            counts = torch.bincount(torch.tensor([row[0] for row in drawn]), minlength=5).float() / 20_000
+            assert torch.allclose(counts, expected, atol=0.015)          # 3+ standard errors at n = 20,000
+            torch.manual_seed(0)
+            assert evaluate.decode(model, enc, max_new_tokens=1, eos=0, temperature=temperature) == drawn   # seeded
+    assert expected.max() > 0.4 and expected.min() < 0.1      # a distribution the test can tell from uniform
 
 
 def test_heldout_perplexity_matches_the_model_loss(tiny_model_dir, bundled_tokenizer):
