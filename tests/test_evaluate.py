@@ -435,6 +435,18 @@ def test_decode_answers_as_model_generate_does_and_drops_ended_rows(bundled_toke
     assert len(ours[0]) == 3 and ours[0][-1] == eos and [len(row) for row in ours[1:]] == [10, 10, 10]
     assert batch_sizes == [4, 4, 4] + [3] * 7                 # the ended row left the batch (and its cache)
 
+    class Plain(torch.nn.Module):   # a forward that reads neither position_ids nor logits_to_keep (older remote code)
+        def __init__(self, inner):
+            super().__init__()
+            self.inner, self.config = inner, inner.config
+
+        def forward(self, input_ids, attention_mask, past_key_values, use_cache):
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask, past_key_values=past_key_values,
+                              use_cache=use_cache)
+
+    with torch.inference_mode():
+        assert evaluate.decode(Plain(model), enc, max_new_tokens=10, eos=eos) == theirs
+
 
 def test_decode_samples_the_model_distribution_at_the_temperature_seeded():
     import torch
