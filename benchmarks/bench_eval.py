@@ -58,9 +58,14 @@ def autocast_only(model, setting):
         else contextlib.nullcontext()
 
 
-def generate_decode(model, enc, *, max_new_tokens: int, eos: int, temperature: float | None = None) -> list[list[int]]:
+def generate_decode(model, enc, *, max_new_tokens: int, eos: int, temperature: float | None = None,
+                    copies: list[int] | None = None) -> list[list[int]]:
     """evaluate.decode's peer: transformers' `model.generate`, which runs every row until the batch's last one ends
-    and samples with torch.multinomial."""
+    and samples with torch.multinomial; a prompt answered several times is repeated before its forward pass."""
+    import torch
+
+    if copies is not None:
+        enc = {key: value.repeat_interleave(torch.tensor(copies, device=value.device), dim=0) for key, value in enc.items()}
     sampling = {"do_sample": True, "temperature": temperature, "top_p": 1.0, "top_k": 0} if temperature else {"do_sample": False}
     out = model.generate(**enc, max_new_tokens=max_new_tokens, eos_token_id=eos, pad_token_id=eos, use_cache=True, **sampling)
     return [row[: row.index(eos) + 1] if eos in row else row for row in out[:, enc["input_ids"].shape[1]:].tolist()]

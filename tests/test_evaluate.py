@@ -448,6 +448,39 @@ def test_decode_answers_as_model_generate_does_and_drops_ended_rows(bundled_toke
         assert evaluate.decode(Plain(model), enc, max_new_tokens=10, eos=eos) == theirs
 
 
+def test_copies_of_a_prompt_share_its_forward_pass_and_answer_as_repeated_rows_do(bundled_tokenizer):
+    import torch
+
+    model = _random_llama(len(bundled_tokenizer))
+    bundled_tokenizer.padding_side = "left"
+    prompts = ["Hello?", "Tell me a long story please", "Tea or coffee?"]
+    copies = [2, 1, 3]
+    texts = [bundled_tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False,
+                                                   add_generation_prompt=True) for p in prompts]
+    once = bundled_tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+    repeated = bundled_tokenizer([t for t, n in zip(texts, copies) for _ in range(n)], return_tensors="pt",
+                                 padding=True, add_special_tokens=False)
+    batch_sizes = []
+    watch = model.register_forward_pre_hook(lambda _, args, kwargs: batch_sizes.append(kwargs["input_ids"].shape),
+                                            with_kwargs=True)
+    with torch.inference_mode():
+        for temperature in (None, 1.0):
+            torch.manual_seed(3)
+            shared = evaluate.decode(model, once, max_new_tokens=6, eos=0, temperature=temperature, copies=copies)
+            batch_sizes.append("-")
+            torch.manual_seed(3)
+            assert shared == evaluate.decode(model, repeated, max_new_tokens=6, eos=0, temperature=temperature)
+            batch_sizes.append("|")
+    watch.remove()
+    first = batch_sizes[: batch_sizes.index("-")]
+    assert first[0] == (3, once["input_ids"].shape[1]) and all(shape == (6, 1) for shape in first[1:])  # prompts once
+    assert len(set(map(tuple, shared))) > 1                              # sampled copies differ from each other
+    answers = evaluate.generate(model, bundled_tokenizer, [[{"role": "user", "content": p}] for p, n in zip(prompts, copies)
+                                                           for _ in range(n)], max_new_tokens=6, batch_size=4, do_sample=True,
+                                temperature=1.0)
+    assert len(answers) == 6                                              # a question's copies may straddle batches
+
+
 def test_decode_samples_the_model_distribution_at_the_temperature_seeded():
     import torch
 
