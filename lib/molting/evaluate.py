@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import re
 from dataclasses import dataclass
@@ -87,20 +88,13 @@ def generate(model: Any, tokenizer: Any, chats: list[list[dict]], *, max_new_tok
     eos = tokenizer.eos_token_id
     results = []
     for start in range(0, len(chats), batch_size):
-        unique: list[list[dict]] = []
-        copies: list[int] = []
-        for chat in chats[start:start + batch_size]:
-            if unique and chat == unique[-1]:
-                copies[-1] += 1
-            else:
-                unique.append(chat)
-                copies.append(1)
-        texts = [tokenizer.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in unique]
+        groups = [(chat, len(list(run))) for chat, run in itertools.groupby(chats[start:start + batch_size])]
+        texts = [tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True) for chat, _ in groups]
         enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
         torch.manual_seed(seed + start)
         with torch.inference_mode():
             rows = decode(model, enc, max_new_tokens=max_new_tokens, eos=eos,
-                          temperature=temperature if do_sample else None, copies=copies)
+                          temperature=temperature if do_sample else None, copies=[n for _, n in groups])
         for row in rows:
             ended = eos in row
             tokens = row[: row.index(eos)] if ended else row
