@@ -185,6 +185,10 @@ def test_the_facts_advice_names_the_rare_facts():
     run = fake_run(answers("tuned", factual=0.25), held=[2.0, 1.9, 1.8], removed={})
     plain = " | ".join(next_steps(run))
     assert "Facts: factual accuracy is 25%" in plain and "Check that the training data states them often" in plain
+    assert "Or train longer (train.max_steps), while the held-out loss keeps falling." in plain
+    rising = fake_run(answers("tuned", factual=0.25), held=[2.0, 1.8, 2.1], removed={})   # held-out loss turned up
+    facts = next(s for s in next_steps(rising) if s.startswith("Facts:"))
+    assert "Training longer will not add them: the held-out loss already rose" in facts and "train longer" not in facts
     run["eval"]["fact_coverage"] = {"chats": 500, "rare_below": 10,
                                     "questions": {"q0": {"stated_in": 3, "per_fact": {}}, "q1": {"stated_in": 50, "per_fact": {}}}}
     steps = " | ".join(next_steps(run))

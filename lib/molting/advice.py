@@ -160,11 +160,14 @@ def next_steps(run: dict, previous: dict | None = None) -> list[str]:
     if tuned["factual"]["mean"] is not None and tuned["factual"]["mean"] < 0.75:
         missing = sorted({p for r in run["answers"] if r["model"] == "tuned" for p in r["verdict"].get("facts_missing", [])})
         rare = coverage.rare_line(run["eval"])
+        # more updates only while the held-out loss has not turned up: on the sample, 320 updates against 192 overfit the
+        # detector arm's 141 chats and lowered its factual accuracy (two seeds; benchmarks/RESULTS.md, sweep)
+        longer = (" Training longer will not add them: the held-out loss already rose (overfitting, above)."
+                  if fit["verdict"] == "overfit" else " Or train longer (train.max_steps), while the held-out loss keeps falling.")
         where = (f" {rare}: add in-voice chats that state them (to data.raw, or as curate.synthetic_file), a few dozen per "
                  "fact rather than a handful (on the sample, 4-5 more chats per fact did not help measurably, while facts "
-                 "stated in 25 or more clean chats were stated in most greedy answers: the phase report's facts section), "
-                 "or train longer."
-                 if rare else " Check that the training data states them often (curation funnel, kept chats), or train longer.")
+                 "stated in 25 or more clean chats were stated in most greedy answers: the phase report's facts section)."
+                 if rare else " Check that the training data states them often (curation funnel, kept chats).") + longer
         steps.append((lost.get("credit missed: facts", 0), f"Facts: factual accuracy is {tuned['factual']['mean']:.0%}; the tuned model misses "
                      f"{len(missing)} expected facts.{where}"))
     paired = comparison(run, previous)[1].get("score") if previous else None
