@@ -162,7 +162,7 @@ def next_steps(run: dict, previous: dict | None = None) -> list[str]:
         rare = coverage.rare_line(run["eval"])
         # more updates only while the held-out loss has not turned up: on the sample, 320 updates against 192 overfit the
         # detector arm's 141 chats and lowered its factual accuracy (two seeds; benchmarks/RESULTS.md, sweep)
-        longer = (" Training longer will not add them: the held-out loss already rose (overfitting, above)."
+        longer = (" Training longer will not add them: the held-out loss already rose (see the overfitting step)."
                   if fit["verdict"] == "overfit" else " Or train longer (train.max_steps), while the held-out loss keeps falling.")
         where = (f" {rare}: add in-voice chats that state them (to data.raw, or as curate.synthetic_file), a few dozen per "
                  "fact rather than a handful (on the sample, 4-5 more chats per fact did not help measurably, while facts "
