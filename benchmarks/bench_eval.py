@@ -9,7 +9,7 @@ calibration, base and tuned answers, scoring, held-out perplexity) read-only aga
 finished run, when there is one, and times the tuned answers again with the adapter not merged, with
 bf16 autocast alone over the fp32 model (fp32 residual stream and keys, every weight re-cast at each step)
 instead of the parameters held in bf16, and by transformers' model.generate (every row runs until the batch's
-last one ends; torch.multinomial draws the sampled tokens) instead of evaluate.decode (the peers).
+last one ends; torch.multinomial draws the sampled tokens) instead of generation.decode (the peers).
 Targets: batched >= 3x faster; the stage <= 120 s on 2 cores.
 """
 
@@ -25,11 +25,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
-from molting import character, curate, evaluate, models, params, runs, suite  # noqa: E402
+from molting import character, curate, evaluate, generation, models, params, precision, runs, suite  # noqa: E402
 from molting.data import with_system_prompt  # noqa: E402
 
 
-def generation(cfg, device: str, quick: bool) -> tuple[float, float, int]:
+def generation_times(cfg, device: str, quick: bool) -> tuple[float, float, int]:
     """Seconds for batched and for sequential generation of the suite, and the tokens generated."""
     source = models.source_for(cfg)
     tokenizer = models.load_tokenizer(source)
@@ -37,12 +37,12 @@ def generation(cfg, device: str, quick: bool) -> tuple[float, float, int]:
     questions = suite.load_suites(list(cfg.eval.suites), Path(cfg.root))
     chats = [with_system_prompt([{"role": "user", "content": q.prompt}], cfg.data.system_prompt) for q in questions]
     max_new = 16 if quick else cfg.eval.max_new_tokens
-    evaluate.generate(model, tokenizer, chats[:1], max_new_tokens=4, batch_size=1)   # warm-up
+    generation.generate(model, tokenizer, chats[:1], max_new_tokens=4, batch_size=1)   # warm-up
     start = time.perf_counter()
-    batched = evaluate.generate(model, tokenizer, chats, max_new_tokens=max_new, batch_size=len(chats))
+    batched = generation.generate(model, tokenizer, chats, max_new_tokens=max_new, batch_size=len(chats))
     t_batched = time.perf_counter() - start
     start = time.perf_counter()
-    single = evaluate.generate(model, tokenizer, chats, max_new_tokens=max_new, batch_size=1)
+    single = generation.generate(model, tokenizer, chats, max_new_tokens=max_new, batch_size=1)
     t_single = time.perf_counter() - start
     same = sum(a["text"] == b["text"] for a, b in zip(batched, single))
     print(f"answers identical batched vs sequential: {same}/{len(chats)}")
@@ -54,13 +54,13 @@ def autocast_only(model, setting):
     casts of trainable leaves only), and the residual stream and the KV cache's keys stay fp32."""
     import torch
 
-    return torch.autocast(model.device.type, dtype=torch.bfloat16) if evaluate.uses_bf16(model, setting) \
+    return torch.autocast(model.device.type, dtype=torch.bfloat16) if precision.uses_bf16(model, setting) \
         else contextlib.nullcontext()
 
 
 def generate_decode(model, enc, *, max_new_tokens: int, eos: int, temperature: float | None = None,
                     copies: list[int] | None = None) -> list[list[int]]:
-    """evaluate.decode's peer: transformers' `model.generate`, which runs every row until the batch's last one ends
+    """generation.decode's peer: transformers' `model.generate`, which runs every row until the batch's last one ends
     and samples with torch.multinomial; a prompt answered several times is repeated before its forward pass."""
     import torch
 
@@ -100,22 +100,22 @@ def stage_time(cfg, paths: runs.RunPaths) -> dict | None:
     lap("peer: tuned answers, adapter not merged")
     same = sum(a["text"] == b["text"] for a, b in zip(tuned, unmerged))
     print(f"tuned answers identical merged vs not merged: {same}/{len(tuned)} (bf16 rounding differs between the two)")
-    held = evaluate.inference_precision
-    evaluate.inference_precision = autocast_only       # the peer: autocast alone over the fp32 model
+    held = precision.inference_precision
+    precision.inference_precision = autocast_only       # the peer: autocast alone over the fp32 model
     try:
         recast = evaluate.answer_suite(model, tokenizer, questions, cfg, "tuned")
     finally:
-        evaluate.inference_precision = held
+        precision.inference_precision = held
     lap("peer: tuned answers, bf16 autocast over the fp32 model")
     same = sum(a["text"] == b["text"] for a, b in zip(tuned, recast))
     print(f"tuned answers identical with the parameters held in bf16 vs autocast over fp32: {same}/{len(tuned)} "
           "(the residual stream's rounding differs)")
-    held = evaluate.decode
-    evaluate.decode = generate_decode   # the peer: transformers' generate, every row to the batch's end
+    held = generation.decode
+    generation.decode = generate_decode   # the peer: transformers' generate, every row to the batch's end
     try:
         generated = evaluate.answer_suite(model, tokenizer, questions, cfg, "tuned")
     finally:
-        evaluate.decode = held
+        generation.decode = held
     lap("peer: tuned answers by model.generate")
     for decoding in ("greedy", "sampled"):
         pairs = [(a, b) for a, b in zip(tuned, generated) if a["decoding"] == decoding]
@@ -183,7 +183,7 @@ def main() -> int:
     cfg = params.load(args.version, root=args.project)
     if args.model:
         cfg["model"]["source"] = args.model
-    t_batched, t_single, tokens = generation(cfg, args.device, args.quick)
+    t_batched, t_single, tokens = generation_times(cfg, args.device, args.quick)
     ratio = t_single / t_batched
     print("| way | seconds | tokens/s |\n|---|---|---|")
     print(f"| batched (the whole suite at once) | {t_batched:.1f} | {tokens / t_batched:.0f} |")

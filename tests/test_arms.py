@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from molting import arms, cli, evaluate, params, runs, suite
+from molting import arms, cli, evaluate, generation, params, runs, suite
 
 from conftest import REPO, make_project
 
@@ -70,7 +70,7 @@ def test_prompt_only_questions_carry_the_persona_card_and_base_questions_do_not(
         seen.setdefault("do_sample" if kwargs.get("do_sample") else "greedy", []).append(chats)
         return [{"text": "x", "new_tokens": 1, "ended_with_eos": True, "truncated": False} for _ in chats]
 
-    monkeypatch.setattr(evaluate, "generate", fake_generate)
+    monkeypatch.setattr(generation, "generate", fake_generate)
     questions = suite.load_suites(["params/eval/personality.yaml"], REPO)[:3]
     for version, label in (("v0", "tuned"), ("v0", "base"), ("v1", "tuned")):
         cfg = params.resolve(version, REPO)

@@ -1,4 +1,4 @@
-"""The personality test: batched generation, per-answer verdicts, rates with intervals, paired comparisons.
+"""The personality test: answering the suite (molting.generation), per-answer verdicts, rates with intervals, paired comparisons.
 
 The questions come from suites (molting.suite: facts, trigger and control questions, reported apart).
 Each question is answered greedily once (shown in
@@ -45,16 +45,15 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import itertools
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from molting import stats
+from molting import generation, precision, stats
 from molting.data import with_system_prompt
 from molting.params import check_resolved
 from molting.suite import CATEGORIES, Question
@@ -75,148 +74,8 @@ METRIC_LABELS = {"agent_like": "Agent-like (pattern library)", "agent_like_detec
 
 
 # ---------------------------------------------------------------------------------------------
-# Generation
+# Answering the suite (generation: molting.generation; bf16: molting.precision)
 # ---------------------------------------------------------------------------------------------
-
-def generate(model: Any, tokenizer: Any, chats: list[list[dict]], *, max_new_tokens: int, batch_size: int,
-             do_sample: bool = False, temperature: float = 0.7, seed: int = 0) -> list[dict]:
-    """Answer each chat with the chat template, batched with left padding (`decode`); marks truncated answers.
-    Equal chats next to each other in a batch (a question's samples) share one forward pass over their prompt."""
-    import torch
-
-    tokenizer.padding_side = "left"  # decoder-only models must continue from the right edge
-    eos = tokenizer.eos_token_id
-    results = []
-    for start in range(0, len(chats), batch_size):
-        groups = [(chat, len(list(run))) for chat, run in itertools.groupby(chats[start:start + batch_size])]
-        texts = [tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True) for chat, _ in groups]
-        enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
-        torch.manual_seed(seed + start)
-        with torch.inference_mode():
-            rows = decode(model, enc, max_new_tokens=max_new_tokens, eos=eos,
-                          temperature=temperature if do_sample else None, copies=[n for _, n in groups])
-        for row in rows:
-            ended = eos in row
-            tokens = row[: row.index(eos)] if ended else row
-            results.append({"text": tokenizer.decode(tokens, skip_special_tokens=True).strip(),
-                            "new_tokens": len(tokens) + (1 if ended else 0), "ended_with_eos": ended,
-                            "truncated": (not ended) and len(row) >= max_new_tokens})
-    return results
-
-
-def decode(model: Any, enc: Any, *, max_new_tokens: int, eos: int, temperature: float | None = None,
-           copies: list[int] | None = None) -> list[list[int]]:
-    """The new tokens of each row of a left-padded batch: greedy (`temperature` None) or sampled at `temperature`,
-    one step at a time over the KV cache, as `model.generate` does, except that a row that ends (EOS) leaves the
-    batch and its cache, where `model.generate` runs every row until the batch's last one ends. With `copies`,
-    row i is answered copies[i] times (next to each other in the result) from one forward pass over its prompt:
-    the prompt's keys, values and last logits are repeated (`model.generate`'s num_return_sequences repeats the
-    prompt before that pass). A batch of 128 sampled answers (~26 questions x 5) spent ~4 s of ~20 s on its prompts.
-
-    Measured on 2 CPU cores with the bundled model in bf16 (2026-12-07, one process after the other): 255 sampled
-    answers at batch 128, 46.6 s against 58.9 s for `model.generate`; 51 greedy answers 14.0 s vs 13.8 s (the batch
-    runs as long as its longest answer either way). Greedy answers are `model.generate`'s token for token (a test
-    keeps them so); sampled ones were the same in 254 of 255 (bf16 rounds a smaller batch's matmuls differently).
-    A token is drawn by inverse CDF (cumsum, searchsorted) from one uniform per row and step, drawn for the whole
-    batch so that a row's draws do not depend on which rows still run: `torch.multinomial`, which `model.generate`
-    samples with, draws an exponential per vocabulary entry (129 ms against 3.3 ms per step for 128 x 49,152).
-    transformers' continuous batching (`generate_batch`, paged attention), which also drops ended rows, took
-    106.6 s against 30.6 s for 96 sampled answers here."""
-    import inspect
-
-    import torch
-    from transformers import DynamicCache
-
-    # as model.generate asks the model (a PeftModel's forward takes **kwargs: its base model's says what it reads)
-    accepts = inspect.signature((model.get_base_model() if hasattr(model, "get_base_model") else model).forward).parameters
-    extra = {"logits_to_keep": 1} if "logits_to_keep" in accepts else {}   # else every position's logits: more memory
-    ids, mask = enc["input_ids"], enc["attention_mask"]
-    positions = (mask.long().cumsum(-1) - 1).masked_fill(mask == 0, 0)   # left padding: each row counts from 0
-    cache = DynamicCache(config=model.config)
-    repeats = torch.tensor(copies, device=ids.device) if copies is not None and max(copies) > 1 else None
-    answers = int(sum(copies)) if copies is not None else ids.shape[0]
-    rows = torch.arange(answers, device=ids.device)    # the answer each running row writes
-    out: list[list[int]] = [[] for _ in range(answers)]
-    for step in range(max_new_tokens):
-        if "position_ids" in accepts:
-            extra["position_ids"] = positions
-        logits = model(input_ids=ids, attention_mask=mask, past_key_values=cache, use_cache=True,
-                       **extra).logits[:, -1, :].float()
-        if step == 0 and repeats is not None:   # each prompt's state, once per answer it gets
-            logits = logits.repeat_interleave(repeats, dim=0)
-            cache.batch_repeat_interleave(repeats)
-            mask, positions = mask.repeat_interleave(repeats, dim=0), positions.repeat_interleave(repeats, dim=0)
-        if temperature is None:
-            token = logits.argmax(-1)
-        else:
-            cdf = torch.softmax(logits / temperature, dim=-1).cumsum(-1)
-            total = cdf[:, -1:]
-            u = torch.rand((len(out), 1)).to(logits.device)[rows] * total
-            # strictly below the total, so some cdf entry exceeds it; a zero-probability token never adds to the
-            # cdf, so `right=True` never lands on one
-            token = torch.searchsorted(cdf, torch.minimum(u, torch.nextafter(total, torch.zeros_like(total))),
-                                       right=True).squeeze(1)
-        for row, t in zip(rows.tolist(), token.tolist()):
-            out[row].append(t)
-        running = token != eos
-        if step == max_new_tokens - 1 or not running.any():
-            break
-        if not running.all():
-            keep = running.nonzero().squeeze(1)
-            cache.batch_select_indices(keep)
-            mask, positions, rows, token = mask[keep], positions[keep], rows[keep], token[keep]
-        ids = token[:, None]
-        mask = torch.cat([mask, mask.new_ones((len(rows), 1))], dim=1)
-        positions = positions[:, -1:] + 1
-    return out
-
-
-def uses_bf16(model: Any, setting: Any) -> bool:
-    """Whether generation runs under bf16 autocast: params `eval.bf16` true/false, or auto (the hardware supports it)."""
-    import torch
-
-    from molting.precision import cpu_supports_bf16
-
-    if setting != "auto":
-        return bool(setting)
-    if getattr(model, "device", None) is None:  # a stand-in model (tests) has no device: nothing to autocast
-        return False
-    device = model.device.type
-    return bool(torch.cuda.is_bf16_supported()) if device == "cuda" else device == "cpu" and cpu_supports_bf16()
-
-
-@contextlib.contextmanager
-def inference_precision(model: Any, setting: Any) -> Iterator[None]:
-    """A context for generation and scoring: where `uses_bf16` says so, every fp32 parameter is held in bf16 for the
-    duration, under bf16 autocast, so the model runs as one loaded with `dtype=torch.bfloat16` (residual stream and
-    KV cache in bf16; buffers such as rotary frequencies keep fp32, a tied head stays tied); else nothing. The fp32
-    tensors are put back after, so merging and unmerging an adapter around it stay exact.
-    Measured on 2 CPU cores with v1's adapter (306 answers each, one process after the other), against bf16 autocast
-    over the fp32 residual stream with the frozen Linear weights in bf16 (the way before): base answers 70.6 s vs
-    78.5 s, tuned 66.0 s vs 79.0 s (the fp32 keys' cache concatenation and the casts go); the probe and perplexities
-    take the same time. Test perplexity 51.46 vs fp32's 51.80 (autocast's 51.94), probe gap +0.058 vs +0.056 (+0.055)."""
-    import torch
-
-    if not uses_bf16(model, setting):
-        yield
-        return
-    module = isinstance(model, torch.nn.Module)
-    kept = [(p, p.data) for p in model.parameters() if p.dtype == torch.float32] if module else []
-    head = model.get_output_embeddings() if module else None
-    # the last position's hidden states, a strided view, reach a bf16 head without autocast's cast (which copied
-    # them): matmul then broadcasts the 49,152 x 576 weight over the batch, a 7 GB copy at every batch's first step
-    hook = None if head is None else head.register_forward_pre_hook(lambda _, args: tuple(a.contiguous() for a in args))
-    try:
-        for param, data in kept:
-            param.data = data.to(torch.bfloat16)
-        with torch.autocast(model.device.type, dtype=torch.bfloat16):
-            yield
-    finally:
-        for param, data in kept:
-            param.data = data
-        if hook is not None:
-            hook.remove()
-
 
 def tuned_system_prompt(cfg: Any) -> str | None:
     """The system prompt the tuned model is measured under: the persona card for a prompt-only version
@@ -234,31 +93,12 @@ def scoring_max_length(tokenizer: Any, cfg: Any, system_prompt: str | None) -> i
     return cfg.train.max_length + len(tokenizer(system_prompt, add_special_tokens=False)["input_ids"])
 
 
-@contextlib.contextmanager
-def merged_adapter(model: Any) -> Iterator[bool]:
-    """The LoRA weights folded into the base weights for the duration, unmerged after (so `disable_adapter()`
-    gives the base model again); yields whether it merged. A merged layer is one matmul instead of three: the
-    tuned answers of the default take 1.1-1.2x less time (benchmarks/bench_eval.py). Nothing is merged for a model
-    without adapters, one already merged, or a 4/8-bit base (merging into quantized weights rounds them)."""
-    quantized = getattr(model, "is_loaded_in_4bit", False) or getattr(model, "is_loaded_in_8bit", False)
-    layers = [m for m in model.modules() if hasattr(m, "lora_A") and hasattr(m, "merged")] \
-        if hasattr(model, "merge_adapter") and not quantized else []
-    if not layers or any(m.merged for m in layers):
-        yield False
-        return
-    model.merge_adapter()
-    try:
-        yield True
-    finally:
-        model.unmerge_adapter()
-
-
 def answer_suite(model: Any, tokenizer: Any, questions: list[Question], cfg: Any, label: str,
                  merge: bool = True) -> list[dict]:
     """Every question answered greedily once and `eval.samples` times at `eval.temperature` (seeded, batched);
-    the tuned model with its adapter merged (`merged_adapter`) unless `merge` is false."""
-    merging = merged_adapter(model) if label == "tuned" and merge else contextlib.nullcontext()
-    with merging, inference_precision(model, cfg.eval.get("bf16", False)):
+    the tuned model with its adapter merged (`generation.merged_adapter`) unless `merge` is false."""
+    merging = generation.merged_adapter(model) if label == "tuned" and merge else contextlib.nullcontext()
+    with merging, precision.inference_precision(model, cfg.eval.get("bf16", False)):
         return _answer_suite(model, tokenizer, questions, cfg, label)
 
 
@@ -274,12 +114,12 @@ def _answer_suite(model: Any, tokenizer: Any, questions: list[Question], cfg: An
             rows.append({"model": label, "question_id": question.id, "suite": question.suite, "category": question.category,
                          "prompt": question.prompt, "decoding": decoding, "sample": index % samples, **answer})
 
-    add(generate(model, tokenizer, chats, max_new_tokens=e.max_new_tokens, batch_size=e.batch_size), "greedy", 1)
+    add(generation.generate(model, tokenizer, chats, max_new_tokens=e.max_new_tokens, batch_size=e.batch_size), "greedy", 1)
     if e.samples > 0:
         # all samples of all questions in one stream of batches: full batches, one seed; a question's samples,
         # side by side, share the forward pass over its prompt (generate)
         repeated = [chat for chat in chats for _ in range(e.samples)]
-        add(generate(model, tokenizer, repeated, max_new_tokens=e.max_new_tokens, batch_size=e.batch_size,
+        add(generation.generate(model, tokenizer, repeated, max_new_tokens=e.max_new_tokens, batch_size=e.batch_size,
                      do_sample=True, temperature=e.temperature, seed=cfg.seed), "sampled", e.samples)
     return rows
 
@@ -318,7 +158,7 @@ def base_key(kind: str, model: Any, tokenizer: Any, cfg: Any, source: Any, **par
     template, system prompt and precision) and what this one does (`parts`)."""
     return content_key({"kind": kind, "model": model_fingerprint(source), "template": tokenizer.chat_template,
                         "system_prompt": cfg.data.system_prompt,
-                        "precision": "bf16 parameters" if uses_bf16(model, cfg.eval.get("bf16", False)) else "fp32",
+                        "precision": "bf16 parameters" if precision.uses_bf16(model, cfg.eval.get("bf16", False)) else "fp32",
                         **parts})
 
 
@@ -658,9 +498,9 @@ def perplexities(model: Any, tokenizer: Any, cfg: Any, heldout: list[dict], sour
 
     def measure(chats: list[dict], base: bool) -> float | None:
         if not base:
-            with merged_adapter(model), inference_precision(model, setting):
+            with generation.merged_adapter(model), precision.inference_precision(model, setting):
                 return heldout_perplexity(model, tokenizer, chats, tuned_prompt, scoring_max_length(tokenizer, cfg, tuned_prompt))
-        with model.disable_adapter(), inference_precision(model, setting):
+        with model.disable_adapter(), precision.inference_precision(model, setting):
             return heldout_perplexity(model, tokenizer, chats, system_prompt, max_length)
 
     key = base_key("base-test-perplexity", model, tokenizer, cfg, source,
@@ -694,12 +534,12 @@ def propensity_probe(model: Any, tokenizer: Any, cfg: Any, source: Any) -> dict 
                    items=[(i.id, i.prompt, i.agent_like, i.in_voice) for i in items], max_length=cfg.train.max_length)
 
     def base() -> dict:
-        with model.disable_adapter(), inference_precision(model, setting):
+        with model.disable_adapter(), precision.inference_precision(model, setting):
             return probe.propensity(model, tokenizer, *args)
 
     base_result = cached(cache_folder(cfg) / "base-propensity" / f"{key}.json", base)[0]
     tuned_prompt = tuned_system_prompt(cfg)
-    with merged_adapter(model), inference_precision(model, setting):
+    with generation.merged_adapter(model), precision.inference_precision(model, setting):
         tuned_result = probe.propensity(model, tokenizer, items, tuned_prompt, scoring_max_length(tokenizer, cfg, tuned_prompt))
     e = cfg.eval
     return {"base": probe.summarize(base_result, e.bootstrap, cfg.seed),
