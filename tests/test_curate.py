@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from molting import curate, params, patterns, runs
+from molting import curate, leakage, params, patterns, runs
 from molting.data import load_chats
 from molting.errors import DataError
 
@@ -66,7 +66,7 @@ def test_sample_funnel_replays_the_lab_story(cfg, library):
     kept_library_noise = [i for i in kept_ids if labels[i]["noise_bank"] == "library"]
     assert len(kept_library_noise) <= 5, kept_library_noise
     assert len(result.heldout) >= cfg.curate.heldout_min and not {c["id"] for c in result.heldout} & {c["id"] for c in result.train}
-    shared = curate.sentence_leakage_summary(result.train, {"held-out": result.heldout})["held-out"]
+    shared = leakage.sentence_leakage_summary(result.train, {"held-out": result.heldout})["held-out"]
     assert shared["sentences"] > 0 and shared["shared_with_train"] == 0 and shared["chats_sharing"] == 0
 
 
@@ -85,7 +85,7 @@ def test_split_keeps_chats_that_share_a_sentence_on_one_side():
         train, heldout = curate.split(chats, 0.25, 2, seed)
         ids = {c["id"] for c in heldout}
         assert len(heldout) == 5 and len(ids & {"c03", "c07", "c12"}) in (0, 3)
-        assert not curate.sentence_leakage(train, {"held-out": heldout})
+        assert not leakage.sentence_leakage(train, {"held-out": heldout})
         sides.add(bool(ids & {"c03"}))
     assert sides == {True, False}                       # the group does land in held-out for some seeds
     assert curate.split(chats, 0.25, 2, 5) == curate.split(chats, 0.25, 2, 5)
@@ -96,9 +96,9 @@ def test_split_falls_back_chat_by_chat_and_the_leak_is_reported():
              for i in range(20)]
     train, heldout = curate.split(chats, 0.25, 2, 0)
     assert len(heldout) == 5 and len(train) == 15
-    rows = curate.sentence_leakage(train, {"held-out": heldout})
+    rows = leakage.sentence_leakage(train, {"held-out": heldout})
     assert [r["text"].split(": ", 1)[1] for r in rows] == ["everyone round here says the very same thing"]
-    assert curate.sentence_leakage_summary(train, {"held-out": heldout})["held-out"] == \
+    assert leakage.sentence_leakage_summary(train, {"held-out": heldout})["held-out"] == \
         {"chats": 5, "sentences": 6, "shared_with_train": 1, "chats_sharing": 5}
 
 
@@ -111,11 +111,11 @@ def test_check_leakage_names_shared_sentences_in_heldout_and_test_chats(cfg, tmp
                          "content": "Grand. Pilchard stole a sock off the line this morning!"}]}) + "\n")
     cfg["data"]["test_chats"] = str(test_file)
     cur = curate.Curation(kept=train + heldout, train=train, heldout=heldout)
-    rows = [r for r in curate.check_leakage(cur, cfg) if r["set"].endswith("sentences")]
+    rows = [r for r in leakage.check_leakage(cur, cfg) if r["set"].endswith("sentences")]
     assert rows == [{"set": "held-out sentences", "text": "h1: the tide was right out", "train_id": "t1", "similarity": 1.0},
                     {"set": "test sentences", "text": "x1: pilchard stole a sock off the line this morning", "train_id": "t1",
                      "similarity": 1.0}]
-    summary = curate.sentence_leakage_summary(cur.train, curate.leakage_sets(cur, cfg))
+    summary = leakage.sentence_leakage_summary(cur.train, leakage.leakage_sets(cur, cfg))
     assert summary["held-out"]["chats_sharing"] == 1 and summary["test"]["shared_with_train"] == 1
 
 

@@ -79,7 +79,7 @@ P_EXTRA_BOILER = 0.35          # noisy replies that also get an assistant opener
 MIN_WORDS, MAX_WORDS = 20, 75  # persona replies
 MAX_NOISY_WORDS = 95
 MAX_SIMILARITY = 0.45          # word-trigram Jaccard between any two replies
-SENTENCE_MIN_WORDS = 4         # shorter sentences ("Mark my words.") may repeat; see curate.SENTENCE_MIN_WORDS
+SENTENCE_MIN_WORDS = 4         # shorter sentences ("Mark my words.") may repeat; see leakage.SENTENCE_MIN_WORDS
 
 SYSTEM_PROMPTS = [
     "You are Fenna Rook.",

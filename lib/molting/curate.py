@@ -18,6 +18,7 @@ from pydantic import Field, StrictInt, StrictStr
 
 from molting.data import assistant_text, chat_text
 from molting.errors import DataError
+from molting.leakage import SENTENCE_END, leakage_sets, reply_sentences, sentence_leakage_summary
 from molting.validation import Strict, validate
 
 
@@ -180,8 +181,8 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     spans = []
     line_start = 0
     for line in text.split("\n"):
-        starts = [0, *(m.end() for m in _SENTENCE_END.finditer(line))]
-        ends = [m.start() + len(m.group().rstrip()) for m in _SENTENCE_END.finditer(line)] + [len(line)]
+        starts = [0, *(m.end() for m in SENTENCE_END.finditer(line))]
+        ends = [m.start() + len(m.group().rstrip()) for m in SENTENCE_END.finditer(line)] + [len(line)]
         pending = None                    # a list number ("1.") is no sentence: it starts the next one
         for start, end in zip(starts, ends):
             piece = line[start:end]
@@ -343,7 +344,7 @@ def split(chats: list[dict], heldout_fraction: float, heldout_min: int, seed: in
     Chats are shuffled by seed and held-out takes whole groups of chats linked by shared sentences
     (`reply_sentences`) while they fit, so a held-out reply repeats no training sentence. When the
     groups cannot fill it (one group holds nearly everything), the rest is taken chat by chat and
-    `check_leakage` lists what is shared. With no shared sentences this is a plain seeded shuffle.
+    `leakage.check_leakage` lists what is shared. With no shared sentences this is a plain seeded shuffle.
     """
     order = sorted(chats, key=lambda c: c["id"])
     random.Random(seed).shuffle(order)
@@ -560,94 +561,6 @@ def reply_lengths(chats: list[dict]) -> list[int]:
     return [len(assistant_text(c).split()) for c in chats]
 
 
-def user_text(chat: dict) -> str:
-    """The user turns of a chat, joined."""
-    return " ".join(m["content"] for m in chat["messages"] if m["role"] == "user")
-
-
-# A sentence shorter than this ("Right, love.", "Hope that helps!") says too little to count as leaked text.
-SENTENCE_MIN_WORDS = 4
-_SENTENCE_END = re.compile(r"[.!?][)\]\"]?\s+")      # the end mark goes too: keys keep only words
-_WORD = re.compile(r"[^\W_]+")
-
-
-def reply_sentences(chat: dict) -> list[str]:
-    """The sentences of a chat's assistant replies (the text training learns), as keys: their words, lowercased,
-    without punctuation (so a dropped comma does not make a new sentence); only those of SENTENCE_MIN_WORDS words or more.
-
-    A reply is cut into lines, and lines after . ! or ? (and a closing bracket or quote) followed by a space;
-    data/sample/make_sample.py uses the same rule so that its sample splits without leakage.
-    """
-    from molting.dedup import normalize
-
-    keys = []
-    for line in assistant_text(chat).split("\n"):
-        for sentence in _SENTENCE_END.split(normalize(line)):     # normalising whole lines: 3x fewer calls
-            words = _WORD.findall(sentence)
-            if len(words) >= SENTENCE_MIN_WORDS:
-                keys.append(" ".join(words))
-    return keys
-
-
-def sentence_leakage(train: list[dict], others: dict[str, list[dict]]) -> list[dict]:
-    """Reply sentences of other chats (held-out, test) that a training reply also has: one row per sentence and set."""
-    train_ids: dict[str, str] = {}
-    for chat in train:
-        for sentence in reply_sentences(chat):
-            train_ids.setdefault(sentence, chat["id"])
-    rows = []
-    for name, chats in others.items():
-        shared: dict[str, str] = {}
-        for chat in chats:
-            for sentence in reply_sentences(chat):
-                if sentence in train_ids:
-                    shared.setdefault(sentence, chat["id"])
-        rows += [{"set": f"{name} sentences", "text": f"{other_id}: {sentence}", "train_id": train_ids[sentence],
-                  "similarity": 1.0} for sentence, other_id in shared.items()]
-    return rows
-
-
-def sentence_leakage_summary(train: list[dict], others: dict[str, list[dict]]) -> dict:
-    """Per set: chats, distinct reply sentences, how many a training reply also has, and how many chats hold one."""
-    train_sentences = {s for chat in train for s in reply_sentences(chat)}
-    summary: dict[str, Any] = {"min_words": SENTENCE_MIN_WORDS}
-    for name, chats in others.items():
-        per_chat = [set(reply_sentences(chat)) for chat in chats]
-        distinct = set().union(*per_chat)
-        summary[name] = {"chats": len(chats), "sentences": len(distinct), "shared_with_train": len(distinct & train_sentences),
-                         "chats_sharing": sum(1 for sentences in per_chat if sentences & train_sentences)}
-    return summary
-
-
-def load_test_chats(cfg: Any) -> list[dict]:
-    """The clean test chats of `data.test_chats` (never trained on), or [] when none are configured."""
-    if not cfg.data.test_chats:
-        return []
-    from molting.data import load_chats
-    from molting.params import project_path
-
-    return load_chats(project_path(cfg, cfg.data.test_chats, "data.test_chats"), cfg.data.format, cfg.data.on_bad_lines,
-                      source="test").chats
-
-
-def leakage_sets(cur: Curation, cfg: Any) -> dict[str, list[dict]]:
-    """The chat sets that must share no reply sentence with training: held-out, and the test chats when configured."""
-    test = load_test_chats(cfg)
-    return {"held-out": cur.heldout, **({"test": test} if test else {})}
-
-
-def leakage(train_texts: list[str], train: list[dict], others: dict[str, list[str]], threshold: float) -> list[dict]:
-    """Items of `others` that (near-)duplicate one of `train_texts` (one per training chat)."""
-    from molting import dedup as dd
-
-    found = []
-    for name, texts in others.items():
-        for match in dd.cross_matches(train_texts, texts, threshold=threshold):
-            found.append({"set": name, "text": texts[match.other], "train_id": train[match.train]["id"],
-                          "similarity": round(match.similarity, 4)})
-    return found
-
-
 def digest(rows: list[dict]) -> str:
     """sha256 of rows as canonical JSON lines (for the byte-identical check)."""
     h = hashlib.sha256()
@@ -784,17 +697,3 @@ def examples_by_rule(cur: Curation, per_rule: int = 2) -> list[dict]:
         rows.append({"rule": row["rule"], "matched": row.get("matched") or row.get("duplicate_of") or row.get("detail", ""),
                      "reply": reply if len(reply) <= 240 else reply[:237] + "..."})
     return rows
-
-
-def check_leakage(cur: Curation, cfg: Any) -> list[dict]:
-    """What leaks from training: held-out (and test) chats that near-duplicate a training chat or share a reply
-    sentence with one, and eval-suite questions that near-duplicate a training chat's user turns."""
-    from molting.suite import load_suites
-
-    questions = [q.prompt for q in load_suites(list(cfg.eval.suites), Path(cfg.root))]
-    sets = leakage_sets(cur, cfg)
-    # held-out chats leak when the whole chat repeats, or one of its reply sentences; eval questions when a training prompt does
-    return (leakage([chat_text(c) for c in cur.train], cur.train, {name: [chat_text(c) for c in chats] for name, chats in sets.items()},
-                    cfg.curate.near_threshold)
-            + sentence_leakage(cur.train, sets)
-            + leakage([user_text(c) for c in cur.train], cur.train, {"eval questions": questions}, cfg.curate.near_threshold))
