@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from molting.runner import kernel_transport
+
 from conftest import ATTACK, ESCAPED, LITERAL, MARKDOWN_LOOKALIKE, make_project
 
 pytestmark = pytest.mark.pipeline
@@ -66,6 +68,10 @@ def finish(root: Path, *args: str) -> str:
     proc = molt(root, "run", "tiny", "--quiet", *args)
     output, _ = proc.communicate(timeout=600)
     assert proc.returncode == 0, output[-3000:]
+    # papermill reaches each stage's kernel over local socket files (where their path fits: runner.kernel_transport):
+    # no TCP port, and no warning from ipykernel about unencrypted TCP at every stage (its stderr is the runner's)
+    if kernel_transport() == "ipc":
+        assert "IPKernelApp" not in output and "without encryption" not in output, output[-3000:]
     return output
 
 

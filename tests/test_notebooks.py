@@ -26,6 +26,15 @@ def test_committed_notebooks_have_no_outputs_and_a_parameters_cell():
         assert 'version: str = "v2.1"' in code[0].source
 
 
+def test_kernels_are_reached_over_socket_files_where_their_path_fits(tmp_path, monkeypatch):
+    from molting import runner
+
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", "/home/someone/.local/share/jupyter/runtime")   # read, never created
+    assert runner.kernel_transport() == ("ipc" if sys.platform != "win32" else "tcp")
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / ("r" * 60)))   # a socket file's path would not fit
+    assert runner.kernel_transport() == "tcp"
+
+
 @pytest.mark.pipeline
 def test_run_all_in_the_notebooks_folder_without_papermill(tmp_path, tiny_model_dir):
     """JupyterLab runs a notebook with its folder as working directory and the parameter defaults."""

@@ -85,12 +85,31 @@ def reset_stage(paths: RunPaths, stage: str) -> None:
 KERNEL_SHUTDOWN = "immediate"
 
 
+# A socket file's path may hold ~104 bytes (macOS; 108 on Linux): the kernel's are its connection file's path in
+# Jupyter's runtime folder less ".json", plus "-ipc-<n>" (kernel-<36-character uuid>-ipc-1: 50 bytes after the folder)
+SOCKET_PATH_MAX = 100
+
+
+def kernel_transport() -> str:
+    """How papermill talks to the kernel: local socket files (IPC) in Jupyter's runtime folder, readable by this user
+    alone, so that no TCP port opens that any local user could reach and ipykernel does not warn at every stage that
+    TCP without encryption is open to eavesdropping; TCP on Windows (no IPC) or where that folder's path is too long
+    for a socket file."""
+    if os.name != "posix":
+        return "tcp"
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    return "ipc" if len(os.fsencode(jupyter_runtime_dir())) + 50 <= SOCKET_PATH_MAX else "tcp"
+
+
 def execute_notebook(source: Path, target: Path, parameters: dict, root: Path, progress: bool) -> None:
     """papermill's run of one notebook in a fresh kernel, the same way for every stage and phase report."""
     import papermill
+    from traitlets.config import Config
 
     papermill.execute_notebook(str(source), str(target), parameters=parameters, kernel_name=kernel_name(),
-                               progress_bar=progress, cwd=str(root), log_output=False, shutdown_kernel=KERNEL_SHUTDOWN)
+                               progress_bar=progress, cwd=str(root), log_output=False, shutdown_kernel=KERNEL_SHUTDOWN,
+                               config=Config({"KernelManager": {"transport": kernel_transport()}}))
 
 
 def execute_stage(stage: str, paths: RunPaths, progress: bool = True) -> float:
