@@ -266,6 +266,11 @@ def assistant_text(chat: dict) -> str:
     return "\n".join(m["content"] for m in chat["messages"] if m["role"] == "assistant")
 
 
+def user_text(chat: dict) -> str:
+    """The user turns of a chat, joined."""
+    return " ".join(m["content"] for m in chat["messages"] if m["role"] == "user")
+
+
 def chat_text(chat: dict) -> str:
     """The whole chat as plain text (for dedup and leakage checks)."""
     return "\n".join(f"{m['role']}: {m['content']}" for m in chat["messages"])

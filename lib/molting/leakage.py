@@ -11,12 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from molting.data import assistant_text, chat_text
-
-
-def user_text(chat: dict) -> str:
-    """The user turns of a chat, joined."""
-    return " ".join(m["content"] for m in chat["messages"] if m["role"] == "user")
+from molting.data import assistant_text, chat_text, user_text
 
 
 # A sentence shorter than this ("Right, love.", "Hope that helps!") says too little to count as leaked text.
