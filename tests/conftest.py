@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +18,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach the hub
 # steps never win back; torch's own switch turns it off here and in the processes tests start (notebooks, benchmark
 # smoke runs). tests/test_train.py switches it back on for the test that covers it.
 os.environ.setdefault("TORCH_COMPILE_DISABLE", "1")
+# the kernels' socket files (runner.kernel_config) go to a runtime folder of the test session's own: the runs that
+# tests kill leave theirs behind, which should not pile up in the user's ~/.local/share/jupyter/runtime
+if "JUPYTER_RUNTIME_DIR" not in os.environ:
+    os.environ["JUPYTER_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="molting-runtime-")
+    atexit.register(shutil.rmtree, os.environ["JUPYTER_RUNTIME_DIR"], True)
 # what a model may well say, and what Markdown, GitHub math or MathJax would turn into markup if not escaped
 LITERAL = ("Three pounds a jar, $3, or two for $5.\nSolve \\(x\\) and \\[y\\]: *stars*, _under_, `tick`, a|b, "
            "~~strike~~, C:\\temp\\ and <b>bold</b> &amp; &#36; <https://example.com> -> done\r\nlast line")

@@ -72,6 +72,8 @@ def finish(root: Path, *args: str) -> str:
     # no TCP port, and no warning from ipykernel about unencrypted TCP at every stage (its stderr is the runner's)
     if kernel_transport() == "ipc":
         assert "IPKernelApp" not in output and "without encryption" not in output, output[-3000:]
+    # their socket files live in Jupyter's runtime folder: none in the project, not even from the killed runs
+    assert not list(root.glob("kernel-ipc*")), sorted(p.name for p in root.iterdir())
     return output
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -33,6 +36,25 @@ def test_kernels_are_reached_over_socket_files_where_their_path_fits(tmp_path, m
     assert runner.kernel_transport() == ("ipc" if sys.platform != "win32" else "tcp")
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / ("r" * 60)))   # a socket file's path would not fit
     assert runner.kernel_transport() == "tcp"
+    assert runner.kernel_config() == {"transport": "tcp"}
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="no IPC transport on Windows")
+def test_each_kernel_gets_socket_files_of_its_own_in_the_runtime_folder(tmp_path, monkeypatch):
+    from molting import runner
+
+    runtime = Path(tempfile.mkdtemp()) / "runtime"   # a short path: pytest's tmp_path is too long for a socket file
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
+    first, second = runner.kernel_config(), runner.kernel_config()
+    assert first["transport"] == second["transport"] == "ipc"
+    # never jupyter_client's default "kernel-ipc", a name relative to the project's root and the same for every run
+    assert Path(first["ip"]).parent == runtime and first["ip"] != second["ip"]
+    assert len(os.fsencode(first["ip"] + "-5")) <= len(os.fsencode(str(runtime))) + 50
+    assert runtime.is_dir() and (runtime.stat().st_mode & 0o077) == 0          # created for this user alone
+    (tmp_path / "file").write_text("")
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "file" / "runtime"))   # cannot be created
+    assert runner.kernel_config() == {"transport": "tcp"}
+    shutil.rmtree(runtime.parent)
 
 
 @pytest.mark.pipeline

@@ -7,6 +7,7 @@ import shutil
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any, Callable
 
@@ -85,8 +86,8 @@ def reset_stage(paths: RunPaths, stage: str) -> None:
 KERNEL_SHUTDOWN = "immediate"
 
 
-# A socket file's path may hold ~104 bytes (macOS; 108 on Linux): the kernel's are its connection file's path in
-# Jupyter's runtime folder less ".json", plus "-ipc-<n>" (kernel-<36-character uuid>-ipc-1: 50 bytes after the folder)
+# A socket file's path may hold ~104 bytes (macOS; 108 on Linux): the kernel's are Jupyter's runtime folder, then
+# "/molting-<32 hex digits>-ipc-<n>" (50 bytes for n < 10; n is 1-5, one per channel)
 SOCKET_PATH_MAX = 100
 
 
@@ -102,6 +103,24 @@ def kernel_transport() -> str:
     return "ipc" if len(os.fsencode(jupyter_runtime_dir())) + 50 <= SOCKET_PATH_MAX else "tcp"
 
 
+def kernel_config() -> dict:
+    """The kernel manager's settings for one notebook run. Over IPC, each kernel gets socket files of its own in the
+    runtime folder (created for this user alone where missing): left to itself, jupyter_client names them
+    "kernel-ipc-<n>" in the working directory, i.e. the project's root, where a killed run leaves them behind and two
+    runs started at once in one project could pick the same names. TCP where that folder cannot be created."""
+    transport = kernel_transport()
+    if transport == "ipc":
+        from jupyter_core.paths import jupyter_runtime_dir
+        from jupyter_core.utils import ensure_dir_exists
+
+        try:
+            ensure_dir_exists(jupyter_runtime_dir(), mode=0o700)
+        except OSError:
+            return {"transport": "tcp"}
+        return {"transport": "ipc", "ip": os.path.join(jupyter_runtime_dir(), f"molting-{uuid.uuid4().hex}-ipc")}
+    return {"transport": transport}
+
+
 def execute_notebook(source: Path, target: Path, parameters: dict, root: Path, progress: bool) -> None:
     """papermill's run of one notebook in a fresh kernel, the same way for every stage and phase report."""
     import papermill
@@ -109,7 +128,7 @@ def execute_notebook(source: Path, target: Path, parameters: dict, root: Path, p
 
     papermill.execute_notebook(str(source), str(target), parameters=parameters, kernel_name=kernel_name(),
                                progress_bar=progress, cwd=str(root), log_output=False, shutdown_kernel=KERNEL_SHUTDOWN,
-                               config=Config({"KernelManager": {"transport": kernel_transport()}}))
+                               config=Config({"KernelManager": kernel_config()}))
 
 
 def execute_stage(stage: str, paths: RunPaths, progress: bool = True) -> float:
