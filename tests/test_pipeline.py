@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import pytest
 
@@ -87,6 +89,27 @@ def test_model_text_is_escaped_in_both_reports(finished):
     rendered = render_gfm(md)                                    # Markdown keeps it as text: \<script> shows <script>
     assert "<script>window" not in rendered and "<img src=x" not in rendered and 'href="javascript' not in rendered
     assert "&lt;script&gt;window.pwned=1&lt;/script&gt;" in rendered and "\\[click\\]" in md
+
+
+def test_a_version_another_process_is_running_is_left_alone(tmp_path, tiny_model_dir):
+    """A second `molt run` of a version that is running stops before writing anything; once that process has
+    ended (here: killed, as by a power cut), the lock is gone and nothing stands in the way."""
+    root = make_project(tmp_path, tiny_model_dir)
+    paths = RunPaths(root, "tiny")
+    paths.run_dir.mkdir(parents=True)
+    holder = subprocess.Popen([sys.executable, "-c", "import sys; from filelock import FileLock; "
+                               f"lock = FileLock({str(paths.lock_file)!r}); lock.acquire(); print('held', flush=True); sys.stdin.read()"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        with pytest.raises(RunError, match="(?s)version tiny is being run by another process.*wait for that run"):
+            runner.run_version("tiny", root, progress=False, log=lambda _: None)
+        assert sorted(p.name for p in paths.run_dir.iterdir()) == [".lock"]    # no params.yaml, no stage started
+    finally:
+        holder.kill()
+        holder.wait()
+    with runner.exclusive(paths):                                             # free again
+        assert paths.lock_file.is_file()
 
 
 @pytest.mark.pipeline

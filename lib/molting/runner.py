@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -9,7 +10,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from molting import arms
 from molting import params as params_mod
@@ -53,10 +54,30 @@ def stage_names(from_stage: str | None, only: str | None) -> list[str]:
     return list(STAGES)
 
 
-def prepare(version: str, root: Path, force: bool, stages: list[str]) -> tuple[RunPaths, Any]:
-    """Validate params, refuse to overwrite a completed version, write runs/<v>/params.yaml."""
-    cfg = params_mod.resolve(version, root)
-    paths = RunPaths(root, version)
+@contextlib.contextmanager
+def exclusive(paths: RunPaths) -> Iterator[None]:
+    """Hold the version's lock file while its stages run: a second `molt run` of the same version (another terminal, a
+    second `make run`) stops at once instead of writing the same checkpoints, data and markers. The operating system
+    drops the lock when its process ends, however it ends, so a killed run never leaves the version locked."""
+    from filelock import FileLock, Timeout
+
+    paths.run_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(paths.lock_file))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise RunError(f"version {paths.version} is being run by another process", where=str(paths.run_dir),
+                       fix="wait for that run to end (or stop it), then run this again: two runs of one version "
+                           "would overwrite each other's files") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def prepare(cfg: Any, paths: RunPaths, force: bool, stages: list[str]) -> None:
+    """Refuse to overwrite a completed version, write runs/<v>/params.yaml (params changed: stages start over)."""
+    version = paths.version
     if paths.complete_marker.is_file() and not force:
         raise RunError(f"version {version} is already complete", where=str(paths.run_dir),
                        fix=f"its report is in reports/{version}/; run `molt run {version} --force` to redo it "
@@ -68,7 +89,6 @@ def prepare(version: str, root: Path, force: bool, stages: list[str]) -> tuple[R
         for stage in STAGES:
             reset_stage(paths, stage)
     atomic_write_text(paths.params_file, new_yaml)
-    return paths, cfg
 
 
 def reset_stage(paths: RunPaths, stage: str) -> None:
@@ -206,37 +226,40 @@ def run_version(version: str, root: Path, *, force: bool = False, from_stage: st
     if skip_complete and not force and RunPaths(root, version).complete_marker.is_file():
         log(f"[{version}] already complete, report in {RunPaths(root, version).report_dir} (--force redoes it)")
         return {}
-    paths, cfg = prepare(version, root, force, stages)
-    timings: dict[str, float] = {}
+    cfg = params_mod.resolve(version, root)   # bad params fail here, before anything is written
+    paths = RunPaths(root, version)
     explicit = bool(from_stage or only)
-    for index, stage in enumerate(STAGES):
-        if stage not in stages:
-            continue
-        if not explicit and not force and is_done(paths, stage):
-            log(f"[{version}] {stage}: already done, skipped")
-            continue
-        upstream = [s for s in STAGES[:index] if not is_done(paths, s)]
-        if upstream:
-            raise RunError(f"{stage} needs {', '.join(upstream)} first", where=str(paths.run_dir),
-                           fix=f"run `molt run {version}` (or --from {upstream[0]})")
-        if force or explicit:
-            reset_stage(paths, stage)
-        if stage == "02-train" and arms.is_prompt_only(cfg):
-            # the prompt-only arm trains nothing: no notebook, no model loaded; train.json says so
-            arms.skip_training(cfg, paths)
-            log(f"[{version}] {stage}: prompt-only (train.enabled: false), nothing to train")
-            continue
-        log(f"[{version}] stage {index + 1}/{len(STAGES)}: {stage} ...")
-        timings[stage] = round(execute_stage(stage, paths, progress), 1)
-        log(f"[{version}] {stage}: done in {timings[stage]:.1f} s")
-    if all(is_done(paths, s) for s in STAGES):
-        start = time.perf_counter()
-        rendered = render_report(paths)
-        timings["render"] = round(time.perf_counter() - start, 1)
-        write_json(paths.complete_marker, {"version": version, "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                                           "timings_s": timings})
-        log(f"[{version}] report: {rendered['html']} and {rendered['markdown']}")
-    return timings
+    with exclusive(paths):   # one run of a version at a time
+        prepare(cfg, paths, force, stages)
+        timings: dict[str, float] = {}
+        for index, stage in enumerate(STAGES):
+            if stage not in stages:
+                continue
+            if not explicit and not force and is_done(paths, stage):
+                log(f"[{version}] {stage}: already done, skipped")
+                continue
+            upstream = [s for s in STAGES[:index] if not is_done(paths, s)]
+            if upstream:
+                raise RunError(f"{stage} needs {', '.join(upstream)} first", where=str(paths.run_dir),
+                               fix=f"run `molt run {version}` (or --from {upstream[0]})")
+            if force or explicit:
+                reset_stage(paths, stage)
+            if stage == "02-train" and arms.is_prompt_only(cfg):
+                # the prompt-only arm trains nothing: no notebook, no model loaded; train.json says so
+                arms.skip_training(cfg, paths)
+                log(f"[{version}] {stage}: prompt-only (train.enabled: false), nothing to train")
+                continue
+            log(f"[{version}] stage {index + 1}/{len(STAGES)}: {stage} ...")
+            timings[stage] = round(execute_stage(stage, paths, progress), 1)
+            log(f"[{version}] {stage}: done in {timings[stage]:.1f} s")
+        if all(is_done(paths, s) for s in STAGES):
+            start = time.perf_counter()
+            rendered = render_report(paths)
+            timings["render"] = round(time.perf_counter() - start, 1)
+            write_json(paths.complete_marker, {"version": version, "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                                               "timings_s": timings})
+            log(f"[{version}] report: {rendered['html']} and {rendered['markdown']}")
+        return timings
 
 
 def run(versions: list[str], root: Path | None = None, **options: Any) -> dict[str, dict]:

@@ -113,6 +113,11 @@ class RunPaths:
         return self.run_dir / ".done" / f"{stage}.json"
 
     @property
+    def lock_file(self) -> Path:
+        """Locked while `molt run` works on the version (runner.exclusive); the empty file itself stays."""
+        return self.run_dir / ".lock"
+
+    @property
     def complete_marker(self) -> Path:
         """Written when all stages and the report are done: the version is complete."""
         return self.run_dir / ".done" / "complete.json"
