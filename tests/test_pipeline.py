@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -110,6 +112,17 @@ def test_a_version_another_process_is_running_is_left_alone(tmp_path, tiny_model
         holder.wait()
     with runner.exclusive(paths):                                             # free again
         assert paths.lock_file.is_file()
+
+
+def test_a_version_folder_that_cannot_be_written_says_so(tmp_path, tiny_model_dir, monkeypatch):
+    root = make_project(tmp_path, tiny_model_dir)
+
+    def full(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "mkdir", full)
+    with pytest.raises(RunError, match=r"(?s)runs/tiny/\.lock: cannot write the file: No space left on device\nWhat to do: free disk space"):
+        runner.run_version("tiny", root, progress=False, log=lambda _: None)
 
 
 @pytest.mark.pipeline

@@ -61,14 +61,17 @@ def exclusive(paths: RunPaths) -> Iterator[None]:
     drops the lock when its process ends, however it ends, so a killed run never leaves the version locked."""
     from filelock import FileLock, Timeout
 
-    paths.run_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(paths.lock_file))
     try:
+        paths.run_dir.mkdir(parents=True, exist_ok=True)
         lock.acquire(timeout=0)
     except Timeout:
         raise RunError(f"version {paths.version} is being run by another process", where=str(paths.run_dir),
                        fix="wait for that run to end (or stop it), then run this again: two runs of one version "
                            "would overwrite each other's files") from None
+    except OSError as exc:   # (Timeout is one too) a read-only or full disk: the message the run's own writes would give
+        raise RunError(f"cannot write the file: {exc.strerror or exc}", where=str(paths.lock_file),
+                       fix="free disk space or make the folder writable, then run the same command again") from None
     try:
         yield
     finally:
