@@ -297,7 +297,7 @@ def run_phase(name: str, versions: list[str], root: Path | None = None, progress
 
 
 def main_guard(fn: Callable[[], int]) -> int:
-    """Turn Molting errors into a clear message and exit code 1."""
+    """Turn Molting errors into a clear message and exit code 1, and Ctrl-C into a line and exit code 130."""
     from molting.errors import MoltingError
 
     try:
@@ -305,3 +305,7 @@ def main_guard(fn: Callable[[], int]) -> int:
     except MoltingError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:   # Ctrl-C: a line instead of papermill's and asyncio's traceback; 130 as shells use
+        print("\ninterrupted: what was finished is kept; run the same command again to go on (a version resumes at "
+              "its first unfinished stage, training at its last complete checkpoint)", file=sys.stderr)
+        return 130
