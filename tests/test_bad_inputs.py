@@ -11,6 +11,7 @@ Kinds covered here (the README's "When things go wrong" lists them too):
 19 incompatible rope_scaling    20 suite question without expectations
 21 judge endpoint unreachable   22 disk full during a write      23 params path escaping the project
 24 unsafe YAML tag              25 keep/drop list naming unknown ids
+26 `molt sweep --fractions` that are not numbers
 """
 
 from __future__ import annotations
@@ -284,3 +285,16 @@ def test_every_molting_error_says_what_to_do():
     assert not missing, f"raised without fix=: {missing}"
     message = str(ParamsError("train.epochs = 0 must be positive", where="params/v1.yaml", fix="set it above 0"))
     assert message == "params/v1.yaml: train.epochs = 0 must be positive\nWhat to do: set it above 0"
+
+
+def test_26_sweep_fractions_that_are_not_numbers(workdir, capsys, monkeypatch):
+    from molting import cli
+
+    before = snapshot(workdir)
+    monkeypatch.setenv("MOLTING_ROOT", str(workdir))
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["sweep", "v1", "--fractions", "0.25,half"])
+    assert exit_.value.code == 2       # argparse's usage error, before any params or data are read
+    err = capsys.readouterr().err
+    assert "argument --fractions: '0.25,half' is not a comma-separated list of numbers, e.g. 0.25,0.5,1.0" in err
+    assert "Traceback" not in err and snapshot(workdir) == before

@@ -65,9 +65,17 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     from molting import sweep
 
     key, values = ("duplicate_fraction", args.duplicate_fractions) if args.duplicate_fractions else ("train_fraction", args.fractions)
-    out = sweep.sweep(args.version, key, [float(v) for v in values.split(",")], progress=not args.quiet)
+    out = sweep.sweep(args.version, key, values, progress=not args.quiet)
     print(f"learning curve: {out}")
     return 0
+
+
+def _numbers(text: str) -> list[float]:
+    """A comma-separated list of numbers (argparse turns the error into a usage message and exit code 2)."""
+    try:
+        return [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers, e.g. 0.25,0.5,1.0") from None
 
 
 def _version(version: str):
@@ -207,8 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     add(sub, "params", "print a version's resolved params", _cmd_params, "version")
     add(sub, "diff", "show the params that differ between two versions", _cmd_diff, "a", "b")
     p = add(sub, "sweep", "learning curve: run a version on subsets of its data (or duplication levels)", _cmd_sweep, "version")
-    p.add_argument("--fractions", default="0.25,0.5,0.75,1.0", help="shares of the training split (default 0.25,0.5,0.75,1.0)")
-    p.add_argument("--duplicate-fractions", help="sweep curate.duplicate_fraction instead, e.g. 0,0.25,0.5,1.0")
+    p.add_argument("--fractions", type=_numbers, default="0.25,0.5,0.75,1.0",
+                   help="shares of the training split (default 0.25,0.5,0.75,1.0)")
+    p.add_argument("--duplicate-fractions", type=_numbers, help="sweep curate.duplicate_fraction instead, e.g. 0,0.25,0.5,1.0")
     p.add_argument("--quiet", action="store_true", help="no per-cell progress bar")
     add(sub, "train", "stage 02 alone, without the notebook (e.g. under `accelerate launch`)", _cmd_train, "version")
     p = add(sub, "export", "merge a version's adapter into its base model (safetensors)", _cmd_export, "version")
