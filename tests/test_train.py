@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from molting import advice, chat, models, params, preflight, runs, train
-from molting.errors import ModelError
+from molting.errors import ModelError, RunError
 
 
 
@@ -221,6 +221,11 @@ def test_export_merges_into_a_plain_transformers_model(project):
     with torch.no_grad():
         a, b = adapted(ids).logits, merged(ids).logits
     assert torch.allclose(a, b, atol=1e-4), (a - b).abs().max()
+    # a destination that cannot be written: a clear error before the model is loaded, nothing left behind
+    (project / "a-file").write_text("")
+    with pytest.raises(RunError, match="(?s)a-file/merged: cannot write the merged model.*give --out a folder"):
+        train.export_merged(cfg, paths, project / "a-file" / "merged")
+    assert (out / "model.safetensors").is_file() and not list(project.glob(".merged*"))
 
 
 def test_explicit_4bit_on_cpu_exercises_the_qlora_path(project):
