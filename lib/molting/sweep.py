@@ -20,10 +20,11 @@ def point_versions(version: str, key: str, values: list[float], root: Path) -> l
     if key not in KEYS:
         raise ParamsError(f"cannot sweep {key}", where="molt sweep", fix=f"sweep one of {', '.join(KEYS)}")
     own = getattr(params_mod.resolve(version, root).curate, key)   # the base version must be valid first
-    names = []
-    for value in values:
+    for value in values:   # every value before any file is written
         if not 0 <= value <= 1:
             raise ParamsError(f"{key} value {value} is not between 0 and 1", where="molt sweep", fix="use fractions such as 0.25,0.5,1.0")
+    names = []
+    for value in values:
         if value == own:
             names.append(version)
             continue
