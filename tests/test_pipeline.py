@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from molting import runner, suite, sweep
+from molting import runner, runs, suite, sweep
 from molting.errors import RunError
 from molting.runs import STAGES, RunPaths, read_jsonl
 
@@ -38,6 +38,10 @@ def test_all_stages_leave_their_outputs(finished):
     assert curation["sentence_leakage"]["held-out"]["shared_with_train"] == 0     # the split is leakage-aware
     train = json.loads(paths.train_json.read_text())
     assert train["epochs_run"] == 1 and train["train_loss"] and train["heldout_loss"]
+    # readable as the umask allows, like any file the user makes (not tempfile's private 0600 / 0700)
+    for path, folder in ((paths.train_json, False), (paths.eval_json, False), (paths.params_file, False),
+                         (paths.report_dir, True), (paths.report_dir / "report.html", False)):
+        assert path.stat().st_mode & 0o777 == runs.default_mode(folder), path
     assert (paths.adapter_dir / "adapter_config.json").is_file()
     summary = json.loads(paths.eval_json.read_text())
     assert set(summary["models"]) == {"base", "tuned"}

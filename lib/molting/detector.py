@@ -294,13 +294,11 @@ def _detector(model: Any, tokenizer: Any, meta: dict) -> AgentLikeDetector:
 def save_detector(det: AgentLikeDetector, folder: Path) -> None:
     """Write the LoRA adapter, the head and detector.json (recipe, rows hash, threshold) into `folder` atomically."""
     import shutil
-    import tempfile
 
-    from molting.runs import swap_in_folder
+    from molting.runs import staging_folder, swap_in_folder
 
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    staging = staging_folder(folder)
     try:
         det.score.model.save_pretrained(str(staging))
         (staging / "README.md").unlink(missing_ok=True)  # peft's empty model card

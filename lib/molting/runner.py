@@ -6,7 +6,6 @@ import contextlib
 import os
 import shutil
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -16,7 +15,7 @@ from molting import arms
 from molting import params as params_mod
 from molting.display import summary_markdown
 from molting.errors import RunError
-from molting.runs import STAGES, RunPaths, atomic_write_text, is_done, swap_in_folder, write_json
+from molting.runs import STAGES, RunPaths, atomic_write_text, is_done, staging_folder, swap_in_folder, write_json
 from molting.seeds import load_runs
 
 KERNEL = "molting"
@@ -202,8 +201,7 @@ def render_report(paths: RunPaths, notebook: Path | None = None, target: Path | 
     md_config.NbConvertBase.display_data_priority = ["text/markdown", "image/png", "image/svg+xml", "text/html", "text/plain"]
     md_body, resources = MarkdownExporter(config=md_config, template_name="molting-markdown").from_notebook_node(
         nb, resources={"output_files_dir": "figures"})
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    staging = staging_folder(target)
     try:
         (staging / "report.html").write_text(html_body, encoding="utf-8")
         (staging / "report.md").write_text(md_body, encoding="utf-8")

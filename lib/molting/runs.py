@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 import time
 from dataclasses import dataclass
@@ -123,6 +124,35 @@ class RunPaths:
         return self.run_dir / ".done" / "complete.json"
 
 
+@functools.cache
+def _umask() -> int:
+    """The process's umask: read from /proc where it can be (setting it to read it back races with other threads)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def default_mode(folder: bool = False) -> int:
+    """The permissions open() or mkdir() would give under the umask. tempfile makes its files 0600 and folders 0700,
+    which a file renamed into place keeps: a rendered report would then be unreadable to the people it is shared with."""
+    return (0o777 if folder else 0o666) & ~_umask()
+
+
+def staging_folder(target: Path) -> Path:
+    """A new empty folder beside `target` to write into, then swap in (swap_in_folder), with mkdir's permissions."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    os.chmod(staging, default_mode(folder=True))
+    return staging
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write via a temp file in the same folder and rename, so a reader never sees half a file."""
     path = Path(path)
@@ -130,6 +160,8 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        # the file it replaces keeps its permissions; a new one gets open()'s, not tempfile's private 0600
+        os.chmod(tmp, stat.S_IMODE(path.stat().st_mode) if path.exists() else default_mode())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
