@@ -117,6 +117,69 @@ def test_formats_are_normalised(tmp_path, row, expected):
     assert [(m["role"], m["content"]) for m in chats[0]["messages"]] == expected
 
 
+WEATHER = '{"name": "get_weather", "arguments": {"city": "Whitby"}}'
+CALL = f"<tool_call>\n{WEATHER}\n</tool_call>"
+
+
+@pytest.mark.parametrize("row,expected", [
+    # OpenAI content parts: the text parts kept, an image left out
+    ({"messages": [{"role": "user", "content": [{"type": "text", "text": "What's this?"},
+                                                {"type": "image_url", "image_url": {"url": "data:..."}}]},
+                   {"role": "assistant", "content": [{"type": "text", "text": "A gull, love."}]}]},
+     [("user", "What's this?"), ("assistant", "A gull, love.")]),
+    # OpenAI tool calls (content null, arguments a JSON string), two results in parallel, then the reply
+    ({"messages": [{"role": "user", "content": "Weather in Whitby and Leeds?"},
+                   {"role": "assistant", "content": None, "tool_calls": [
+                       {"id": "a", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Whitby"}'}},
+                       {"id": "b", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Leeds"}'}}]},
+                   {"role": "tool", "tool_call_id": "a", "content": "sunny"},
+                   {"role": "tool", "tool_call_id": "b", "content": "rain"},
+                   {"role": "assistant", "content": "Sun here, rain there."}]},
+     [("user", "Weather in Whitby and Leeds?"),
+      ("assistant", CALL + '\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Leeds"}}\n</tool_call>'),
+      ("user", "<tool_response>\nsunny\n</tool_response>\n<tool_response>\nrain\n</tool_response>"),
+      ("assistant", "Sun here, rain there.")]),
+    # OpenAI's older function_call / function role
+    ({"messages": [{"role": "user", "content": "Weather?"},
+                   {"role": "assistant", "content": None, "function_call": {"name": "get_weather", "arguments": '{"city": "Whitby"}'}},
+                   {"role": "function", "name": "get_weather", "content": "sunny"},
+                   {"role": "assistant", "content": "Sunny."}]},
+     [("user", "Weather?"), ("assistant", CALL), ("user", "<tool_response>\nsunny\n</tool_response>"), ("assistant", "Sunny.")]),
+    # Anthropic: the system prompt beside the turns, tool_use and tool_result content parts
+    ({"system": "You are Fenna.", "messages": [
+        {"role": "user", "content": "Weather?"},
+        {"role": "assistant", "content": [{"type": "text", "text": "Let me look."},
+                                          {"type": "tool_use", "id": "t1", "name": "get_weather", "input": {"city": "Whitby"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": [{"type": "text", "text": "sunny"}]}]},
+        {"role": "assistant", "content": "Sunny."}]},
+     [("system", "You are Fenna."), ("user", "Weather?"), ("assistant", "Let me look.\n" + CALL),
+      ("user", "<tool_response>\nsunny\n</tool_response>"), ("assistant", "Sunny.")]),
+    # ShareGPT with LLaMA-Factory's function_call / observation turns
+    ({"conversations": [{"from": "human", "value": "Weather?"}, {"from": "function_call", "value": WEATHER},
+                        {"from": "observation", "value": "sunny"}, {"from": "gpt", "value": "Sunny."}]},
+     [("user", "Weather?"), ("assistant", CALL), ("user", "<tool_response>\nsunny\n</tool_response>"), ("assistant", "Sunny.")]),
+])
+def test_agent_logs_keep_their_tool_use_as_text(tmp_path, row, expected):
+    chats = load_chats(jsonl(tmp_path / "d.jsonl", [row])).chats
+    assert [(m["role"], m["content"]) for m in chats[0]["messages"]] == expected
+
+
+def test_a_tool_call_turn_is_what_the_agent_like_filter_removes(tmp_path):
+    from molting import curate
+    from molting.patterns import load_library
+
+    tool_chat = {"messages": [{"role": "user", "content": "Weather?"},
+                              {"role": "assistant", "content": None, "tool_calls": [
+                                  {"id": "a", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]},
+                              {"role": "tool", "tool_call_id": "a", "content": "sunny"},
+                              {"role": "assistant", "content": "Sunny out, go and sit by the harbour."}]}
+    chats = load_chats(jsonl(tmp_path / "d.jsonl", [tool_chat, CHAT])).chats
+    cur = curate.Curation(kept=[])
+    kept = curate.filter_agent_like(chats, load_library(), cur)
+    assert [c["messages"] for c in kept] == [CHAT["messages"]]
+    assert cur.removed[0]["rule"] == "tool_call_syntax" and cur.removed[0]["turn"] == 1
+
+
 def test_json_csv_parquet_and_datasets_folder(tmp_path):
     import datasets
     import pandas as pd
@@ -153,6 +216,8 @@ def test_skip_mode_counts_and_lists_bad_lines(tmp_path):
     (b'{"messages": [{"role": "assistant", "content": "hi"}, {"role": "user", "content": "yo"}]}\n', r"roles out of order"),
     (b'{"conversations": "human: hi gpt: hello"}\n', r"single string, not a list"),
     (b'{"messages": [{"role": "wizard", "content": "hi"}]}\n', r"unknown role `wizard`"),
+    (b'{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": null}]}\n',
+     r"`messages\[1\].content` should be text or a list of content parts but is NoneType"),
     (b'{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant"', r"not valid JSON"),
 ])
 def test_bad_rows_name_file_line_and_remedy(tmp_path, content, match):

@@ -1,8 +1,12 @@
 """Load raw chat data in any common format and normalise it to chats: {id, messages, source}.
 
 Formats (detected per row, or fixed by `data.format`):
-- messages:          {"messages": [{"role": "user"|"assistant"|"system", "content": str}, ...]}
-- sharegpt:          {"conversations": [{"from": "human"|"gpt"|"system", "value": str}, ...]}
+- messages:          {"messages": [{"role": "user"|"assistant"|"system", "content": str}, ...]}; content may also be
+                     a list of parts (OpenAI, Anthropic: the text parts are kept), and agent logs' tool use is kept
+                     as text: OpenAI `tool_calls` (content null) and `tool` turns, Anthropic `tool_use` and
+                     `tool_result` parts (see TOOL_CALL)
+- sharegpt:          {"conversations": [{"from": "human"|"gpt"|"system", "value": str}, ...]}; also `function_call`
+                     and `observation` turns (LLaMA-Factory)
 - alpaca:            {"instruction": str, "input": str (optional), "output": str}
 - prompt_completion: {"prompt": str, "completion": str}
 Files: .jsonl, .json (a list of rows), .csv, .parquet, or a folder written by `datasets`.
@@ -21,8 +25,14 @@ from molting.errors import DataError
 
 FORMATS = ("messages", "sharegpt", "alpaca", "prompt_completion")
 SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
-                  "chatgpt": "assistant", "bot": "assistant", "model": "assistant", "system": "system"}
+                  "chatgpt": "assistant", "bot": "assistant", "model": "assistant", "system": "system",
+                  "function_call": "function_call", "observation": "observation", "tool": "tool"}
 ROLES = ("system", "user", "assistant")
+# Tool use in agent logs, written as Hermes-style chat templates (Qwen2.5, Hermes) write it: the call in the assistant's
+# turn, its result in a user turn. The pattern library's tool_call_syntax flags such turns, so curation can see them.
+TOOL_CALL = "<tool_call>\n{}\n</tool_call>"
+TOOL_RESPONSE = "<tool_response>\n{}\n</tool_response>"
+TOOL_RESULT_ROLES = ("tool", "function", "ipython", "observation")   # OpenAI (and its older name), Llama 3.1, ShareGPT
 
 
 @dataclass
@@ -61,22 +71,79 @@ def _require_text(value: Any, name: str) -> str:
     return value
 
 
+def _tool_call(name: Any, arguments: Any) -> str:
+    """A tool call as text, the way Hermes-style chat templates (Qwen2.5, Hermes) write it into the assistant's turn."""
+    if isinstance(arguments, str):
+        try:
+            arguments = json.loads(arguments)
+        except json.JSONDecodeError:
+            pass
+    return TOOL_CALL.format(json.dumps({"name": name, "arguments": arguments}, ensure_ascii=False))
+
+
+def _content_text(content: Any, name: str) -> str:
+    """A turn's text: a string, or a list of content parts (OpenAI, Anthropic) whose text parts are joined by a line
+    break, tool use and tool results written as tool calls and responses; images, audio and files carry no voice
+    and are left out."""
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        raise ValueError(f"`{name}` should be text or a list of content parts but is {type(content).__name__}")
+    pieces = []
+    for j, part in enumerate(content):
+        if isinstance(part, str):
+            pieces.append(part)
+        elif not isinstance(part, dict):
+            raise ValueError(f"`{name}[{j}]` is {type(part).__name__}, not a content part")
+        elif part.get("type") in ("text", "input_text", "output_text"):
+            pieces.append(_require_text(part.get("text"), f"{name}[{j}].text"))
+        elif part.get("type") == "tool_use":
+            pieces.append(_tool_call(part.get("name"), part.get("input")))
+        elif part.get("type") == "tool_result":
+            pieces.append(TOOL_RESPONSE.format(_content_text(part.get("content", ""), f"{name}[{j}].content")))
+    return "\n".join(piece for piece in pieces if piece)
+
+
 def _normalise_turns(turns: Any, role_key: str, text_key: str, role_map: dict[str, str] | None, field_name: str) -> list[dict]:
     if isinstance(turns, str):
         raise ValueError(f"`{field_name}` is a single string, not a list of turns (often a YAML/JSON indentation slip)")
     if not isinstance(turns, list) or not turns:
         raise ValueError(f"`{field_name}` should be a non-empty list of turns")
-    messages = []
+    messages: list[dict] = []
+    after_result = False   # the last turn was a tool's result
     for i, turn in enumerate(turns):
         if not isinstance(turn, dict):
             raise ValueError(f"turn {i} of `{field_name}` is {type(turn).__name__}, not an object")
-        if role_key not in turn or text_key not in turn:
+        calls = turn.get("tool_calls") or ([turn["function_call"]] if isinstance(turn.get("function_call"), dict) else [])
+        if role_key not in turn or text_key not in turn and not calls:
             raise ValueError(f"turn {i} of `{field_name}` lacks `{role_key}` or `{text_key}`")
-        role = str(turn[role_key]).strip().lower()
-        role = role_map.get(role, role) if role_map else role
-        if role not in ROLES:
-            raise ValueError(f"turn {i} has unknown role `{turn[role_key]}` (expected one of {', '.join(ROLES)})")
-        messages.append({"role": role, "content": _require_text(turn[text_key], f"{field_name}[{i}].{text_key}")})
+        raw_role = str(turn[role_key]).strip().lower()
+        role = role_map.get(raw_role, raw_role) if role_map else raw_role
+        where = f"{field_name}[{i}].{text_key}"
+        if role in TOOL_RESULT_ROLES:      # a tool's output is context for the next reply: a user turn, as templates do
+            text = TOOL_RESPONSE.format(_content_text(turn[text_key], where))
+            if after_result:               # parallel calls: their results in one turn
+                messages[-1]["content"] += "\n" + text
+            else:
+                messages.append({"role": "user", "content": text})
+            after_result = True
+            continue
+        after_result = False
+        if role == "function_call":        # ShareGPT's tool call turn: its value is the call's JSON
+            call = _require_text(turn[text_key], where)
+            role, text = "assistant", TOOL_CALL.format(call.strip())
+        elif role not in ROLES:
+            raise ValueError(f"turn {i} has unknown role `{turn[role_key]}` (expected one of {', '.join(ROLES)}, or a "
+                             f"tool's: {', '.join(TOOL_RESULT_ROLES)})")
+        elif calls:                        # OpenAI: content may be null beside the calls
+            content = turn.get(text_key)
+            text = "" if content is None else _content_text(content, where)
+            for call in calls:
+                function = call.get("function", call) if isinstance(call, dict) else {}
+                text += ("\n" if text else "") + _tool_call(function.get("name"), function.get("arguments"))
+        else:
+            text = _content_text(turn[text_key], where)
+        messages.append({"role": role, "content": text})
     return messages
 
 
@@ -100,6 +167,8 @@ def normalise(row: Any, fmt: str) -> list[dict]:
         raise ValueError(f"the row is {type(row).__name__}, not an object")
     if fmt == "messages":
         messages = _normalise_turns(row.get("messages"), "role", "content", None, "messages")
+        if isinstance(row.get("system"), str) and row["system"] and messages[0]["role"] != "system":
+            messages.insert(0, {"role": "system", "content": row["system"]})   # Anthropic keeps it beside the turns
     elif fmt == "sharegpt":
         messages = _normalise_turns(row.get("conversations"), "from", "value", SHAREGPT_ROLES, "conversations")
     elif fmt == "alpaca":
