@@ -111,6 +111,9 @@ def test_heldout_noise_bank_never_appears_in_the_pattern_library(generator):
      [("user", "Name a fish\n\nA small one"), ("assistant", "A sprat.")]),
     ({"prompt": "Tea?", "completion": "Always."}, [("user", "Tea?"), ("assistant", "Always.")]),
     (CHAT, [("user", "Hi"), ("assistant", "Hello, love.")]),
+    (CHAT["messages"], [("user", "Hi"), ("assistant", "Hello, love.")]),                 # a bare list of turns
+    ({"conversation_id": "c9", "model": "vicuna-13b", "conversation": CHAT["messages"], "language": "English"},
+     [("user", "Hi"), ("assistant", "Hello, love.")]),                                    # LMSYS-Chat-1M, WildChat
 ])
 def test_formats_are_normalised(tmp_path, row, expected):
     chats = load_chats(jsonl(tmp_path / "d.jsonl", [row])).chats
@@ -178,6 +181,11 @@ def test_a_tool_call_turn_is_what_the_agent_like_filter_removes(tmp_path):
     kept = curate.filter_agent_like(chats, load_library(), cur)
     assert [c["messages"] for c in kept] == [CHAT["messages"]]
     assert cur.removed[0]["rule"] == "tool_call_syntax" and cur.removed[0]["turn"] == 1
+
+
+def test_a_row_id_is_kept_under_either_name(tmp_path):
+    rows = [{"id": "a1", **CHAT}, {"conversation_id": "b2", "conversation": CHAT["messages"]}, CHAT]
+    assert [c["id"] for c in load_chats(jsonl(tmp_path / "d.jsonl", rows)).chats] == ["a1", "b2", "raw-00003"]
 
 
 def test_json_csv_parquet_and_datasets_folder(tmp_path):

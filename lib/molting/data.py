@@ -4,7 +4,8 @@ Formats (detected per row, or fixed by `data.format`):
 - messages:          {"messages": [{"role": "user"|"assistant"|"system", "content": str}, ...]}; content may also be
                      a list of parts (OpenAI, Anthropic: the text parts are kept), and agent logs' tool use is kept
                      as text: OpenAI `tool_calls` (content null) and `tool` turns, Anthropic `tool_use` and
-                     `tool_result` parts (see TOOL_CALL)
+                     `tool_result` parts (see TOOL_CALL); the same turns under "conversation" (LMSYS-Chat-1M,
+                     WildChat, with "conversation_id" as the id) or as a bare list
 - sharegpt:          {"conversations": [{"from": "human"|"gpt"|"system", "value": str}, ...]}; also `function_call`
                      and `observation` turns (LLaMA-Factory)
 - alpaca:            {"instruction": str, "input": str (optional), "output": str}
@@ -50,11 +51,25 @@ def _preview(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _role_turns(value: Any) -> bool:
+    """A list of turns with `role` keys: the messages format under another name (or none)."""
+    return isinstance(value, list) and bool(value) and all(isinstance(t, dict) and "role" in t for t in value)
+
+
+def _message_turns(row: Any) -> tuple[Any, str]:
+    """The turns of a row in the messages format and the name to report them by."""
+    if isinstance(row, list):
+        return row, "messages"
+    return (row.get("messages"), "messages") if "messages" in row else (row.get("conversation"), "conversation")
+
+
 def detect_format(row: Any) -> str | None:
     """The chat format a row is in, or None if it matches none."""
+    if _role_turns(row):                  # a bare list of turns
+        return "messages"
     if not isinstance(row, dict):
         return None
-    if "messages" in row:
+    if "messages" in row or _role_turns(row.get("conversation")):   # LMSYS-Chat-1M and WildChat say "conversation"
         return "messages"
     if "conversations" in row:
         return "sharegpt"
@@ -163,11 +178,12 @@ def check_roles(messages: list[dict]) -> None:
 
 def normalise(row: Any, fmt: str) -> list[dict]:
     """A row in `fmt` as a list of {role, content} messages (raises ValueError saying what is wrong)."""
-    if not isinstance(row, dict):
+    if not isinstance(row, (dict, list)) or isinstance(row, list) and fmt != "messages":
         raise ValueError(f"the row is {type(row).__name__}, not an object")
     if fmt == "messages":
-        messages = _normalise_turns(row.get("messages"), "role", "content", None, "messages")
-        if isinstance(row.get("system"), str) and row["system"] and messages[0]["role"] != "system":
+        turns, field_name = _message_turns(row)
+        messages = _normalise_turns(turns, "role", "content", None, field_name)
+        if isinstance(row, dict) and isinstance(row.get("system"), str) and row["system"] and messages[0]["role"] != "system":
             messages.insert(0, {"role": "system", "content": row["system"]})   # Anthropic keeps it beside the turns
     elif fmt == "sharegpt":
         messages = _normalise_turns(row.get("conversations"), "from", "value", SHAREGPT_ROLES, "conversations")
@@ -299,8 +315,8 @@ def load_chats(path: str | Path, fmt: str = "auto", on_bad_lines: str = "error",
             if row_format is None:
                 keys = ", ".join(sorted(row)) if isinstance(row, dict) else type(row).__name__
                 raise DataError(f"unknown chat format (keys: {keys}): {_preview(text)}", where=where,
-                                fix="use messages, conversations (ShareGPT), instruction/output (Alpaca) or "
-                                    "prompt/completion, or set data.format")
+                                fix="use messages (or conversation, as LMSYS and WildChat), conversations (ShareGPT), "
+                                    "instruction/output (Alpaca) or prompt/completion, or set data.format")
             try:
                 messages = normalise(row, row_format)
             except ValueError as exc:
@@ -311,7 +327,9 @@ def load_chats(path: str | Path, fmt: str = "auto", on_bad_lines: str = "error",
                 result.skipped.append({"line": number, "reason": exc.what, "preview": _preview(text)})
                 continue
             raise
-        chat_id = str(row.get("id")) if isinstance(row, dict) and row.get("id") not in (None, "") else f"{source}-{number:05d}"
+        given = next((row.get(k) for k in ("id", "conversation_id") if row.get(k) not in (None, "")), None) \
+            if isinstance(row, dict) else None
+        chat_id = str(given) if given is not None else f"{source}-{number:05d}"
         if chat_id in seen_ids:
             chat_id = f"{chat_id}@{number}"
         seen_ids.add(chat_id)
