@@ -183,6 +183,13 @@ def test_a_tool_call_turn_is_what_the_agent_like_filter_removes(tmp_path):
     assert cur.removed[0]["rule"] == "tool_call_syntax" and cur.removed[0]["turn"] == 1
 
 
+def test_one_chat_saved_as_a_json_list_of_turns_loads_and_a_turn_per_line_is_explained(tmp_path):
+    (tmp_path / "one.json").write_text(json.dumps(CHAT["messages"]))
+    assert [c["messages"] for c in load_chats(tmp_path / "one.json").chats] == [CHAT["messages"]]
+    with pytest.raises(DataError, match=r"(?s)d.jsonl:1: unknown chat format \(keys: content, role\).*each row must be a whole chat"):
+        load_chats(jsonl(tmp_path / "d.jsonl", CHAT["messages"]))
+
+
 def test_a_row_id_is_kept_under_either_name(tmp_path):
     rows = [{"id": "a1", **CHAT}, {"conversation_id": "b2", "conversation": CHAT["messages"]}, CHAT]
     assert [c["id"] for c in load_chats(jsonl(tmp_path / "d.jsonl", rows)).chats] == ["a1", "b2", "raw-00003"]

@@ -254,6 +254,8 @@ def _read_rows(path: Path) -> list[tuple[int, Any, str]]:
                             fix="fix the JSON (a .json file holds one list of rows; use .jsonl for one row per line)") from None
         if isinstance(data, dict):
             data = next((v for v in data.values() if isinstance(v, list)), None) if "messages" not in data else [data]
+        if _role_turns(data) and all(isinstance(t.get("content"), (str, list, type(None))) for t in data):
+            data = [data]   # one chat saved as its list of turns
         if not isinstance(data, list):
             raise DataError("a .json file must hold a list of rows", where=str(path), fix="wrap the rows in [ ... ]")
         return [(i + 1, row, json.dumps(row, ensure_ascii=False)[:200]) for i, row in enumerate(data)]
@@ -314,8 +316,11 @@ def load_chats(path: str | Path, fmt: str = "auto", on_bad_lines: str = "error",
             row_format = fmt if fmt != "auto" else detect_format(row)
             if row_format is None:
                 keys = ", ".join(sorted(row)) if isinstance(row, dict) else type(row).__name__
+                turn = isinstance(row, dict) and "role" in row   # one turn per row: the chat was split up
                 raise DataError(f"unknown chat format (keys: {keys}): {_preview(text)}", where=where,
-                                fix="use messages (or conversation, as LMSYS and WildChat), conversations (ShareGPT), "
+                                fix="each row must be a whole chat: put its turns in one row as "
+                                    '{"messages": [{"role": ..., "content": ...}, ...]}' if turn else
+                                    "use messages (or conversation, as LMSYS and WildChat), conversations (ShareGPT), "
                                     "instruction/output (Alpaca) or prompt/completion, or set data.format")
             try:
                 messages = normalise(row, row_format)
