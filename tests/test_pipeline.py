@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -97,7 +98,7 @@ def test_model_text_is_escaped_in_both_reports(finished):
     assert "&lt;script&gt;window.pwned=1&lt;/script&gt;" in rendered and "\\[click\\]" in md
 
 
-def test_a_version_another_process_is_running_is_left_alone(tmp_path, tiny_model_dir):
+def test_a_version_another_process_is_running_is_left_alone(tmp_path, tiny_model_dir, monkeypatch):
     """A second `molt run` of a version that is running stops before writing anything; once that process has
     ended (here: killed, as by a power cut), the lock is gone and nothing stands in the way."""
     root = make_project(tmp_path, tiny_model_dir)
@@ -111,11 +112,19 @@ def test_a_version_another_process_is_running_is_left_alone(tmp_path, tiny_model
         with pytest.raises(RunError, match="(?s)version tiny is being run by another process.*wait for that run"):
             runner.run_version("tiny", root, progress=False, log=lambda _: None)
         assert sorted(p.name for p in paths.run_dir.iterdir()) == [".lock"]    # no params.yaml, no stage started
+        # a notebook stepped through by hand stops too; one the runner executes (its kernel inherits the variable) goes on
+        with pytest.raises(RunError, match=r"(?s)\(`molt run` or `molt train`\).*then run this notebook"):
+            runs.check_not_running(paths)
+        monkeypatch.setenv(runs.HOLDER_ENV, str(paths.lock_file))
+        runs.check_not_running(paths)
+        monkeypatch.delenv(runs.HOLDER_ENV)
     finally:
         holder.kill()
         holder.wait()
-    with runner.exclusive(paths):                                             # free again
-        assert paths.lock_file.is_file()
+    runs.check_not_running(paths)                                             # only looks: leaves the lock free
+    with runs.exclusive(paths):                                               # free again
+        assert paths.lock_file.is_file() and os.environ[runs.HOLDER_ENV] == str(paths.lock_file)
+    assert runs.HOLDER_ENV not in os.environ
 
 
 def test_a_version_folder_that_cannot_be_written_says_so(tmp_path, tiny_model_dir, monkeypatch):

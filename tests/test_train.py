@@ -201,7 +201,7 @@ def test_accelerate_launch_single_process_cpu(project):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "trained tiny: 1.0 epochs" in result.stdout
     assert (paths.adapter_dir / "adapter_config.json").is_file() and paths.done_marker("02-train").is_file()
-    assert paths.lock_file.is_file()    # molt train held the version's lock, as `molt run` does (runner.exclusive)
+    assert paths.lock_file.is_file()    # molt train held the version's lock, as `molt run` does (runs.exclusive)
 
 
 def test_export_merges_into_a_plain_transformers_model(project):

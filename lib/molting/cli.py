@@ -87,14 +87,14 @@ def _version(version: str):
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from molting import arms, runner, train
+    from molting import arms, runs, train
 
     cfg, paths = _version(args.version)
     if arms.is_prompt_only(cfg):
         print(f"{args.version} is prompt-only (train.enabled: false): nothing to train", file=sys.stderr)
         return 2
-    # the version's lock (runner.exclusive), held by the first process alone under `accelerate launch`
-    lock = runner.exclusive(paths) if os.environ.get("RANK", "0") == "0" else contextlib.nullcontext()
+    # the version's lock (runs.exclusive), held by the first process alone under `accelerate launch`
+    lock = runs.exclusive(paths) if os.environ.get("RANK", "0") == "0" else contextlib.nullcontext()
     with lock:
         figures = train.train_version(cfg, paths)
     print(f"trained {args.version}: {figures['epochs_run']} epochs, best held-out loss {figures['best_heldout_loss']}")

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
-from molting import arms
+from molting import arms, runs
 from molting import params as params_mod
 from molting.display import summary_markdown
 from molting.errors import RunError
@@ -51,30 +50,6 @@ def stage_names(from_stage: str | None, only: str | None) -> list[str]:
     if from_stage:
         return list(STAGES[STAGES.index(find(from_stage)):])
     return list(STAGES)
-
-
-@contextlib.contextmanager
-def exclusive(paths: RunPaths) -> Iterator[None]:
-    """Hold the version's lock file while its stages run: a second `molt run` of the same version (another terminal, a
-    second `make run`) stops at once instead of writing the same checkpoints, data and markers. The operating system
-    drops the lock when its process ends, however it ends, so a killed run never leaves the version locked."""
-    from filelock import FileLock, Timeout
-
-    lock = FileLock(str(paths.lock_file))
-    try:
-        paths.run_dir.mkdir(parents=True, exist_ok=True)
-        lock.acquire(timeout=0)
-    except Timeout:
-        raise RunError(f"version {paths.version} is being run by another process", where=str(paths.run_dir),
-                       fix="wait for that run to end (or stop it), then run this again: two runs of one version "
-                           "would overwrite each other's files") from None
-    except OSError as exc:   # (Timeout is one too) a read-only or full disk: the message the run's own writes would give
-        raise RunError(f"cannot write the file: {exc.strerror or exc}", where=str(paths.lock_file),
-                       fix="free disk space or make the folder writable, then run the same command again") from None
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 def prepare(cfg: Any, paths: RunPaths, force: bool, stages: list[str]) -> None:
@@ -230,7 +205,7 @@ def run_version(version: str, root: Path, *, force: bool = False, from_stage: st
     cfg = params_mod.resolve(version, root)   # bad params fail here, before anything is written
     paths = RunPaths(root, version)
     explicit = bool(from_stage or only)
-    with exclusive(paths):   # one run of a version at a time
+    with runs.exclusive(paths):   # one run of a version at a time
         prepare(cfg, paths, force, stages)
         timings: dict[str, float] = {}
         for index, stage in enumerate(STAGES):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -12,11 +13,12 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from molting.errors import RunError
 
 STAGES = ("01-curate", "02-train", "03-evaluate", "04-report")
+HOLDER_ENV = "MOLTING_HOLDS_LOCK"   # set by `exclusive` to the lock file it holds
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,7 @@ class RunPaths:
 
     @property
     def lock_file(self) -> Path:
-        """Locked while `molt run` works on the version (runner.exclusive); the empty file itself stays."""
+        """Locked while `molt run` works on the version (runs.exclusive); the empty file itself stays."""
         return self.run_dir / ".lock"
 
     @property
@@ -151,6 +153,55 @@ def staging_folder(target: Path) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     os.chmod(staging, default_mode(folder=True))
     return staging
+
+
+@contextlib.contextmanager
+def exclusive(paths: RunPaths) -> Iterator[None]:
+    """Hold the version's lock file while its stages run: a second `molt run` of the same version (another terminal, a
+    second `make run`) stops at once instead of writing the same checkpoints, data and markers. The operating system
+    drops the lock when its process ends, however it ends, so a killed run never leaves the version locked."""
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(paths.lock_file))
+    try:
+        paths.run_dir.mkdir(parents=True, exist_ok=True)
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise _running(paths, "run this again") from None
+    except OSError as exc:   # (Timeout is one too) a read-only or full disk: the message the run's own writes would give
+        raise RunError(f"cannot write the file: {exc.strerror or exc}", where=str(paths.lock_file),
+                       fix="free disk space or make the folder writable, then run the same command again") from None
+    os.environ[HOLDER_ENV] = str(paths.lock_file)   # the stage kernels it starts inherit this: check_not_running
+    try:
+        yield
+    finally:
+        os.environ.pop(HOLDER_ENV, None)
+        lock.release()
+
+
+def check_not_running(paths: RunPaths) -> None:
+    """For a notebook stepped through by hand (JupyterLab): stop if a `molt run` or `molt train` of the version is
+    working on it right now, since both would write the same files. It only looks: several notebooks of one version
+    may be open at once, and a notebook the runner itself executes passes (HOLDER_ENV)."""
+    from filelock import FileLock, Timeout
+
+    if os.environ.get(HOLDER_ENV) == str(paths.lock_file) or not paths.lock_file.is_file():
+        return
+    lock = FileLock(str(paths.lock_file))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise _running(paths, "run this notebook") from None
+    except OSError:
+        return   # a folder it cannot lock in: nothing runs there either
+    lock.release()
+
+
+def _running(paths: RunPaths, then: str) -> RunError:
+    return RunError(f"version {paths.version} is being run by another process (`molt run` or `molt train`)",
+                    where=str(paths.run_dir),
+                    fix=f"wait for that run to end (or stop it), then {then}: two runs of one version would overwrite "
+                        "each other's files")
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
