@@ -69,4 +69,4 @@ lab: setup
 
 # notebooks are committed without outputs
 strip: setup
-	$(VENV)/bin/nbstripout notebooks/*.ipynb
+	$(VENV)/bin/nbstripout --keep-id notebooks/*.ipynb

@@ -29,6 +29,19 @@ def test_committed_notebooks_have_no_outputs_and_a_parameters_cell():
         assert 'version: str = "v2.1"' in code[0].source
 
 
+def test_make_strip_leaves_the_committed_notebooks_as_they_are():
+    """`make strip` (nbstripout) must not rewrite the committed notebooks: without --keep-id it renumbers every
+    cell id ("fact-coverage" -> "27"), a diff of every notebook at each strip."""
+    recipe = next(line for line in (REPO / "Makefile").read_text().splitlines() if "nbstripout" in line)
+    args = recipe.split("nbstripout", 1)[1].split()
+    assert args[-1] == "notebooks/*.ipynb"
+    files = sorted(str(p.relative_to(REPO)) for p in (REPO / "notebooks").glob("*.ipynb"))   # the shell's glob
+    result = subprocess.run([str(Path(sys.executable).parent / "nbstripout"), "--dry-run", *args[:-1], *files], cwd=REPO,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and len(files) == 5, result.stderr
+    assert result.stdout == "", result.stdout                   # "Dry run: would have stripped ..." otherwise
+
+
 def test_kernels_are_reached_over_socket_files_where_their_path_fits(tmp_path, monkeypatch):
     from molting import runner
 
