@@ -26,8 +26,7 @@ from molting.errors import DataError
 
 FORMATS = ("messages", "sharegpt", "alpaca", "prompt_completion")
 SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
-                  "chatgpt": "assistant", "bot": "assistant", "model": "assistant", "system": "system",
-                  "function_call": "function_call", "observation": "observation", "tool": "tool"}
+                  "chatgpt": "assistant", "bot": "assistant", "model": "assistant", "system": "system"}
 ROLES = ("system", "user", "assistant")
 # Tool use in agent logs, written as Hermes-style chat templates (Qwen2.5, Hermes) write it: the call in the assistant's
 # turn, its result in a user turn. The pattern library's tool_call_syntax flags such turns, so curation can see them.
@@ -178,7 +177,7 @@ def check_roles(messages: list[dict]) -> None:
 
 def normalise(row: Any, fmt: str) -> list[dict]:
     """A row in `fmt` as a list of {role, content} messages (raises ValueError saying what is wrong)."""
-    if not isinstance(row, (dict, list)) or isinstance(row, list) and fmt != "messages":
+    if not isinstance(row, dict) and not (fmt == "messages" and isinstance(row, list)):   # a bare list of turns
         raise ValueError(f"the row is {type(row).__name__}, not an object")
     if fmt == "messages":
         turns, field_name = _message_turns(row)
@@ -254,7 +253,7 @@ def _read_rows(path: Path) -> list[tuple[int, Any, str]]:
                             fix="fix the JSON (a .json file holds one list of rows; use .jsonl for one row per line)") from None
         if isinstance(data, dict):
             data = next((v for v in data.values() if isinstance(v, list)), None) if "messages" not in data else [data]
-        if _role_turns(data) and all(isinstance(t.get("content"), (str, list, type(None))) for t in data):
+        if _role_turns(data):
             data = [data]   # one chat saved as its list of turns
         if not isinstance(data, list):
             raise DataError("a .json file must hold a list of rows", where=str(path), fix="wrap the rows in [ ... ]")

@@ -105,17 +105,17 @@ def kernel_config() -> dict:
     runtime folder (created for this user alone where missing): left to itself, jupyter_client names them
     "kernel-ipc-<n>" in the working directory, i.e. the project's root, where a killed run leaves them behind and two
     runs started at once in one project could pick the same names. TCP where that folder cannot be created."""
-    transport = kernel_transport()
-    if transport == "ipc":
-        from jupyter_core.paths import jupyter_runtime_dir
-        from jupyter_core.utils import ensure_dir_exists
+    if kernel_transport() == "tcp":
+        return {"transport": "tcp"}
+    from jupyter_core.paths import jupyter_runtime_dir
+    from jupyter_core.utils import ensure_dir_exists
 
-        try:
-            ensure_dir_exists(jupyter_runtime_dir(), mode=0o700)
-        except OSError:
-            return {"transport": "tcp"}
-        return {"transport": "ipc", "ip": os.path.join(jupyter_runtime_dir(), f"molting-{uuid.uuid4().hex}-ipc")}
-    return {"transport": transport}
+    runtime = jupyter_runtime_dir()
+    try:
+        ensure_dir_exists(runtime, mode=0o700)
+    except OSError:
+        return {"transport": "tcp"}
+    return {"transport": "ipc", "ip": os.path.join(runtime, f"molting-{uuid.uuid4().hex}-ipc")}
 
 
 def execute_notebook(source: Path, target: Path, parameters: dict, root: Path, progress: bool) -> None:

@@ -169,8 +169,7 @@ def exclusive(paths: RunPaths) -> Iterator[None]:
     except Timeout:
         raise _running(paths, "run this again") from None
     except OSError as exc:   # (Timeout is one too) a read-only or full disk: the message the run's own writes would give
-        raise RunError(f"cannot write the file: {exc.strerror or exc}", where=str(paths.lock_file),
-                       fix="free disk space or make the folder writable, then run the same command again") from None
+        raise cannot_write(paths.lock_file, exc) from None
     os.environ[HOLDER_ENV] = str(paths.lock_file)   # the stage kernels it starts inherit this: check_not_running
     try:
         yield
@@ -204,6 +203,12 @@ def _running(paths: RunPaths, then: str) -> RunError:
                         "each other's files")
 
 
+def cannot_write(path: Path, exc: OSError, also: str = "", what: str = "the file",
+                 fix: str = "free disk space or make the folder writable, then run the same command again") -> RunError:
+    """The error for a write the disk refused (full, read-only, a file where a folder should be)."""
+    return RunError(f"cannot write {what}: {exc.strerror or exc}", where=str(path), fix=f"{fix} {also}".strip())
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write via a temp file in the same folder and rename, so a reader never sees half a file."""
     path = Path(path)
@@ -221,9 +226,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except OSError as exc:
         if tmp:
             Path(tmp).unlink(missing_ok=True)
-        raise RunError(f"cannot write the file: {exc.strerror or exc}", where=str(path),
-                       fix="free disk space or make the folder writable, then run the same command again "
-                           "(the previous version of this file, if any, is untouched)") from None
+        raise cannot_write(path, exc, "(the previous version of this file, if any, is untouched)") from None
     except BaseException:
         if tmp:
             Path(tmp).unlink(missing_ok=True)

@@ -20,9 +20,9 @@ from typing import Any
 
 from molting.advice import fit_diagnosis
 from molting.chat import IGNORE, build_dataset, uncut_example
-from molting.errors import ModelError, RunError
+from molting.errors import ModelError
 from molting.precision import cpu_supports_bf16, store_frozen_linears_in_bf16
-from molting.runs import RunPaths, atomic_write_text, swap_in_folder, write_json
+from molting.runs import RunPaths, atomic_write_text, cannot_write, staging_folder, swap_in_folder, write_json
 from molting.seeds import training_seed
 
 CHECKPOINT_MARKER = "molting-complete.json"
@@ -480,27 +480,26 @@ def export_merged(cfg: Any, paths: RunPaths, out: Path) -> Path:
         raise ModelError("this version has no trained adapter", where=str(paths.adapter_dir),
                          fix=f"run `molt run {paths.version}` first")
     out = Path(out)
-    tmp = out.with_name(f".{out.name}.tmp")
 
-    def unwritable(exc: OSError) -> RunError:
-        shutil.rmtree(tmp, ignore_errors=True)
-        return RunError(f"cannot write the merged model: {exc.strerror or exc}", where=str(out),
-                        fix="give --out a folder you can write to, with room for the model (a folder already there "
-                            "is replaced only once the new one is complete)")
+    def unwritable(exc: OSError) -> Exception:
+        return cannot_write(out, exc, what="the merged model", fix="give --out a folder you can write to, with room for "
+                            "the model (a folder already there is replaced only once the new one is complete)")
 
     try:   # before the model is loaded and merged: a folder that cannot be written fails at once
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
+        staging = staging_folder(out)
     except OSError as exc:
         raise unwritable(exc) from None
-    source = models.source_for(cfg)
-    tokenizer = models.load_tokenizer(source, cfg.model.trust_remote_code)
-    merged = PeftModel.from_pretrained(models.load_model(source, trust_remote_code=cfg.model.trust_remote_code),
-                                       str(paths.adapter_dir)).merge_and_unload()
     try:
-        merged.save_pretrained(str(tmp), safe_serialization=True)
-        tokenizer.save_pretrained(str(tmp))
-        swap_in_folder(tmp, out)
-    except OSError as exc:
-        raise unwritable(exc) from None
+        source = models.source_for(cfg)
+        tokenizer = models.load_tokenizer(source, cfg.model.trust_remote_code)
+        merged = PeftModel.from_pretrained(models.load_model(source, trust_remote_code=cfg.model.trust_remote_code),
+                                           str(paths.adapter_dir)).merge_and_unload()
+        try:
+            merged.save_pretrained(str(staging), safe_serialization=True)
+            tokenizer.save_pretrained(str(staging))
+            swap_in_folder(staging, out)
+        except OSError as exc:
+            raise unwritable(exc) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)   # swapped in (gone) once complete; otherwise half written
     return out
