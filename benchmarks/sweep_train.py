@@ -34,6 +34,8 @@ CONFIGS = {
     "lr2e-3-all-pack": {"learning_rate": 2e-3, "target_modules": "all-linear", "packing": True},
     "lr2e-3-all-r32": {"learning_rate": 2e-3, "target_modules": "all-linear", "lora_r": 32, "lora_alpha": 64},
     "lr2e-3-all-r64": {"learning_rate": 2e-3, "target_modules": "all-linear", "lora_r": 64, "lora_alpha": 128},
+    "lr2e-3-all-top15": {"learning_rate": 2e-3, "target_modules": "all-linear", "lora_layers": 15},
+    "lr2e-3-all-top20": {"learning_rate": 2e-3, "target_modules": "all-linear", "lora_layers": 20},
 }
 
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from molting import advice, chat, models, params, preflight, runs, train
-from molting.errors import ModelError, RunError
+from molting.errors import ModelError, ParamsError, RunError
 
 
 
@@ -97,6 +97,31 @@ def _setup(project: Path, version: str = "tiny"):
     train_set, _ = chat.build_dataset(chats[:8], tokenizer, 64, "")
     heldout_set, _ = chat.build_dataset(chats[8:], tokenizer, 64, "")
     return cfg, paths, source, tokenizer, train_set, heldout_set
+
+
+def test_lora_layers_adapts_the_last_layers_and_runs_the_ones_below_forward_only(project):
+    cfg, paths, source, tokenizer, train_set, heldout_set = _setup(project)
+
+    def adapted(last):
+        cfg["train"]["lora_layers"] = last
+        model = train.attach_lora(models.load_model(source), cfg.train, "none", seed=0)
+        names = [n for n, p in model.named_parameters() if p.requires_grad]
+        return model, sorted({int(n.split(".layers.")[1].split(".")[0]) for n in names}), names
+
+    model, layers, names = adapted(1)
+    assert layers == [1]                                               # the tiny Llama's last of two layers
+    assert {n.split(".layers.1.")[1] for n in names} == {n.split(".layers.1.")[1] for n in adapted(None)[2] if ".layers.1." in n}
+    assert adapted(2)[1] == adapted(None)[1] == [0, 1]                 # as many as the model has: every layer
+    # a training step: the frozen layer below computes no gradient (its output needs none), the adapted one does
+    outputs = {}
+    train.decoder_layers(model)[0].register_forward_hook(lambda m, i, out: outputs.setdefault("below", out))
+    batch = train.TrainedPositionsCollator(tokenizer, packing=False)([train_set[0], train_set[1]])
+    model(**batch).loss.backward()
+    assert outputs["below"].requires_grad is False
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for n, p in model.named_parameters() if "lora_B" in n)
+    with pytest.raises(ParamsError, match="train.lora_layers is 3 but the model has 2 decoder layers") as err:
+        adapted(3)
+    assert err.value.where == "train.lora_layers" and "from 1 to 2" in err.value.fix
 
 
 def test_lora_moves_adapters_and_freezes_base(project):

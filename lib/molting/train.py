@@ -20,7 +20,7 @@ from typing import Any
 
 from molting.advice import fit_diagnosis
 from molting.chat import IGNORE, build_dataset, uncut_example
-from molting.errors import ModelError
+from molting.errors import ModelError, ParamsError
 from molting.precision import cpu_supports_bf16, store_frozen_linears_in_bf16
 from molting.runs import RunPaths, atomic_write_text, cannot_write, staging_folder, swap_in_folder, write_json
 from molting.seeds import training_seed
@@ -101,22 +101,24 @@ def compile_decoder_layers(model: Any) -> int:
     """
     import torch
 
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    names = set(getattr(base, "_no_split_modules", None) or [])
-    layers = [m for m in base.modules() if type(m).__name__ in names]
+    layers = decoder_layers(model)
     for layer in layers:
         layer.compile(dynamic=True)
-    if layers:
-        # The frozen embeddings' output needs no grad, every later layer's input does: dynamo guards on that and
-        # compiled the first layer's training graph apart. Marked while grad is on (not under no_grad: that
-        # would split the held-out graph instead), the layers share one training graph: the first step of a cold
-        # compile 30 s against 48 s for the bundled model on 2 cores, later steps unchanged (2026-12-07).
-        # transformers' enable_input_require_grads marks it under no_grad too.
+    # The first layer with trainable weights: the layers below it run forward only (train.lora_layers)
+    first = next((i for i, layer in enumerate(layers) if any(p.requires_grad for p in layer.parameters())), None)
+    if first is not None:
+        # That layer's input is the frozen output of the embeddings (or of the frozen layers below), which needs
+        # no grad; every later layer's input does: dynamo guards on that and compiled the first layer's training
+        # graph apart. Marked while grad is on (not under no_grad: that would split the held-out graph instead),
+        # the adapted layers share one training graph: the first step of a cold compile 30 s against 48 s for
+        # the bundled model on 2 cores, later steps unchanged (2026-12-07). transformers'
+        # enable_input_require_grads marks it under no_grad too.
         def input_requires_grad(module: Any, inputs: Any, output: Any) -> None:
             if torch.is_grad_enabled():
-                output.requires_grad_(True)
+                (output[0] if isinstance(output, tuple) else output).requires_grad_(True)
 
-        base.get_input_embeddings().register_forward_hook(input_requires_grad)
+        below = layers[first - 1] if first else model.get_input_embeddings()
+        below.register_forward_hook(input_requires_grad)
     return len(layers)
 
 
@@ -241,9 +243,39 @@ def attach_lora(model: Any, train_cfg: Any, quantization: str, seed: int | None 
         torch.manual_seed(seed)
     if quantization in ("4bit", "8bit"):
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+    targets, layers = train_cfg.target_modules, adapted_layers(model, train_cfg.lora_layers)
+    if layers is not None and targets == "all-linear":
+        targets = linear_module_names(model)   # peft takes layers_to_transform with a list of names only
     lora = LoraConfig(r=train_cfg.lora_r, lora_alpha=train_cfg.lora_alpha, lora_dropout=train_cfg.lora_dropout,
-                      target_modules=train_cfg.target_modules, task_type="CAUSAL_LM", bias="none")
+                      target_modules=targets, layers_to_transform=layers, task_type="CAUSAL_LM", bias="none")
     return get_peft_model(model, lora)
+
+
+def decoder_layers(model: Any) -> list[Any]:
+    """The model's decoder layers in order: the classes transformers names in `_no_split_modules`."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    names = set(getattr(base, "_no_split_modules", None) or [])
+    return [m for m in base.modules() if type(m).__name__ in names]
+
+
+def adapted_layers(model: Any, last: int | None) -> list[int] | None:
+    """Indices of the decoder layers that get adapters for `train.lora_layers` (None: every layer)."""
+    if last is None:
+        return None
+    total = len(decoder_layers(model))
+    if last > total:
+        raise ParamsError(f"train.lora_layers is {last} but the model has {total} decoder layers", where="train.lora_layers",
+                          fix=f"give a number from 1 to {total}, or null for every layer")
+    return None if last == total else list(range(total - last, total))
+
+
+def linear_module_names(model: Any) -> list[str]:
+    """The names of the model's linear layers but the output head: what peft's "all-linear" selects."""
+    import torch
+
+    head = model.get_output_embeddings()
+    return sorted({name.rsplit(".", 1)[-1] for name, module in model.named_modules()
+                   if isinstance(module, torch.nn.Linear) and module is not head})
 
 
 def count_params(model: Any) -> tuple[int, int]:
