@@ -105,7 +105,6 @@ def worker_trl(args, train_chats, heldout_chats, out: Path) -> dict:
     """A plain TRL script: SFTTrainer with SFTConfig defaults, the same LoRA config, epochs and data."""
     import datasets
     import torch
-    from peft import LoraConfig
     from trl import SFTConfig, SFTTrainer
 
     from molting import models, params, train
@@ -118,9 +117,7 @@ def worker_trl(args, train_chats, heldout_chats, out: Path) -> dict:
         [{"messages": [{"role": "system", "content": ""}, *c["messages"]]} for c in chats])
     config = SFTConfig(output_dir=str(out / "trl"), num_train_epochs=args.epochs, report_to="none", save_strategy="no",
                        use_cpu=args.device == "cpu", logging_steps=10)
-    targets = cfg.train.target_modules   # "all-linear" is a name peft knows, not a list of module names
-    lora = LoraConfig(r=cfg.train.lora_r, lora_alpha=cfg.train.lora_alpha, lora_dropout=cfg.train.lora_dropout,
-                      target_modules=targets if isinstance(targets, str) else list(targets), task_type="CAUSAL_LM")
+    lora = train.lora_config(model, cfg.train)   # the same adapters as Molting's
     trainer = SFTTrainer(model=model, args=config, train_dataset=to_rows(train_chats), processing_class=tokenizer,
                          peft_config=lora)
     non_pad = sum(sum(row["attention_mask"]) if "attention_mask" in row else len(row["input_ids"])

@@ -129,7 +129,7 @@ def _normalise_turns(turns: Any, role_key: str, text_key: str, role_map: dict[st
         if not isinstance(turn, dict):
             raise ValueError(f"turn {i} of `{field_name}` is {type(turn).__name__}, not an object")
         calls = turn.get("tool_calls") or ([turn["function_call"]] if isinstance(turn.get("function_call"), dict) else [])
-        if role_key not in turn or text_key not in turn and not calls:
+        if role_key not in turn or (text_key not in turn and not calls):
             raise ValueError(f"turn {i} of `{field_name}` lacks `{role_key}` or `{text_key}`")
         raw_role = str(turn[role_key]).strip().lower()
         role = role_map.get(raw_role, raw_role) if role_map else raw_role

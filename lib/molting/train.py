@@ -237,18 +237,25 @@ def attach_lora(model: Any, train_cfg: Any, quantization: str, seed: int | None 
     """Wrap the model with LoRA adapters (after k-bit preparation for QLoRA); `seed` fixes their random init
     (the training seed: seed replicas differ in it)."""
     import torch
-    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+    from peft import get_peft_model, prepare_model_for_kbit_training
 
     if seed is not None:
         torch.manual_seed(seed)
     if quantization in ("4bit", "8bit"):
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+    return get_peft_model(model, lora_config(model, train_cfg))
+
+
+def lora_config(model: Any, train_cfg: Any) -> Any:
+    """The peft LoraConfig the params `train` section asks for on this model."""
+    from peft import LoraConfig
+
     targets, layers = train_cfg.target_modules, adapted_layers(model, train_cfg.lora_layers)
     if layers is not None and targets == "all-linear":
         targets = linear_module_names(model)   # peft takes layers_to_transform with a list of names only
-    lora = LoraConfig(r=train_cfg.lora_r, lora_alpha=train_cfg.lora_alpha, lora_dropout=train_cfg.lora_dropout,
-                      target_modules=targets, layers_to_transform=layers, task_type="CAUSAL_LM", bias="none")
-    return get_peft_model(model, lora)
+    return LoraConfig(r=train_cfg.lora_r, lora_alpha=train_cfg.lora_alpha, lora_dropout=train_cfg.lora_dropout,
+                      target_modules=targets if isinstance(targets, str) else list(targets), layers_to_transform=layers,
+                      task_type="CAUSAL_LM", bias="none")
 
 
 def decoder_layers(model: Any) -> list[Any]:
