@@ -223,6 +223,13 @@ def schedule(train_cfg: Any, n_chats: int, world_size: int = 1) -> dict:
             "epochs_planned": round(train_cfg.max_steps / per_epoch, 2), "eval_strategy": "steps", "eval_steps": every}
 
 
+# What the CPU figure is, as the report shows it: the peak RSS counts freed memory that molting's allocator tuning
+# keeps (molting/__init__.py), so one reading says little: six identical 60-step runs peaked at 3.5-5.1 GiB
+# (RESULTS.md, training sweep, 2026-12-07)
+CPU_PEAK_KIND = ("process peak RSS: counts freed memory the allocator keeps, so identical CPU runs differ by up to "
+                 "~40%")
+
+
 def peak_memory_mb(device: str) -> float:
     """GPU max_memory_allocated, or the process's peak RSS on CPU, in MiB."""
     import torch
@@ -397,7 +404,7 @@ def train(model: Any, tokenizer: Any, train_set: Any, heldout_set: Any, cfg: Any
         "train_tokens_per_epoch": int(sum(train_set["length"])),
         "tokens_per_s": round(tokens_this_session / wall, 1) if wall > 0 else None,
         "peak_memory_mb": round(peak_memory_mb(plan.device), 1),
-        "peak_memory_kind": "GPU max_memory_allocated" if plan.device == "cuda" else "process peak RSS",
+        "peak_memory_kind": "GPU max_memory_allocated" if plan.device == "cuda" else CPU_PEAK_KIND,
         "trainable_params": trainable,
         "total_params": total,
         "torch_threads": torch.get_num_threads(),
