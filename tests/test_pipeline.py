@@ -127,6 +127,29 @@ def test_a_version_another_process_is_running_is_left_alone(tmp_path, tiny_model
     assert runs.HOLDER_ENV not in os.environ
 
 
+def test_a_phase_report_another_process_is_making_is_left_alone(finished_tiny):
+    """A second `molt report --phase` of a name being made stops before its kernel starts: the two would execute into
+    the same notebook and swap in their own reports/<name>/ over each other's."""
+    root = finished_tiny.root
+    lock_file = runs.phase_lock_file(root, "phase-t")
+    report = (root / "reports" / "phase-t" / "report.html").read_bytes()
+    notebook = (root / "runs" / "_phases" / "phase-t.ipynb").read_bytes()
+    holder = subprocess.Popen([sys.executable, "-c", "import sys; from filelock import FileLock; "
+                               f"lock = FileLock({str(lock_file)!r}); lock.acquire(); print('held', flush=True); sys.stdin.read()"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        with pytest.raises(RunError, match=r"(?s)phase report phase-t is being made by another process.*wait for it"):
+            runner.run_phase("phase-t", ["tiny"], root, progress=False)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (root / "reports" / "phase-t" / "report.html").read_bytes() == report       # nothing overwritten
+    assert (root / "runs" / "_phases" / "phase-t.ipynb").read_bytes() == notebook
+    with runs.exclusive_phase(root, "phase-t"):                                        # free once the holder is gone
+        assert lock_file.is_file()
+
+
 def test_a_version_folder_that_cannot_be_written_says_so(tmp_path, tiny_model_dir, monkeypatch):
     root = make_project(tmp_path, tiny_model_dir)
 

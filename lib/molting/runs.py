@@ -13,7 +13,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from molting.errors import RunError
 
@@ -160,21 +160,51 @@ def exclusive(paths: RunPaths) -> Iterator[None]:
     """Hold the version's lock file while its stages run: a second `molt run` of the same version (another terminal, a
     second `make run`) stops at once instead of writing the same checkpoints, data and markers. The operating system
     drops the lock when its process ends, however it ends, so a killed run never leaves the version locked."""
+    with _holding(paths.lock_file, paths.run_dir, lambda: _running(paths, "run this again")):
+        os.environ[HOLDER_ENV] = str(paths.lock_file)   # the stage kernels it starts inherit this: check_not_running
+        try:
+            yield
+        finally:
+            os.environ.pop(HOLDER_ENV, None)
+
+
+def phase_lock_file(root: Path, name: str) -> Path:
+    """Locked while a phase report is made (runs/_phases/<name>.lock, beside its executed notebook)."""
+    return Path(root) / "runs" / "_phases" / f"{name}.lock"
+
+
+@contextlib.contextmanager
+def exclusive_phase(root: Path, name: str) -> Iterator[None]:
+    """Hold a phase report's lock while it is made: a second `molt report --phase <name>` at the same time would
+    execute into the same notebook and swap in its own reports/<name>/ over the first's."""
+    lock_file = phase_lock_file(root, name)
+
+    def busy() -> RunError:
+        return RunError(f"the phase report {name} is being made by another process (`molt report --phase {name}`)",
+                        where=str(lock_file.parent),
+                        fix="wait for it to end (or stop it), then run this again: the two would overwrite each other's "
+                            f"runs/_phases/{name}.ipynb and reports/{name}/")
+
+    with _holding(lock_file, lock_file.parent, busy):
+        yield
+
+
+@contextlib.contextmanager
+def _holding(lock_file: Path, folder: Path, busy: Callable[[], RunError]) -> Iterator[None]:
+    """Hold `lock_file` (created in `folder`) or raise busy() at once where another process holds it."""
     from filelock import FileLock, Timeout
 
-    lock = FileLock(str(paths.lock_file))
+    lock = FileLock(str(lock_file))
     try:
-        paths.run_dir.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
         lock.acquire(timeout=0)
     except Timeout:
-        raise _running(paths, "run this again") from None
+        raise busy() from None
     except OSError as exc:   # (Timeout is one too) a read-only or full disk: the message the run's own writes would give
-        raise cannot_write(paths.lock_file, exc) from None
-    os.environ[HOLDER_ENV] = str(paths.lock_file)   # the stage kernels it starts inherit this: check_not_running
+        raise cannot_write(lock_file, exc) from None
     try:
         yield
     finally:
-        os.environ.pop(HOLDER_ENV, None)
         lock.release()
 
 
