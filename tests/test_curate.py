@@ -197,9 +197,13 @@ def test_synthetic_chats_are_filtered_deduped_and_tagged(cfg, library):
     assert curate.source_mix(result.train)["synthetic"] == 1
 
 
-def test_same_input_gives_byte_identical_outputs(cfg, library, tmp_path):
+def test_same_input_gives_byte_identical_outputs(cfg, library, tmp_path, monkeypatch):
     digests = []
     for attempt in range(2):
+        if attempt == 1:   # the second time in two worker processes, as an input of 20,000 chats or more would be
+            monkeypatch.setattr(curate, "PARALLEL_MIN_CHATS", 1)
+            monkeypatch.setenv(curate.WORKERS_ENV, "2")
+            assert curate.scan_workers(484) == 2
         loaded = load_chats(SAMPLE / "raw.jsonl")
         result = curate.curate(loaded.chats, cfg, library=library, persona=persona())
         paths = runs.RunPaths(tmp_path / str(attempt), "v")
@@ -208,6 +212,26 @@ def test_same_input_gives_byte_identical_outputs(cfg, library, tmp_path):
     assert digests[0] == digests[1]
     summary = json.loads(paths.curation_json.read_text())
     assert summary["sentence_leakage"]["held-out"]["shared_with_train"] == 0 and summary["sentence_leakage"]["min_words"] == 4
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1"])
+def test_a_bad_worker_count_names_the_variable(value, monkeypatch):
+    monkeypatch.setenv(curate.WORKERS_ENV, value)
+    with pytest.raises(DataError, match=r"(?s)MOLTING_WORKERS: .* is not a number of worker processes.*whole number >= 1"):
+        curate.scan_workers(100_000)
+
+
+def test_where_worker_processes_cannot_start_the_scan_runs_here_and_says_so(library, monkeypatch):
+    import concurrent.futures
+
+    def refuse(*args, **kwargs):
+        raise OSError(38, "Function not implemented")      # e.g. a sandbox without POSIX semaphores
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", refuse)
+    chats, terms = fresh_chats()[:40], curate.persona_terms(persona())
+    with pytest.warns(RuntimeWarning, match="could not scan in 2 worker processes.*MOLTING_WORKERS=1"):
+        scans = curate.scan_chats(chats, library, terms, workers=2)
+    assert scans == curate.scan_chats(chats, library, terms, workers=1) and any(hit for _, hit in scans)
 
 
 class MarksRepos:
