@@ -222,12 +222,12 @@ def test_a_bad_worker_count_names_the_variable(value, monkeypatch):
 
 
 def test_where_worker_processes_cannot_start_the_scan_runs_here_and_says_so(library, monkeypatch):
-    import concurrent.futures
+    import joblib
 
     def refuse(*args, **kwargs):
         raise OSError(38, "Function not implemented")      # e.g. a sandbox without POSIX semaphores
 
-    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", refuse)
+    monkeypatch.setattr(joblib, "Parallel", refuse)
     chats, terms = fresh_chats()[:40], curate.persona_terms(persona())
     with pytest.warns(RuntimeWarning, match="could not scan in 2 worker processes.*MOLTING_WORKERS=1"):
         scans = curate.scan_chats(chats, library, terms, workers=2)

@@ -159,9 +159,11 @@ def filter_agent_like(chats: list[dict], library: Any, cur: Curation,
 
 # From this many chats up, `scan_chats` runs in worker processes, one per CPU core (MOLTING_WORKERS sets how many;
 # 1: none). The richness score and the pattern scan are independent per chat and ~80% of curating 100k chats; on
-# 2 cores they took 27.7 s in one process and 14.2 s in two (forkserver; fork 15.3 s, spawn 17.0 s; 2026-12-07).
-# A plain process pool rather than `datasets.map(num_proc=2)`, which took 16.5 s for the same scan and needs the
-# hits flattened into Arrow columns. Below the threshold, starting workers costs more than it saves.
+# 2 cores the scan took 30.2 s in one process and 14-17 s in two (2026-12-07 18:05). The workers are joblib's (loky),
+# as scikit-learn's are: a pool of the standard library's forkserver or spawn kind was as fast but runs the caller's
+# script again in every worker where it lacks an `if __name__ == "__main__":` guard, and fork is unsafe once torch
+# or tokenizers have started threads. `datasets.map(num_proc=2)` took 16.5 s and needs the hits flattened into
+# Arrow columns. Below the threshold, starting workers costs more than it saves.
 PARALLEL_MIN_CHATS = 20_000
 WORKERS_ENV = "MOLTING_WORKERS"
 
@@ -191,24 +193,22 @@ def scan_chats(chats: list[dict], library: Any, terms: list[str],
     workers = scan_workers(len(chats)) if workers is None else workers
     if workers <= 1 or len(chats) < 2:
         return _scan_part(chats, library, terms)
-    import concurrent.futures
-    import concurrent.futures.process
-    import functools
-    import multiprocessing
+    from concurrent.futures.process import BrokenProcessPool
 
-    # only what the scan reads travels to the workers; contiguous parts, a few per worker to even out their load
+    from joblib import Parallel, delayed
+
+    # only what the scan reads travels to the workers, in one contiguous part each (the library, ~2 MB pickled, goes
+    # with every part)
     light = [{"messages": chat["messages"]} for chat in chats]
-    size = -(-len(light) // (workers * 4))
+    size = -(-len(light) // workers)
     parts = [light[i:i + size] for i in range(0, len(light), size)]
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     try:
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
-            done = pool.map(functools.partial(_scan_part, library=library, terms=terms), parts)
-            return [row for part in done for row in part]
-    except (OSError, concurrent.futures.process.BrokenProcessPool) as exc:   # no processes allowed, a worker killed
+        done = Parallel(n_jobs=workers, backend="loky")(delayed(_scan_part)(part, library, terms) for part in parts)
+    except (OSError, BrokenProcessPool) as exc:   # no processes allowed here, or a worker killed (memory)
         warnings.warn(f"curation could not scan in {workers} worker processes ({exc!r}); scanning in this one "
                       f"instead (set {WORKERS_ENV}=1 to skip the attempt)", RuntimeWarning, stacklevel=2)
         return _scan_part(chats, library, terms)
+    return [row for part in done for row in part]
 
 
 def detector_flags(chats: list[dict], detector: Any) -> dict[str, tuple[float, int, str, str]]:
