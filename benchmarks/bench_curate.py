@@ -6,7 +6,8 @@ Chats are made from the sample data with small random edits (so most are distinc
 and near duplicates and the sample's own agent-like share). Prints the time per size, the
 10k -> 100k growth ratio (10.0 = linear) and the target (100k in <= 30 s on 2 cores). From 20,000 chats up
 the richness score and the pattern scan run in one worker process per core (curate.scan_chats; MOLTING_WORKERS=1
-keeps them in one process), so the 100k size uses both cores and the 10k size one.
+keeps them in one process), so the 100k size uses both cores and the 10k size one. Then the strip arm's mode
+(curate.mode: strip) at the large size, which has no target.
 """
 
 from __future__ import annotations
@@ -84,6 +85,13 @@ def main() -> int:
     if not args.quick:
         verdict = "meets" if t_large <= 30 else "MISSES"
         print(f"target: 100k in <= 30 s on 2 cores -> {t_large:.1f} s ({verdict} the target)")
+    # the strip arm's mode (v2.1-strip): every hit of every reply found and its sentences cut, not only the first hit
+    strip_cfg = params.resolve("v2.1-strip", ROOT)
+    strip_cfg["root"] = str(ROOT)
+    n = small if args.quick else large
+    t_strip, kept_strip = run(n, strip_cfg, curate.library_for(strip_cfg), persona)
+    print(f"strip mode (v2.1-strip), {n:,} chats: {t_strip:.2f} s, {kept_strip:,} kept, "
+          f"{curate.scan_workers(n)} scan process(es) (no target)")
     return 0
 
 

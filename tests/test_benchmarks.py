@@ -31,7 +31,7 @@ def test_bench_filter():
 
 def test_bench_curate():
     out = bench("bench_curate.py")
-    assert "| 1,000 |" in out and "| 10,000 |" in out and "growth" in out
+    assert "| 1,000 |" in out and "| 10,000 |" in out and "growth" in out and "strip mode (v2.1-strip), 1,000 chats" in out
 
 
 def test_bench_dedup():

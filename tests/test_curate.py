@@ -231,7 +231,7 @@ def test_where_worker_processes_cannot_start_the_scan_runs_here_and_says_so(libr
     chats, terms = fresh_chats()[:40], curate.persona_terms(persona())
     with pytest.warns(RuntimeWarning, match="could not scan in 2 worker processes.*MOLTING_WORKERS=1"):
         scans = curate.scan_chats(chats, library, terms, workers=2)
-    assert scans == curate.scan_chats(chats, library, terms, workers=1) and any(hit for _, hit in scans)
+    assert scans == curate.scan_chats(chats, library, terms, workers=1) and any(scan.hit for scan in scans)
 
 
 class MarksRepos:

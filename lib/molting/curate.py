@@ -14,7 +14,7 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Union
+from typing import Any, Callable, NamedTuple, Union
 
 from pydantic import Field, StrictInt, StrictStr
 
@@ -182,32 +182,45 @@ def scan_workers(count: int) -> int:
     return 1 if count < PARALLEL_MIN_CHATS else max(1, min(workers, count * 4 // PARALLEL_MIN_CHATS))
 
 
-def _scan_part(part: list[dict], library: Any, terms: list[str]) -> list[tuple[float, tuple[int, Any] | None]]:
-    return [(quality_score(chat, terms), first_hit(chat, library) if library is not None else None) for chat in part]
+class Scan(NamedTuple):
+    """What `scan_chats` finds in one chat."""
+
+    quality: float                      # quality_score of the chat as loaded
+    hit: tuple[int, Any] | None         # mode "filter": first_hit
+    stripped: tuple[list[dict], list[dict], Any] | None   # mode "strip": strip_chat
 
 
-def scan_chats(chats: list[dict], library: Any, terms: list[str],
-               workers: int | None = None) -> list[tuple[float, tuple[int, Any] | None]]:
-    """Per chat, in order: its richness score (`quality_score`) and, where a library is given, its `first_hit`;
-    in `workers` processes (default `scan_workers`) for a large input. The result is the same either way."""
+def _scan_part(part: list[dict], library: Any, terms: list[str], mode: str, min_words: int) -> list[Scan]:
+    return [Scan(quality_score(chat, terms),
+                 first_hit(chat, library) if library is not None and mode == "filter" else None,
+                 strip_chat(chat, library, min_words) if library is not None and mode == "strip" else None)
+            for chat in part]
+
+
+def scan_chats(chats: list[dict], library: Any, terms: list[str], mode: str = "filter", min_words: int = 0,
+               workers: int | None = None) -> list[Scan]:
+    """Per chat, in order: its richness score (`quality_score`) and, where a library is given, its `first_hit`
+    (mode "filter") or its `strip_chat` (mode "strip", `min_words` as there); in `workers` processes (default
+    `scan_workers`) for a large input. The result is the same either way."""
     workers = scan_workers(len(chats)) if workers is None else workers
     if workers <= 1 or len(chats) < 2:
-        return _scan_part(chats, library, terms)
+        return _scan_part(chats, library, terms, mode, min_words)
     from concurrent.futures.process import BrokenProcessPool
 
     from joblib import Parallel, delayed
 
     # only what the scan reads travels to the workers, in one contiguous part each (the library, ~2 MB pickled, goes
     # with every part)
-    light = [{"messages": chat["messages"]} for chat in chats]
+    light = [{"id": chat["id"], "messages": chat["messages"]} for chat in chats]
     size = -(-len(light) // workers)
     parts = [light[i:i + size] for i in range(0, len(light), size)]
     try:
-        done = Parallel(n_jobs=workers, backend="loky")(delayed(_scan_part)(part, library, terms) for part in parts)
+        done = Parallel(n_jobs=workers, backend="loky")(delayed(_scan_part)(part, library, terms, mode, min_words)
+                                                         for part in parts)
     except (OSError, BrokenProcessPool) as exc:   # no processes allowed here, or a worker killed (memory)
         warnings.warn(f"curation could not scan in {workers} worker processes ({exc!r}); scanning in this one "
                       f"instead (set {WORKERS_ENV}=1 to skip the attempt)", RuntimeWarning, stacklevel=2)
-        return _scan_part(chats, library, terms)
+        return _scan_part(chats, library, terms, mode, min_words)
     return [row for part in done for row in part]
 
 
@@ -293,22 +306,31 @@ def strip_reply(text: str, hits: list[Any]) -> tuple[str, list[tuple[str, Any]]]
     return re.sub(r"\n\s*\n(\s*\n)+", "\n\n", "\n".join(lines)).strip(), cut
 
 
-def strip_agent_like(chats: list[dict], library: Any, min_words: int, cur: Curation) -> list[dict]:
+def strip_chat(chat: dict, library: Any, min_words: int) -> tuple[list[dict], list[dict], tuple[int, int, Any] | None]:
+    """The chat's messages with the agent-like sentences cut out of its replies, the cuts, and (turn, words left,
+    first hit) for the first reply left shorter than `min_words` (None: every reply keeps enough)."""
+    messages, cuts, too_short = [], [], None
+    for turn, message in enumerate(chat["messages"]):
+        if message["role"] != "assistant":
+            messages.append(message)
+            continue
+        text, cut = strip_reply(message["content"], library.scan(message["content"]))
+        cuts += [{"id": chat["id"], "turn": turn, "rule": hit.rule, "category": hit.category, "matched": hit.matched,
+                  "sentence": sentence} for sentence, hit in cut]
+        if cut and len(text.split()) < min_words and too_short is None:
+            too_short = (turn, len(text.split()), cut[0][1])
+        messages.append({**message, "content": text})
+    return messages, cuts, too_short
+
+
+def strip_agent_like(chats: list[dict], library: Any, min_words: int, cur: Curation,
+                     stripped: list[tuple[list[dict], list[dict], Any]] | None = None) -> list[dict]:
     """Cut the agent-like sentences (pattern hits) out of assistant turns and keep the rest of each chat;
-    drop a chat only when one of its replies is left shorter than `min_words` (e.g. a wholly agent-like reply)."""
+    drop a chat only when one of its replies is left shorter than `min_words` (e.g. a wholly agent-like reply).
+    `stripped`: each chat's `strip_chat`, where already made (e.g. by `scan_chats`)."""
     kept = []
-    for chat in chats:
-        messages, cuts, too_short = [], [], None
-        for turn, message in enumerate(chat["messages"]):
-            if message["role"] != "assistant":
-                messages.append(message)
-                continue
-            text, cut = strip_reply(message["content"], library.scan(message["content"]))
-            cuts += [{"id": chat["id"], "turn": turn, "rule": hit.rule, "category": hit.category, "matched": hit.matched,
-                      "sentence": sentence} for sentence, hit in cut]
-            if cut and len(text.split()) < min_words and too_short is None:
-                too_short = (turn, len(text.split()), cut[0][1])
-            messages.append({**message, "content": text})
+    results = stripped if stripped is not None else (strip_chat(chat, library, min_words) for chat in chats)
+    for chat, (messages, cuts, too_short) in zip(chats, results):
         if too_short is not None:
             turn, words, hit = too_short
             _remove(cur, chat, "agent_like_strip", hit.rule, category=hit.category, turn=turn,
@@ -496,17 +518,16 @@ def curate(chats: list[dict], cfg: Any, *, library: Any, persona: dict,
     label = f"loaded ({len(chats) - len(synthetic)} raw + {len(synthetic)} synthetic)" if synthetic else "loaded"
     cur.funnel.append({"step": label, "remaining": len(chats), "removed": 0})
     terms = persona_terms(persona)
-    filtering = c.enabled and c.mode == "filter"
-    scans = scan_chats(chats, library if filtering else None, terms)
-    for chat, (quality, _) in zip(chats, scans):
-        chat["quality"] = quality
+    scans = scan_chats(chats, library if c.enabled else None, terms, c.mode, c.min_assistant_words)
+    for chat, scan in zip(chats, scans):
+        chat["quality"] = scan.quality
     if c.enabled:
         if c.mode == "strip":
-            kept = strip_agent_like(chats, library, c.min_assistant_words, cur)
+            kept = strip_agent_like(chats, library, c.min_assistant_words, cur, [scan.stripped for scan in scans])
             for chat in kept:                     # a shorter reply ranks differently in dedup and top_k
                 chat["quality"] = quality_score(chat, terms)
         else:
-            kept = filter_agent_like(chats, library, cur, hits=[hit for _, hit in scans])
+            kept = filter_agent_like(chats, library, cur, hits=[scan.hit for scan in scans])
         if c.detector_drops:
             kept = filter_detector(kept, detector or _default_detector(), cur)
         kept = filter_length(kept, c.min_assistant_words, c.max_tokens, count_tokens, cur)
