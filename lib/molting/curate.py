@@ -159,11 +159,11 @@ def filter_agent_like(chats: list[dict], library: Any, cur: Curation,
 
 # From this many chats up, `scan_chats` runs in worker processes, one per CPU core (MOLTING_WORKERS sets how many;
 # 1: none). The richness score and the pattern scan are independent per chat and ~80% of curating 100k chats; on
-# 2 cores the scan took 30.2 s in one process and 14-17 s in two (2026-12-07, about 18:00). The workers are joblib's (loky),
-# as scikit-learn's are: a pool of the standard library's forkserver or spawn kind was as fast but runs the caller's
-# script again in every worker where it lacks an `if __name__ == "__main__":` guard, and fork is unsafe once torch
-# or tokenizers have started threads. `datasets.map(num_proc=2)` took 16.5 s and needs the hits flattened into
-# Arrow columns. Below the threshold, starting workers costs more than it saves.
+# 2 cores the scan took 30.2 s in one process and 14-17 s in two (2026-12-07, about 18:00). The workers are
+# joblib's (loky), as scikit-learn's are: a pool of the standard library's forkserver or spawn kind was as fast but
+# runs the caller's script again in every worker where it lacks an `if __name__ == "__main__":` guard, and fork is
+# unsafe once torch or tokenizers have started threads. `datasets.map(num_proc=2)` took 16.5 s and needs the hits
+# flattened into Arrow columns. Below the threshold, starting workers costs more than it saves.
 PARALLEL_MIN_CHATS = 20_000
 WORKERS_ENV = "MOLTING_WORKERS"
 
