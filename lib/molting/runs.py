@@ -160,7 +160,7 @@ def exclusive(paths: RunPaths) -> Iterator[None]:
     """Hold the version's lock file while its stages run: a second `molt run` of the same version (another terminal, a
     second `make run`) stops at once instead of writing the same checkpoints, data and markers. The operating system
     drops the lock when its process ends, however it ends, so a killed run never leaves the version locked."""
-    with _holding(paths.lock_file, paths.run_dir, lambda: _running(paths, "run this again")):
+    with _holding(paths.lock_file, lambda: _running(paths, "run this again")):
         os.environ[HOLDER_ENV] = str(paths.lock_file)   # the stage kernels it starts inherit this: check_not_running
         try:
             yield
@@ -185,18 +185,18 @@ def exclusive_phase(root: Path, name: str) -> Iterator[None]:
                         fix="wait for it to end (or stop it), then run this again: the two would overwrite each other's "
                             f"runs/_phases/{name}.ipynb and reports/{name}/")
 
-    with _holding(lock_file, lock_file.parent, busy):
+    with _holding(lock_file, busy):
         yield
 
 
 @contextlib.contextmanager
-def _holding(lock_file: Path, folder: Path, busy: Callable[[], RunError]) -> Iterator[None]:
-    """Hold `lock_file` (created in `folder`) or raise busy() at once where another process holds it."""
+def _holding(lock_file: Path, busy: Callable[[], RunError]) -> Iterator[None]:
+    """Hold `lock_file` (its folder made where missing) or raise busy() at once where another process holds it."""
     from filelock import FileLock, Timeout
 
     lock = FileLock(str(lock_file))
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        lock_file.parent.mkdir(parents=True, exist_ok=True)
         lock.acquire(timeout=0)
     except Timeout:
         raise busy() from None
