@@ -109,6 +109,31 @@ def test_gguf_of_unsupported_architecture_is_named(tmp_path):
     writer.close()
     with pytest.raises(ModelError, match="transformers cannot load this GGUF"):
         models.local_folder(models.resolve_source(str(path)))
+    assert gguf.GGUFReader is gguf.gguf_reader.GGUFReader, "a failed conversion leaves gguf's reader as it was"
+    assert gguf.get_tensor_name_map is gguf.tensor_mapping.get_tensor_name_map
+
+
+def test_a_conversion_parses_the_gguf_once_and_builds_each_name_map_once(tmp_path):
+    import gguf
+    import numpy as np
+
+    path = tmp_path / "small.gguf"
+    writer = gguf.GGUFWriter(str(path), arch="llama")
+    writer.add_block_count(2)
+    writer.add_tensor("token_embd.weight", np.ones((4, 4), dtype="float32"))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    with models._gguf_parsed_once():
+        first, again = gguf.GGUFReader(str(path)), gguf.GGUFReader(str(path))
+        assert first is again and first.fields["llama.block_count"].contents() == 2
+        assert np.array_equal(first.tensors[0].data, np.ones((4, 4), dtype="float32"))
+        name_map = gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, 2)
+        assert name_map is gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, 2)
+        assert name_map.get_name("model.layers.1.self_attn.q_proj") == "blk.1.attn_q"
+    assert gguf.GGUFReader(str(path)) is not first, "outside a conversion gguf reads the file afresh"
+    assert gguf.get_tensor_name_map is gguf.tensor_mapping.get_tensor_name_map
 
 
 def test_a_generic_fast_tokenizer_loads_as_autotokenizer_would_without_torch(tiny_model_dir, tmp_path):

@@ -7,10 +7,12 @@ Weights always load as safetensors; a repository's own code runs only with trust
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,18 +119,40 @@ def convert_gguf(gguf: Path, name: str | None = None) -> Path:
     return target
 
 
+@contextmanager
+def _gguf_parsed_once() -> Any:
+    """Within it, gguf builds each file's reader and each tensor-name map once. transformers' GGUF loader parses the
+    file's metadata three times (config, weights, tokenizer; ~4 s each for the bundled file's 49k-token vocabulary)
+    and rebuilds the name map for every module it visits (397 times, ~6 s); both are read-only once built. The
+    bundled model's conversion: 19.5 s -> 10 s, the same bytes written (measured 2026-12-07)."""
+    import gguf
+
+    real_reader, real_name_map = gguf.GGUFReader, gguf.get_tensor_name_map
+
+    @functools.cache
+    def reader(path: Any, mode: str = "r") -> Any:
+        return real_reader(path, mode)
+
+    gguf.GGUFReader, gguf.get_tensor_name_map = reader, functools.cache(real_name_map)
+    try:
+        yield
+    finally:
+        gguf.GGUFReader, gguf.get_tensor_name_map = real_reader, real_name_map
+
+
 def _convert_into(gguf: Path, target: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tmp = staging_folder(target)
     try:
-        try:
-            model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-            tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-        except (ValueError, KeyError, RuntimeError) as exc:
-            raise ModelError(f"transformers cannot load this GGUF: {exc}", where=str(gguf),
-                             fix="use a GGUF of an architecture transformers supports (llama, mistral, qwen2, phi3...), "
-                                 "or the original safetensors model") from None
+        with _gguf_parsed_once():
+            try:
+                model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+                tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+            except (ValueError, KeyError, RuntimeError) as exc:
+                raise ModelError(f"transformers cannot load this GGUF: {exc}", where=str(gguf),
+                                 fix="use a GGUF of an architecture transformers supports (llama, mistral, qwen2, "
+                                     "phi3...), or the original safetensors model") from None
         # The GGUF quantizer marks the model as not serializable; after dequantization it is plain fp32.
         model.hf_quantizer = None
         if hasattr(model.config, "quantization_config"):
