@@ -131,7 +131,9 @@ def test_a_phase_report_another_process_is_making_is_left_alone(finished_tiny):
     """A second `molt report --phase` of a name being made stops before its kernel starts: the two would execute into
     the same notebook and swap in their own reports/<name>/ over each other's."""
     root = finished_tiny.root
-    lock_file = runs.phase_lock_file(root, "phase-t")
+    phase = runs.PhasePaths(root, "phase-t")
+    lock_file = phase.lock_file
+    assert lock_file == root / "runs" / "_phases" / "phase-t.lock"
     report = (root / "reports" / "phase-t" / "report.html").read_bytes()
     notebook = (root / "runs" / "_phases" / "phase-t.ipynb").read_bytes()
     holder = subprocess.Popen([sys.executable, "-c", "import sys; from filelock import FileLock; "
@@ -146,7 +148,7 @@ def test_a_phase_report_another_process_is_making_is_left_alone(finished_tiny):
         holder.wait()
     assert (root / "reports" / "phase-t" / "report.html").read_bytes() == report       # nothing overwritten
     assert (root / "runs" / "_phases" / "phase-t.ipynb").read_bytes() == notebook
-    with runs.exclusive_phase(root, "phase-t"):                                        # free once the holder is gone
+    with runs.exclusive_phase(phase):                                                  # free once the holder is gone
         assert lock_file.is_file()
 
 

@@ -256,16 +256,16 @@ def run_phase(name: str, versions: list[str], root: Path | None = None, progress
         raise RunError(f"`{name}` is a version, so its report folder is taken", where="--phase",
                        fix="give the phase another name, e.g. phase-1")
     finished = load_runs(root, versions)   # every version must be finished: fail before starting a kernel
-    target = root / "runs" / "_phases" / f"{name}.ipynb"
-    with runs.exclusive_phase(root, name):   # one making of a phase report at a time
+    phase = runs.PhasePaths(root, name)
+    with runs.exclusive_phase(phase):   # one making of a phase report at a time
         try:
-            execute_notebook(notebooks_dir() / "phase-report.ipynb", target,
+            execute_notebook(notebooks_dir() / "phase-report.ipynb", phase.notebook,
                              {"name": name, "versions": list(versions), "root": str(root)}, root, progress)
         except PapermillExecutionError as exc:
             raise RunError(f"the phase report failed in cell {exc.cell_index}: {exc.ename}: {exc.evalue}",
-                           where=str(target), fix=f"open {target} to see the failing cell") from None
+                           where=str(phase.notebook), fix=f"open {phase.notebook} to see the failing cell") from None
         summary = summary_markdown(report.phase_summary_lines(name, finished)) + "\n"
-        return render_report(RunPaths(root, name), notebook=target, target=root / "reports" / name,
+        return render_report(RunPaths(root, name), notebook=phase.notebook, target=phase.report_dir,
                              extra={"summary.md": summary})
 
 

@@ -168,24 +168,38 @@ def exclusive(paths: RunPaths) -> Iterator[None]:
             os.environ.pop(HOLDER_ENV, None)
 
 
-def phase_lock_file(root: Path, name: str) -> Path:
-    """Locked while a phase report is made (runs/_phases/<name>.lock, beside its executed notebook)."""
-    return Path(root) / "runs" / "_phases" / f"{name}.lock"
+@dataclass(frozen=True)
+class PhasePaths:
+    """Every path of one phase report: its executed notebook and lock under runs/_phases/, its reports/<name>/."""
+
+    root: Path
+    name: str
+
+    @property
+    def notebook(self) -> Path:
+        return self.root / "runs" / "_phases" / f"{self.name}.ipynb"
+
+    @property
+    def lock_file(self) -> Path:
+        """Locked while the phase report is made (runs.exclusive_phase), beside its executed notebook."""
+        return self.notebook.with_suffix(".lock")
+
+    @property
+    def report_dir(self) -> Path:
+        return self.root / "reports" / self.name
 
 
 @contextlib.contextmanager
-def exclusive_phase(root: Path, name: str) -> Iterator[None]:
+def exclusive_phase(paths: PhasePaths) -> Iterator[None]:
     """Hold a phase report's lock while it is made: a second `molt report --phase <name>` at the same time would
     execute into the same notebook and swap in its own reports/<name>/ over the first's."""
-    lock_file = phase_lock_file(root, name)
-
     def busy() -> RunError:
-        return RunError(f"the phase report {name} is being made by another process (`molt report --phase {name}`)",
-                        where=str(lock_file.parent),
+        return RunError(f"the phase report {paths.name} is being made by another process "
+                        f"(`molt report --phase {paths.name}`)", where=str(paths.lock_file.parent),
                         fix="wait for it to end (or stop it), then run this again: the two would overwrite each other's "
-                            f"runs/_phases/{name}.ipynb and reports/{name}/")
+                            f"{paths.notebook.relative_to(paths.root)} and reports/{paths.name}/")
 
-    with _holding(lock_file, busy):
+    with _holding(paths.lock_file, busy):
         yield
 
 
