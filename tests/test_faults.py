@@ -56,6 +56,9 @@ def test_kill_during_training_then_rerun_resumes(tmp_path, tiny_model_dir):
     assert train["resumed_from"] is not None and train["epochs_run"] == 4
     assert (root / "runs" / "tiny" / "data" / "train.jsonl").read_bytes() == curated   # finished work untouched
     assert (root / "reports" / "tiny" / "report.html").is_file()
+    if kernel_transport() == "ipc":   # the killed run's kernel sockets were removed by the next run
+        runtime = Path(os.environ["JUPYTER_RUNTIME_DIR"])
+        assert not [p.name for p in runtime.iterdir() if f"-{proc.pid}-" in p.name]
 
 
 def wait_for(path_glob, root: Path, proc: subprocess.Popen, timeout: float = 300) -> None:

@@ -70,6 +70,27 @@ def test_each_kernel_gets_socket_files_of_its_own_in_the_runtime_folder(tmp_path
     shutil.rmtree(runtime.parent)
 
 
+def test_a_killed_runs_socket_files_are_removed_by_the_next_run(monkeypatch):
+    """A run killed mid-stage leaves its kernel's socket files; the next kernel_config removes those of this machine's
+    ended processes and leaves live ones, other machines' and other files alone."""
+    from molting import runner
+
+    runtime = Path(tempfile.mkdtemp())
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    mine = runner._socket_prefix()
+    names = {"killed": f"{mine}-{ended.pid}-0123abcd-ipc-3", "live": f"{mine}-{os.getpid()}-0123abcd-ipc-1",
+             "other machine": f"molting-00000000-{ended.pid}-0123abcd-ipc-1",
+             "older name": "molting-0123456789abcdef0123456789abcdef-ipc-2", "another tool": f"kernel-{ended.pid}.json"}
+    for name in names.values():
+        (runtime / name).write_text("")
+    ip = runner.kernel_config()["ip"]
+    assert Path(ip).name.startswith(f"{mine}-{os.getpid()}-")
+    assert sorted(p.name for p in runtime.iterdir()) == sorted(n for k, n in names.items() if k != "killed")
+    shutil.rmtree(runtime)
+
+
 @pytest.mark.pipeline
 def test_run_all_in_the_notebooks_folder_without_papermill(tmp_path, tiny_model_dir):
     """JupyterLab runs a notebook with its folder as working directory and the parameter defaults."""

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
+import re
 import shutil
+import socket
 import sys
 import time
 import uuid
@@ -115,7 +119,35 @@ def kernel_config() -> dict:
         ensure_dir_exists(runtime, mode=0o700)
     except OSError:
         return {"transport": "tcp"}
-    return {"transport": "ipc", "ip": os.path.join(runtime, f"molting-{uuid.uuid4().hex}-ipc")}
+    remove_orphan_sockets(runtime)
+    return {"transport": "ipc", "ip": os.path.join(runtime, f"{_socket_prefix()}-{os.getpid()}-{uuid.uuid4().hex[:8]}-ipc")}
+
+
+def _socket_prefix() -> str:
+    """molting-<this machine>: a runtime folder in a home shared between machines holds other machines' runs too."""
+    return "molting-" + hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def remove_orphan_sockets(runtime: str) -> None:
+    """Remove the socket files of this machine's runs whose process has ended: a run killed mid-stage (kill -9, a
+    closed terminal) cannot remove its kernel's five files, which piled up in the runtime folder. A file whose process
+    lives, or is another user's, stays; one that cannot be removed is left as it is."""
+    names = re.compile(re.escape(_socket_prefix()) + r"-(\d+)-[0-9a-f]{8}-ipc-\d+")
+    for entry in os.scandir(runtime):
+        found = names.fullmatch(entry.name)
+        if found and not _process_lives(int(found.group(1))):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+
+
+def _process_lives(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:   # another user's process
+        return True
+    return True
 
 
 def execute_notebook(source: Path, target: Path, parameters: dict, root: Path, progress: bool) -> None:
