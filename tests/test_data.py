@@ -209,6 +209,38 @@ def test_json_csv_parquet_and_datasets_folder(tmp_path):
     assert load_chats(tmp_path / "ds").chats[0]["messages"] == CHAT["messages"]
 
 
+@pytest.mark.parametrize("codec,suffix", [("gzip", ".gz"), ("bz2", ".bz2"), ("lzma", ".xz")])
+def test_compressed_jsonl_json_and_csv_load_as_their_plain_files(tmp_path, codec, suffix):
+    import importlib
+
+    compress = importlib.import_module(codec).compress
+    plain = {"d.jsonl": b"\xef\xbb\xbf" + (json.dumps(CHAT) + "\r\n").encode() * 2, "d.json": json.dumps([CHAT]).encode(),
+             "d.csv": b'prompt,completion\r\nTea?,"Always,\r\nand strong."\r\n'}
+    for name, data in plain.items():
+        (tmp_path / name).write_bytes(data)
+        (tmp_path / (name + suffix)).write_bytes(compress(data))
+        assert load_chats(tmp_path / (name + suffix)).chats == load_chats(tmp_path / name).chats
+    assert load_chats(tmp_path / f"d.csv{suffix}").chats[0]["messages"][1]["content"] == "Always,\r\nand strong."
+    # a bad line is named by its line in the decompressed text
+    (tmp_path / f"bad.jsonl{suffix}").write_bytes(compress((json.dumps(CHAT) + "\n{broken\n").encode()))
+    with pytest.raises(DataError, match="line 2 is not valid JSON") as err:
+        load_chats(tmp_path / f"bad.jsonl{suffix}")
+    assert f"bad.jsonl{suffix}:2" in str(err.value)
+
+
+def test_a_damaged_or_unknown_compressed_file_is_named(tmp_path):
+    import gzip
+
+    whole = gzip.compress((json.dumps(CHAT) + "\n").encode() * 50)
+    (tmp_path / "cut.jsonl.gz").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(DataError, match=r"cannot decompress this \.gz file") as err:
+        load_chats(tmp_path / "cut.jsonl.gz")
+    assert "cut.jsonl.gz" in str(err.value) and "gzip -t cut.jsonl.gz" in str(err.value)
+    (tmp_path / "d.txt.gz").write_bytes(gzip.compress(b"hi"))
+    with pytest.raises(DataError, match=r"(?s)unknown file type `\.txt\.gz`.*\.gz, \.bz2 or \.xz"):
+        load_chats(tmp_path / "d.txt.gz")
+
+
 def test_malformed_line_is_named_by_its_file_line(tmp_path):
     path = jsonl(tmp_path / "d.jsonl", [CHAT, CHAT, "", '{"messages": [broken', CHAT])
     with pytest.raises(DataError) as err:

@@ -10,13 +10,15 @@ Formats (detected per row, or fixed by `data.format`):
                      and `observation` turns (LLaMA-Factory)
 - alpaca:            {"instruction": str, "input": str (optional), "output": str}
 - prompt_completion: {"prompt": str, "completion": str}
-Files: .jsonl, .json (a list of rows), .csv, .parquet, or a folder written by `datasets`.
+Files: .jsonl, .json (a list of rows), .csv (each also compressed: .gz, .bz2, .xz), .parquet, or a folder
+written by `datasets`.
 JSONL is validated line by line here, before anything else, so an error names the file's own line.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -204,7 +206,7 @@ def normalise(row: Any, fmt: str) -> list[dict]:
 
 def _read_jsonl_rows(path: Path) -> list[tuple[int, Any, str]]:
     """(line number, parsed row or an Exception, raw line) for each non-blank line."""
-    raw = path.read_bytes()
+    raw = _file_bytes(path)
     if raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 BOM is harmless: drop it rather than fail line 1
         raw = raw[3:]
     rows = []
@@ -227,9 +229,36 @@ def _read_jsonl_rows(path: Path) -> list[tuple[int, Any, str]]:
     return rows
 
 
+# compressed text files, as large chat dumps and agent logs often come: read through the standard library's codecs
+COMPRESSED = {".gz": "gzip", ".bz2": "bz2", ".xz": "lzma"}
+
+
+def _file_bytes(path: Path) -> bytes:
+    """The file's bytes, decompressed where its name ends in .gz, .bz2 or .xz."""
+    codec = COMPRESSED.get(path.suffix.lower())
+    if codec is None:
+        return path.read_bytes()
+    import importlib
+
+    try:
+        return importlib.import_module(codec).decompress(path.read_bytes())
+    except (OSError, EOFError, ValueError) as exc:   # gzip: BadGzipFile (OSError), EOFError; bz2/lzma: OSError, LZMAError
+        raise DataError(f"cannot decompress this {path.suffix} file ({exc})", where=str(path),
+                        fix=f"check the file is whole (e.g. `{codec if codec != 'lzma' else 'xz'} -t {path.name}`), "
+                            "or give it uncompressed") from None
+
+
+def _data_suffix(path: Path) -> str:
+    """The file type: .jsonl for chats.jsonl and for chats.jsonl.gz."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in COMPRESSED:
+        suffixes.pop()
+    return suffixes[-1] if suffixes else ""
+
+
 def _read_rows(path: Path) -> list[tuple[int, Any, str]]:
     """Rows of any supported file as (row number, row, preview text)."""
-    suffix = path.suffix.lower()
+    suffix = _data_suffix(path)
     if path.is_dir():
         try:
             import datasets
@@ -245,7 +274,7 @@ def _read_rows(path: Path) -> list[tuple[int, Any, str]]:
         return _read_jsonl_rows(path)
     if suffix == ".json":
         try:
-            data = json.loads(path.read_text(encoding="utf-8-sig"))
+            data = json.loads(_file_bytes(path).decode("utf-8-sig"))
         except UnicodeDecodeError as exc:
             raise DataError(f"not UTF-8 (byte {exc.start})", where=str(path), fix="re-export the file as UTF-8") from None
         except json.JSONDecodeError as exc:
@@ -260,10 +289,9 @@ def _read_rows(path: Path) -> list[tuple[int, Any, str]]:
         return [(i + 1, row, json.dumps(row, ensure_ascii=False)[:200]) for i, row in enumerate(data)]
     if suffix == ".csv":
         try:
-            with open(path, newline="", encoding="utf-8-sig") as handle:
-                reader = csv.DictReader(handle)
-                # line numbers are the file's: the header is line 1
-                rows = [(reader.line_num, dict(row), json.dumps(row, ensure_ascii=False)[:200]) for row in reader]
+            reader = csv.DictReader(io.StringIO(_file_bytes(path).decode("utf-8-sig"), newline=""))
+            # line numbers are the file's: the header is line 1
+            rows = [(reader.line_num, dict(row), json.dumps(row, ensure_ascii=False)[:200]) for row in reader]
         except UnicodeDecodeError as exc:
             raise DataError(f"not UTF-8 (byte {exc.start})", where=str(path), fix="re-export the file as UTF-8") from None
         for _, row, _ in rows:
@@ -274,14 +302,15 @@ def _read_rows(path: Path) -> list[tuple[int, Any, str]]:
                     except json.JSONDecodeError:
                         pass
         return rows
-    if suffix == ".parquet":
+    if suffix == ".parquet" and path.suffix.lower() == ".parquet":   # parquet compresses inside the file
         import pandas as pd
 
         frame = pd.read_parquet(path)
         return [(i + 1, _plain(row), json.dumps(_plain(row), ensure_ascii=False, default=str)[:200])
                 for i, row in enumerate(frame.to_dict(orient="records"))]
-    raise DataError(f"unknown file type `{suffix or '(none)'}`", where=str(path),
-                    fix="use .jsonl, .json, .csv, .parquet or a datasets folder")
+    shown = suffix + (path.suffix.lower() if path.suffix.lower() in COMPRESSED else "")
+    raise DataError(f"unknown file type `{shown or '(none)'}`", where=str(path),
+                    fix="use .jsonl, .json, .csv (each also as .gz, .bz2 or .xz), .parquet or a datasets folder")
 
 
 def _plain(value: Any) -> Any:

@@ -43,7 +43,7 @@ Section = Strict           # a params section: unknown keys are errors, no value
 
 
 class Data(Section):
-    raw: str = key("data/sample/raw.jsonl", "raw chat data: .jsonl/.json/.csv/.parquet file or a `datasets` folder")
+    raw: str = key("data/sample/raw.jsonl", "raw chat data: .jsonl/.json/.csv (also .gz/.bz2/.xz), .parquet, or a `datasets` folder")
     format: Literal["auto", "messages", "sharegpt", "alpaca", "prompt_completion"] = key(
         "auto", "auto | messages | sharegpt | alpaca | prompt_completion")
     on_bad_lines: Literal["error", "skip"] = key("error", "error | skip (skipped lines are counted and listed in the report)")
