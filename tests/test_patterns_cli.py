@@ -59,6 +59,10 @@ def test_scan_counts_hits_per_rule(capsys, tmp_path):
     assert "3 chats, 2 with an agent-like hit" in out
     rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()[2:]}
     assert rows["as_an_ai"] == ["2", "3"] and rows["hope_this_helps"] == ["1", "1"]
+    gzipped = tmp_path / "one.jsonl.gz"                     # a compressed agent log, one chat
+    gzipped.write_bytes(__import__("gzip").compress((json.dumps(chats[1]) + "\n").encode()))
+    code, out, _ = run(capsys, "--scan", str(gzipped))
+    assert code == 0 and "one.jsonl.gz: 1 chat, 1 with an agent-like hit" in out
 
 
 def test_scan_of_a_missing_file_says_what_to_do(capsys, tmp_path):

@@ -167,13 +167,15 @@ def _patterns_scan(path: str, states: list, scope: str, with_detector: bool = Fa
 
     if not Path(path).exists():
         raise DataError("file not found", where=path,
-                        fix="give `molt patterns --scan` a chat file (JSONL, JSON, CSV, Parquet or a datasets folder)")
+                        fix="give `molt patterns --scan` a chat file (JSONL, JSON, CSV, each also compressed, Parquet or a "
+                            "datasets folder)")
     loaded = load_chats(path)
     lib = PatternLibrary([p for p, on in states if on])
     counts = scan_counts(lib, ((c["id"], [m["content"] for m in c["messages"] if m["role"] == "assistant"])
                                for c in loaded.chats))
     by_library = {c["id"] for c in loaded.chats if any(lib.first(m["content"]) for m in c["messages"] if m["role"] == "assistant")}
-    print(f"{path}: {len(loaded.chats)} chats, {len(by_library)} with an agent-like hit ({scope})")
+    n = len(loaded.chats)
+    print(f"{path}: {n} chat{'' if n == 1 else 's'}, {len(by_library)} with an agent-like hit ({scope})")
     detector = _shipped_detector(with_detector)
     if detector is not None:
         from molting.curate import detector_flags

@@ -26,7 +26,6 @@ from typing import Any
 
 from molting.errors import DataError
 
-FORMATS = ("messages", "sharegpt", "alpaca", "prompt_completion")
 SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
                   "chatgpt": "assistant", "bot": "assistant", "model": "assistant", "system": "system"}
 ROLES = ("system", "user", "assistant")
