@@ -154,6 +154,21 @@ def project(tmp_path, tiny_model_dir) -> Path:
     return make_project(tmp_path / "project", tiny_model_dir)
 
 
+def write_gguf(path: Path, arch: str, blocks: int) -> Path:
+    """A minimal GGUF file: the architecture, its block count and one 4x4 tensor of ones (no tokenizer, no config)."""
+    import gguf
+    import numpy as np
+
+    writer = gguf.GGUFWriter(str(path), arch=arch)
+    writer.add_block_count(blocks)
+    writer.add_tensor("token_embd.weight", np.ones((4, 4), dtype="float32"))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
 def gfm_tables(markdown: str) -> list[list[dict[str, str]]]:
     """The tables of a Markdown text as GitHub-flavoured Markdown shows them (markdown-it-py with GFM
     tables, raw HTML allowed as on GitHub): rows of {header: cell text}, a <br> read as a newline."""

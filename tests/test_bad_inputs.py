@@ -29,7 +29,7 @@ from molting import curate, judge, models, params, patterns, preflight, runs, su
 from molting.data import load_chats
 from molting.errors import DataError, ModelError, MoltingError, ParamsError, RunError, SuiteError
 
-from conftest import REPO
+from conftest import REPO, write_gguf
 
 CHAT = {"messages": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello, love."}]}
 
@@ -203,18 +203,12 @@ def test_17_unknown_model_and_missing_path(workdir):
 
 def test_18_gguf_of_unsupported_architecture(workdir):
     import gguf
-    import numpy as np
 
-    path = workdir / "odd.gguf"
-    writer = gguf.GGUFWriter(str(path), arch="not-a-real-arch")
-    writer.add_block_count(1)
-    writer.add_tensor("token_embd.weight", np.zeros((4, 4), dtype="float32"))
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
+    path = write_gguf(workdir / "odd.gguf", "not-a-real-arch", 1)
     source = models.resolve_source(str(path))
     expect(ModelError, lambda: models.local_folder(source), workdir, str(path), "cannot load this GGUF")
+    assert gguf.GGUFReader is gguf.gguf_reader.GGUFReader, "a failed conversion leaves gguf's reader as it was"
+    assert gguf.get_tensor_name_map is gguf.tensor_mapping.get_tensor_name_map
 
 
 def test_19_incompatible_rope_scaling(workdir):

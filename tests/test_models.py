@@ -7,6 +7,8 @@ import pytest
 from molting import models
 from molting.errors import ModelError
 
+from conftest import write_gguf
+
 
 def test_bundled_model_is_found_and_converted_once():
     src = models.resolve_source("bundled:smollm2-135m-instruct")
@@ -96,35 +98,11 @@ def test_unreachable_hub_id_is_a_clear_error(monkeypatch):
         models.load_model(src)
 
 
-def test_gguf_of_unsupported_architecture_is_named(tmp_path):
-    import gguf
-
-    path = tmp_path / "weird.gguf"
-    writer = gguf.GGUFWriter(str(path), arch="nonexistent-arch")
-    writer.add_block_count(1)
-    writer.add_tensor("token_embd.weight", __import__("numpy").zeros((4, 4), dtype="float32"))
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    with pytest.raises(ModelError, match="transformers cannot load this GGUF"):
-        models.local_folder(models.resolve_source(str(path)))
-    assert gguf.GGUFReader is gguf.gguf_reader.GGUFReader, "a failed conversion leaves gguf's reader as it was"
-    assert gguf.get_tensor_name_map is gguf.tensor_mapping.get_tensor_name_map
-
-
 def test_a_conversion_parses_the_gguf_once_and_builds_each_name_map_once(tmp_path):
     import gguf
     import numpy as np
 
-    path = tmp_path / "small.gguf"
-    writer = gguf.GGUFWriter(str(path), arch="llama")
-    writer.add_block_count(2)
-    writer.add_tensor("token_embd.weight", np.ones((4, 4), dtype="float32"))
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
+    path = write_gguf(tmp_path / "small.gguf", "llama", 2)
     with models._gguf_parsed_once():
         first, again = gguf.GGUFReader(str(path)), gguf.GGUFReader(str(path))
         assert first is again and first.fields["llama.block_count"].contents() == 2

@@ -291,14 +291,14 @@ def run_phase(name: str, versions: list[str], root: Path | None = None, progress
     phase = runs.PhasePaths(root, name)
     with runs.exclusive_phase(phase):   # one making of a phase report at a time
         try:
-            execute_notebook(notebooks_dir() / "phase-report.ipynb", phase.notebook,
+            execute_notebook(notebooks_dir() / "phase-report.ipynb", phase.executed_notebook,
                              {"name": name, "versions": list(versions), "root": str(root)}, root, progress)
         except PapermillExecutionError as exc:
             raise RunError(f"the phase report failed in cell {exc.cell_index}: {exc.ename}: {exc.evalue}",
-                           where=str(phase.notebook), fix=f"open {phase.notebook} to see the failing cell") from None
+                           where=str(phase.executed_notebook),
+                           fix=f"open {phase.executed_notebook} to see the failing cell") from None
         summary = summary_markdown(report.phase_summary_lines(name, finished)) + "\n"
-        return render_report(RunPaths(root, name), notebook=phase.notebook, target=phase.report_dir,
-                             extra={"summary.md": summary})
+        return render_report(phase, notebook=phase.executed_notebook, extra={"summary.md": summary})
 
 
 def main_guard(fn: Callable[[], int]) -> int:

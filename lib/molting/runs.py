@@ -168,25 +168,22 @@ def exclusive(paths: RunPaths) -> Iterator[None]:
             os.environ.pop(HOLDER_ENV, None)
 
 
-@dataclass(frozen=True)
-class PhasePaths:
-    """Every path of one phase report: its executed notebook and lock under runs/_phases/, its reports/<name>/."""
-
-    root: Path
-    name: str
+class PhasePaths(RunPaths):
+    """A phase report's paths (the name in `version`): its executed notebook and its lock under runs/_phases/, its
+    report in reports/<name>/ as a version's."""
 
     @property
-    def notebook(self) -> Path:
+    def name(self) -> str:
+        return self.version
+
+    @property
+    def executed_notebook(self) -> Path:
         return self.root / "runs" / "_phases" / f"{self.name}.ipynb"
 
     @property
     def lock_file(self) -> Path:
         """Locked while the phase report is made (runs.exclusive_phase), beside its executed notebook."""
-        return self.notebook.with_suffix(".lock")
-
-    @property
-    def report_dir(self) -> Path:
-        return self.root / "reports" / self.name
+        return self.executed_notebook.with_suffix(".lock")
 
 
 @contextlib.contextmanager
@@ -197,7 +194,7 @@ def exclusive_phase(paths: PhasePaths) -> Iterator[None]:
         return RunError(f"the phase report {paths.name} is being made by another process "
                         f"(`molt report --phase {paths.name}`)", where=str(paths.lock_file.parent),
                         fix="wait for it to end (or stop it), then run this again: the two would overwrite each other's "
-                            f"{paths.notebook.relative_to(paths.root)} and reports/{paths.name}/")
+                            f"{paths.executed_notebook.relative_to(paths.root)} and reports/{paths.name}/")
 
     with _holding(paths.lock_file, busy):
         yield
