@@ -116,4 +116,4 @@ def test_propensity_rows_show_the_paired_test():
               "tuned": {"gap_nats": -0.2, "ci95": (-0.4, 0.0), "agent_like_mean_ll": -3.9, "in_voice_mean_ll": -3.7, "items": 6},
               "tuned_vs_base": {"difference": -0.7, "ci95": (-0.9, -0.5), "p_value": 0.03125, "pairs": 6}}
     rows = evaluate.propensity_rows(result)
-    assert rows[-1]["model"] == "tuned - base" and "p=0.0312" in rows[-1]["mean log p agent-like"]
+    assert rows[-1]["model"] == "tuned - base" and "p = 0.0312" in rows[-1]["mean log p agent-like"]

@@ -245,7 +245,7 @@ def test_phase_comparison_is_paired_with_p_values():
     assert agent["p (paired permutation)"] == "0.00781"                 # exact: 2 of 2**8 sign flips
     assert agent["McNemar p (greedy)"] == "0.00781"                     # 8 discordant pairs, all one way
     lines = " ".join(phase_summary_lines("p", [first, second]))
-    assert "paired on 8 questions" in lines and "p=" in lines
+    assert "paired on 8 questions" in lines and "change +8.0 [8.0, 8.0], p = 0.00781 (paired on 8 questions)" in lines
     assert lines.count("One training seed per arm") == 1            # said once, by the verdict
     assert "- Verdict: " not in " ".join(phase_summary_lines("p", [first, second], verdict=False))
 

@@ -61,5 +61,6 @@ def test_mcnemar_exact_counts_discordant_pairs_only():
 
 def test_describe_shows_the_p_value():
     text = stats.describe({"difference": 0.25, "ci95": (0.1, 0.4), "p_value": 0.0004})
-    assert text == "+0.25 [0.10, 0.40], p=<0.001"
-    assert stats.describe({"difference": 0.1, "ci95": (-0.1, 0.3), "p_value": 0.41}).endswith("p=0.41, within noise")
+    assert text == "+0.25 [0.10, 0.40], p < 0.001"
+    assert stats.describe({"difference": 0.1, "ci95": (-0.1, 0.3), "p_value": 0.41}).endswith("p = 0.41, within noise")
+    assert [stats.p_clause(p) for p in (0.0004, 0.001, 0.0312, None)] == ["p < 0.001", "p = 0.001", "p = 0.0312", "p n/a"]

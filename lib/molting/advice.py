@@ -173,7 +173,7 @@ def next_steps(run: dict, previous: dict | None = None) -> list[str]:
     paired = comparison(run, previous)[1].get("score") if previous else None
     if paired and stats.within_noise(paired):
         steps.append((0.05, f"The score's change from {previous['version']} is within noise (paired test on the same questions, "
-                     f"p={stats.format_p(paired['p_value'])}): add questions or samples per question (eval.samples), or train "
+                     f"{stats.p_clause(paired['p_value'])}): add questions or samples per question (eval.samples), or train "
                      "more seeds, before drawing conclusions."))
     ordered = [text for _, text in sorted(steps, key=lambda step: -step[0])]
     return ordered or ["No rule fired: every metric is within its target."]

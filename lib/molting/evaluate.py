@@ -556,7 +556,7 @@ def propensity_rows(result: dict | None) -> list[dict]:
             for label, r in ((k, result[k]) for k in ("base", "tuned"))]
     rows.append({"model": "tuned - base", "gap (nats/token)": result["tuned_vs_base"]["difference"],
                  "95% CI": _interval(result["tuned_vs_base"]["ci95"]),
-                 "mean log p agent-like": f"p={stats.format_p(result['tuned_vs_base']['p_value'])} (paired)", "items": result["tuned_vs_base"]["pairs"]})
+                 "mean log p agent-like": f"{stats.p_clause(result['tuned_vs_base']['p_value'])} (paired)", "items": result["tuned_vs_base"]["pairs"]})
     return rows
 
 

@@ -77,6 +77,14 @@ def _value(agg: dict, metric: str) -> str:
     return f"{m['count']}/{m['n']}" if m.get("count") is not None else f"{m['mean']:.2f}"
 
 
+def _change_words(paired: dict | None, digits: int = 2) -> str:
+    """'change +0.25 [0.10, 0.40], p = 0.003' (or 'p < 0.001', '... (within noise)') for a sentence."""
+    change, _ = _change(paired, digits=digits)
+    if not change:
+        return "no paired change"
+    return f"change {change}, {stats.p_clause(paired['p_value'])}" + (" (within noise)" if stats.within_noise(paired) else "")
+
+
 def _change(paired: dict | None, scale: float = 1.0, digits: int = 2) -> tuple[str, str]:
     """('+0.25 [0.10, 0.40]', '0.003' or '0.41 (within noise)'): a paired comparison's change and p-value."""
     if not paired or paired.get("difference") is None:
@@ -259,12 +267,11 @@ def summary_lines(run: dict, previous: dict | None = None) -> list[str]:
     tuned, base = ev["models"]["tuned"], ev["models"]["base"]
     before = previous["eval"]["models"]["tuned"] if previous else base
     label, paired = comparison(run, previous)
-    change, p = _change(paired.get("score"), digits=1)
     t = run["train"]
     probe = tuned.get("propensity")
     lines = [f"# {run['version']}: {run['params'].get('description', '')}", "",
              f"- Score {tuned['score']['mean']:.1f}/10 (95% CI {tuned['score']['ci95'][0]:.1f}-{tuned['score']['ci95'][1]:.1f}), "
-             f"{label} {before['score']['mean']:.1f}; change {change}, p={p}; target {ev['target_score']}.",
+             f"{label} {before['score']['mean']:.1f}; {_change_words(paired.get('score'), digits=1)}; target {ev['target_score']}.",
              f"- Agent-like answers (library) {_rate(before, 'agent_like')} -> {_rate(tuned, 'agent_like')}, (detector) "
              f"{_rate(before, 'agent_like_detector')} -> {_rate(tuned, 'agent_like_detector')}; factual accuracy "
              f"{before['factual']['mean'] or 0:.0%} -> {tuned['factual']['mean'] or 0:.0%}; contradicted {_rate(before, 'contradicted')} -> "
@@ -419,18 +426,16 @@ def phase_summary_lines(name: str, runs: list[dict], verdict: bool = True) -> li
     if len(runs) > 1:
         config = ref["eval"].get("config", {})
         paired = compare(first, last, config.get("bootstrap", 1000), config.get("seed", 0))
-        change, p = _change(paired["score"], digits=1)
         lines.append(f"- Score {ref['version']} {first['score']['mean']:.1f} -> {last_run['version']} {last['score']['mean']:.1f}/10: "
-                     f"change {change}, p={p} (paired on {paired['score']['pairs']} questions).")
+                     f"{_change_words(paired['score'], digits=1)} (paired on {paired['score']['pairs']} questions).")
         lines.append(f"- Agent-like (library) {_rate(first, 'agent_like')} -> {_rate(last, 'agent_like')}, (detector) "
-                     f"{_rate(first, 'agent_like_detector')} -> {_rate(last, 'agent_like_detector')}; change in the library rate "
-                     f"{_change(paired['agent_like'])[0]}, p={_change(paired['agent_like'])[1]}.")
+                     f"{_rate(first, 'agent_like_detector')} -> {_rate(last, 'agent_like_detector')}; the library rate's "
+                     f"{_change_words(paired['agent_like'])}.")
         if first.get("propensity") and last.get("propensity"):
             result = stats.paired_difference(first["propensity"]["per_item"], last["propensity"]["per_item"],
                                              config.get("bootstrap", 1000), config.get("seed", 0))
-            change, p = _change(result, digits=3)
             lines.append(f"- Propensity gap {first['propensity']['gap_nats']:+.3f} -> {last['propensity']['gap_nats']:+.3f} nats/token: "
-                         f"change {change}, p={p}.")
+                         f"{_change_words(result, digits=3)}.")
     seed_note = "" if len(runs) > 1 else f" {seeds.seed_sentence(runs)}"   # else the verdict lines below say it
     lines += [f"- Best: {best['version']} at {best['eval']['models']['tuned']['score']['mean']:.1f}/10; target "
               f"{best['eval']['target_score']}.{seed_note}",

@@ -100,13 +100,19 @@ def within_noise(comparison: dict | None) -> bool:
 
 
 def describe(comparison: dict, digits: int = 2, scale: float = 1.0) -> str:
-    """'+0.25 [0.10, 0.40], p=0.003' (or '... p=0.41, within noise')."""
+    """'+0.25 [0.10, 0.40], p = 0.003' (or '... p = 0.41, within noise'; '... p < 0.001')."""
     if not comparison or comparison.get("difference") is None:
         return "n/a"
     low, high = comparison["ci95"]
     text = (f"{comparison['difference'] * scale:+.{digits}f} [{low * scale:.{digits}f}, {high * scale:.{digits}f}], "
-            f"p={format_p(comparison['p_value'])}")
+            f"{p_clause(comparison['p_value'])}")
     return text + (", within noise" if within_noise(comparison) else "")
+
+
+def p_clause(p: float | None) -> str:
+    """A p-value in a sentence: 'p = 0.003', 'p < 0.001' (not 'p = <0.001'), 'p n/a'."""
+    text = format_p(p)
+    return f"p {text}" if text == "n/a" else f"p < {text[1:]}" if text.startswith("<") else f"p = {text}"
 
 
 def format_p(p: float | None) -> str:

@@ -133,11 +133,12 @@ def _change_sentence(what: str, before: str, after: str, result: dict | None, lo
     if not result or result.get("p_value") is None or result.get("difference") is None:
         return f"{what}: {before} vs {after}, no paired test possible"
     if stats.within_noise(result):
-        return f"no difference shown in {what} ({before} vs {after}{unit}, p = {_p(result)} on {result['pairs']} paired items)"
+        return (f"no difference shown in {what} ({before} vs {after}{unit}, {stats.p_clause(result['p_value'])} on "
+                f"{result['pairs']} paired items)")
     lowered = result["difference"] < 0
     outcome = "better" if lowered == (lower_is == "better") else "worse"
     return (f"{'lowered' if lowered else 'raised'} {what} from {before} to {after}{unit} "
-            f"(p = {_p(result)}, {result['pairs']} paired items: {outcome})")
+            f"({stats.p_clause(result['p_value'])}, {result['pairs']} paired items: {outcome})")
 
 
 def _gap_sentence(a: dict, b: dict) -> list[str]:
@@ -193,7 +194,7 @@ def target_sentence(ref: dict, curated: dict) -> str:
                raw_rate["mean"] >= TARGET["raw_agent_like_min"]),
               (f"curated {pct(cur_rate['mean'])} <= {TARGET['curated_agent_like_max']:.0%}",
                cur_rate["mean"] <= TARGET["curated_agent_like_max"]),
-              (f"p = {_p(result)} < {stats.ALPHA}", not stats.within_noise(result)),
+              (f"{stats.p_clause(result and result.get('p_value'))} < {stats.ALPHA}", not stats.within_noise(result)),
               (f"curated factual {pct(factual)} >= {TARGET['curated_factual_min']:.0%}",
                factual is not None and factual >= TARGET["curated_factual_min"])]
     met = all(ok for _, ok in checks)
