@@ -133,7 +133,11 @@ def remove_orphan_sockets(runtime: str) -> None:
     closed terminal) cannot remove its kernel's five files, which piled up in the runtime folder. A file whose process
     lives, or is another user's, stays; one that cannot be removed is left as it is."""
     names = re.compile(re.escape(_socket_prefix()) + r"-(\d+)-[0-9a-f]{8}-ipc-\d+")
-    for entry in os.scandir(runtime):
+    try:
+        entries = list(os.scandir(runtime))
+    except OSError:   # a folder it cannot list: nothing to tidy, the run goes on
+        return
+    for entry in entries:
         found = names.fullmatch(entry.name)
         if found and not _process_lives(int(found.group(1))):
             with contextlib.suppress(OSError):
