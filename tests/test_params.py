@@ -110,6 +110,12 @@ def test_yaml_syntax_error_names_line(tmp_path):
         params.resolve("broken", tmp_path)
 
 
+def test_a_tab_in_the_indentation_is_named_with_its_fix(tmp_path):
+    write(tmp_path, "tabbed", "train:\n\tepochs: 2\n")
+    with pytest.raises(ParamsError, match=r"(?s)tabbed.yaml:2: invalid YAML.*indent with spaces: YAML does not allow tabs"):
+        params.resolve("tabbed", tmp_path)
+
+
 def test_yaml_is_loaded_safely(tmp_path):
     write(tmp_path, "evil", "description: !!python/object/apply:os.system ['true']\n")
     with pytest.raises(ParamsError, match="invalid YAML"):

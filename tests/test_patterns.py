@@ -229,6 +229,7 @@ BAD_FILES = {
     "examples_not_a_list": (GOOD_EXTRA.replace('must_match: ["Please buy my marmalade!"]', "must_match: yes"),
                             "must_match"),
     "invalid_yaml": ("- name: [unclosed\n", "not valid YAML"),
+    "tab_indented": ("- name: marmalade_shop_talk\n\tcategory: refusal\n", "indent with spaces: YAML does not allow tabs"),
     "entry_not_a_mapping": ("- just a string\n", "must be a mapping"),
     "vocabulary_group": (VOCAB_FILE.format(words="['(jam)']", ref="sweet"), "vocabulary 'sweet': entry '(jam)' has a capturing group"),
     "vocabulary_empty": (VOCAB_FILE.format(words="[]", ref="sweet"), "`vocabulary.sweet` must not be empty"),

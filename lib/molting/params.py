@@ -71,8 +71,10 @@ def read_yaml(path: Path) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ParamsError(f"invalid YAML: {getattr(exc, 'problem', exc)}", where=where,
-                          fix="fix the YAML syntax (indentation, quotes, colons)") from None
+        problem = str(getattr(exc, "problem", exc))
+        raise ParamsError(f"invalid YAML: {problem}", where=where,
+                          fix="indent with spaces: YAML does not allow tabs" if "'\\t'" in problem else
+                              "fix the YAML syntax (indentation, quotes, colons)") from None
 
 
 def _flatten(tree: dict, prefix: str = "") -> dict[str, Any]:

@@ -391,6 +391,7 @@ def _read_yaml(path: Path) -> Any:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise _bad(str(path), "", f"is not valid YAML: {exc}",
+                   "indent with spaces: YAML does not allow tabs" if "'\\t'" in str(exc) else
                    "fix the YAML syntax; quote regexes with single quotes and double any ' inside") from None
 
 
