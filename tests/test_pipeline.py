@@ -127,6 +127,41 @@ def test_a_version_another_process_is_running_is_left_alone(tmp_path, tiny_model
     assert runs.HOLDER_ENV not in os.environ
 
 
+def test_a_notebook_stepped_through_by_hand_holds_the_lock_while_its_calls_write(tmp_path, tiny_model_dir, monkeypatch):
+    """In JupyterLab nothing holds the version's lock but the writing calls themselves (runs.writing: training, the
+    stages' saves and markers): a `molt run` started while one writes stops, and a call stops where a run holds it.
+    Under the runner, whose kernels inherit HOLDER_ENV, and in a non-main process of a distributed launch, they take
+    nothing."""
+    root = make_project(tmp_path, tiny_model_dir)
+    paths = RunPaths(root, "tiny")
+    monkeypatch.delenv(runs.HOLDER_ENV, raising=False)
+    env = {**os.environ, "MOLTING_ROOT": str(root), "MOLTING_KERNEL": "python3"}
+    with runs.writing(paths):                                       # e.g. train.train running in a notebook cell
+        with runs.writing(paths):                                   # a writing call inside another: no deadlock
+            runs.mark_done(paths, "01-curate")
+        other = subprocess.run([str(Path(sys.executable).parent / "molt"), "run", "tiny", "--quiet"], cwd=root, env=env,
+                               capture_output=True, text=True, timeout=120)
+        assert other.returncode == 1 and "version tiny is being run by another process" in other.stderr
+    assert runs.HOLDER_ENV not in os.environ and not (paths.run_dir / "params.yaml").exists()
+    holder = subprocess.Popen([sys.executable, "-c", "import sys; from filelock import FileLock; "
+                               f"lock = FileLock({str(paths.lock_file)!r}); lock.acquire(); print('held', flush=True); sys.stdin.read()"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        with pytest.raises(RunError, match=r"(?s)being run by another process.*then run this cell again"):
+            runs.mark_done(paths, "02-train")
+        assert not runs.is_done(paths, "02-train")
+        monkeypatch.setenv(runs.HOLDER_ENV, str(paths.lock_file))   # a kernel the runner started: its runner holds it
+        runs.mark_done(paths, "02-train")
+        monkeypatch.delenv(runs.HOLDER_ENV)
+        monkeypatch.setenv("RANK", "1")                             # accelerate's other processes: rank 0 holds it
+        runs.mark_done(paths, "03-evaluate")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert runs.is_done(paths, "02-train") and runs.is_done(paths, "03-evaluate")
+
+
 def test_a_phase_report_another_process_is_making_is_left_alone(finished_tiny):
     """A second `molt report --phase` of a name being made stops before its kernel starts: the two would execute into
     the same notebook and swap in their own reports/<name>/ over each other's."""

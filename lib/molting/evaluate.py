@@ -684,11 +684,12 @@ def load_tuned(src: Any, adapter_dir: Path, trust_remote_code: bool = False, pro
 
 
 def save(rows: list[dict], summary: dict, paths: Any) -> None:
-    """answers.jsonl and eval.json."""
-    from molting.runs import write_json, write_jsonl
+    """answers.jsonl and eval.json (holding the version's lock: runs.writing)."""
+    from molting.runs import write_json, write_jsonl, writing
 
-    write_jsonl(paths.answers_jsonl, rows)
-    write_json(paths.eval_json, summary)
+    with writing(paths):
+        write_jsonl(paths.answers_jsonl, rows)
+        write_json(paths.eval_json, summary)
 
 
 def _interval(ci: Any) -> str:

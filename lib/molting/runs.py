@@ -221,8 +221,9 @@ def _holding(lock_file: Path, busy: Callable[[], RunError]) -> Iterator[None]:
 
 def check_not_running(paths: RunPaths) -> None:
     """For a notebook stepped through by hand (JupyterLab): stop if a `molt run` or `molt train` of the version is
-    working on it right now, since both would write the same files. It only looks: several notebooks of one version
-    may be open at once, and a notebook the runner itself executes passes (HOLDER_ENV)."""
+    working on it right now, since both would write the same files. It only looks (the calls that write hold the lock
+    while they do: `writing`): several notebooks of one version may be open at once, and a notebook the runner itself
+    executes passes (HOLDER_ENV)."""
     from filelock import FileLock, Timeout
 
     if os.environ.get(HOLDER_ENV) == str(paths.lock_file) or not paths.lock_file.is_file():
@@ -235,6 +236,24 @@ def check_not_running(paths: RunPaths) -> None:
     except OSError:
         return   # a folder it cannot lock in: nothing runs there either
     lock.release()
+
+
+@contextlib.contextmanager
+def writing(paths: RunPaths) -> Iterator[None]:
+    """Hold the version's lock while a library call writes its files, for notebooks stepped through by hand: training
+    in JupyterLab takes minutes, and a `molt run` of the version started meanwhile now stops at its lock instead of
+    writing the same checkpoints (and the cell stops where one runs already). Where the lock is held already (the
+    runner and `molt train` hold it, and their kernels inherit HOLDER_ENV; a call inside another) or in a non-main
+    process of a distributed launch, it does nothing."""
+    if os.environ.get(HOLDER_ENV) == str(paths.lock_file) or os.environ.get("RANK", "0") != "0":
+        yield
+        return
+    with _holding(paths.lock_file, lambda: _running(paths, "run this cell again")):
+        os.environ[HOLDER_ENV] = str(paths.lock_file)
+        try:
+            yield
+        finally:
+            os.environ.pop(HOLDER_ENV, None)
 
 
 def _running(paths: RunPaths, then: str) -> RunError:
@@ -355,7 +374,8 @@ def _sha256_of(path: str, size: int, mtime_ns: int) -> str:
 
 def mark_done(paths: RunPaths, stage: str, **info: Any) -> None:
     """Record that a stage finished; written after all of its outputs."""
-    write_json(paths.done_marker(stage), {"stage": stage, "finished": time.strftime("%Y-%m-%dT%H:%M:%S"), **info})
+    with writing(paths):
+        write_json(paths.done_marker(stage), {"stage": stage, "finished": time.strftime("%Y-%m-%dT%H:%M:%S"), **info})
 
 
 def is_done(paths: RunPaths, stage: str) -> bool:

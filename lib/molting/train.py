@@ -22,7 +22,8 @@ from molting.advice import fit_diagnosis
 from molting.chat import IGNORE, build_dataset, uncut_example
 from molting.errors import ModelError, ParamsError
 from molting.precision import cpu_supports_bf16, store_frozen_linears_in_bf16
-from molting.runs import RunPaths, atomic_write_text, cannot_write, staging_folder, swap_in_folder, write_json
+from molting.runs import (RunPaths, atomic_write_text, cannot_write, mark_done, staging_folder, swap_in_folder, write_json,
+                          writing)
 from molting.seeds import training_seed
 
 CHECKPOINT_MARKER = "molting-complete.json"
@@ -300,7 +301,13 @@ def count_params(model: Any) -> tuple[int, int]:
 
 
 def train(model: Any, tokenizer: Any, train_set: Any, heldout_set: Any, cfg: Any, paths: RunPaths, plan: TrainPlan) -> dict:
-    """Train LoRA adapters with the Trainer, resuming from the last complete checkpoint; return train.json."""
+    """Train LoRA adapters with the Trainer, resuming from the last complete checkpoint; return train.json. Holds the
+    version's lock while it trains (runs.writing): in JupyterLab, a `molt run` of the version meanwhile stops."""
+    with writing(paths):
+        return _fit(model, tokenizer, train_set, heldout_set, cfg, paths, plan)
+
+
+def _fit(model: Any, tokenizer: Any, train_set: Any, heldout_set: Any, cfg: Any, paths: RunPaths, plan: TrainPlan) -> dict:
     import torch
     from transformers import EarlyStoppingCallback, Trainer, TrainingArguments, set_seed
 
@@ -489,13 +496,12 @@ def model_for_training(cfg: Any, data: StageData, plan: TrainPlan) -> Any:
 
 
 def finish_stage(paths: RunPaths, figures: dict) -> None:
-    """train.json, then the stage's completion marker (the main process only)."""
-    from molting.runs import mark_done
-
+    """train.json, then the stage's completion marker (the main process only), holding the version's lock."""
     if is_main_process():
-        save_train_json(paths, figures)
-        mark_done(paths, "02-train", final_train_loss=figures["final_train_loss"],
-                  best_heldout_loss=figures["best_heldout_loss"])
+        with writing(paths):
+            save_train_json(paths, figures)
+            mark_done(paths, "02-train", final_train_loss=figures["final_train_loss"],
+                      best_heldout_loss=figures["best_heldout_loss"])
 
 
 def train_version(cfg: Any, paths: RunPaths) -> dict:
