@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -23,6 +24,20 @@ from conftest import ESCAPED, make_project, render_gfm
 def finished(finished_tiny):
     """The session's finished tiny run (see conftest): its project folder and the first run's stage timings."""
     return finished_tiny.root, finished_tiny.timings
+
+
+@contextlib.contextmanager
+def held_elsewhere(lock_file: Path):
+    """Another process holds the lock file (as a running `molt run` would) until the block ends, then is killed."""
+    holder = subprocess.Popen([sys.executable, "-c", "import sys; from filelock import FileLock; "
+                               f"lock = FileLock({str(lock_file)!r}); lock.acquire(); print('held', flush=True); sys.stdin.read()"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        yield
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 def test_all_stages_leave_their_outputs(finished):
@@ -104,11 +119,7 @@ def test_a_version_another_process_is_running_is_left_alone(tmp_path, tiny_model
     root = make_project(tmp_path, tiny_model_dir)
     paths = RunPaths(root, "tiny")
     paths.run_dir.mkdir(parents=True)
-    holder = subprocess.Popen([sys.executable, "-c", "import sys; from filelock import FileLock; "
-                               f"lock = FileLock({str(paths.lock_file)!r}); lock.acquire(); print('held', flush=True); sys.stdin.read()"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline() == "held\n"
+    with held_elsewhere(paths.lock_file):
         with pytest.raises(RunError, match="(?s)version tiny is being run by another process.*wait for that run"):
             runner.run_version("tiny", root, progress=False, log=lambda _: None)
         assert sorted(p.name for p in paths.run_dir.iterdir()) == [".lock"]    # no params.yaml, no stage started
@@ -118,9 +129,6 @@ def test_a_version_another_process_is_running_is_left_alone(tmp_path, tiny_model
         monkeypatch.setenv(runs.HOLDER_ENV, str(paths.lock_file))
         runs.check_not_running(paths)
         monkeypatch.delenv(runs.HOLDER_ENV)
-    finally:
-        holder.kill()
-        holder.wait()
     runs.check_not_running(paths)                                             # only looks: leaves the lock free
     with runs.exclusive(paths):                                               # free again
         assert paths.lock_file.is_file() and os.environ[runs.HOLDER_ENV] == str(paths.lock_file)
@@ -143,11 +151,7 @@ def test_a_notebook_stepped_through_by_hand_holds_the_lock_while_its_calls_write
                                capture_output=True, text=True, timeout=120)
         assert other.returncode == 1 and "version tiny is being run by another process" in other.stderr
     assert runs.HOLDER_ENV not in os.environ and not (paths.run_dir / "params.yaml").exists()
-    holder = subprocess.Popen([sys.executable, "-c", "import sys; from filelock import FileLock; "
-                               f"lock = FileLock({str(paths.lock_file)!r}); lock.acquire(); print('held', flush=True); sys.stdin.read()"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline() == "held\n"
+    with held_elsewhere(paths.lock_file):
         with pytest.raises(RunError, match=r"(?s)being run by another process.*then run this cell again"):
             runs.mark_done(paths, "02-train")
         assert not runs.is_done(paths, "02-train")
@@ -156,9 +160,6 @@ def test_a_notebook_stepped_through_by_hand_holds_the_lock_while_its_calls_write
         monkeypatch.delenv(runs.HOLDER_ENV)
         monkeypatch.setenv("RANK", "1")                             # accelerate's other processes: rank 0 holds it
         runs.mark_done(paths, "03-evaluate")
-    finally:
-        holder.kill()
-        holder.wait()
     assert runs.is_done(paths, "02-train") and runs.is_done(paths, "03-evaluate")
 
 
@@ -171,16 +172,9 @@ def test_a_phase_report_another_process_is_making_is_left_alone(finished_tiny):
     assert lock_file == root / "runs" / "_phases" / "phase-t.lock"
     report = (root / "reports" / "phase-t" / "report.html").read_bytes()
     notebook = (root / "runs" / "_phases" / "phase-t.ipynb").read_bytes()
-    holder = subprocess.Popen([sys.executable, "-c", "import sys; from filelock import FileLock; "
-                               f"lock = FileLock({str(lock_file)!r}); lock.acquire(); print('held', flush=True); sys.stdin.read()"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline() == "held\n"
+    with held_elsewhere(lock_file):
         with pytest.raises(RunError, match=r"(?s)phase report phase-t is being made by another process.*wait for it"):
             runner.run_phase("phase-t", ["tiny"], root, progress=False)
-    finally:
-        holder.kill()
-        holder.wait()
     assert (root / "reports" / "phase-t" / "report.html").read_bytes() == report       # nothing overwritten
     assert (root / "runs" / "_phases" / "phase-t.ipynb").read_bytes() == notebook
     with runs.exclusive_phase(phase):                                                  # free once the holder is gone
