@@ -163,6 +163,24 @@ def test_a_notebook_stepped_through_by_hand_holds_the_lock_while_its_calls_write
     assert runs.is_done(paths, "02-train") and runs.is_done(paths, "03-evaluate")
 
 
+def test_molt_report_re_renders_a_finished_version_and_says_what_to_do_otherwise(finished_tiny, monkeypatch, capsys):
+    from molting import cli
+
+    root = finished_tiny.root
+    monkeypatch.setenv("MOLTING_ROOT", str(root))
+    report = root / "reports" / "tiny" / "report.html"
+    before = report.read_bytes()
+    assert cli.main(["report", "tiny"]) == 0 and report.read_bytes() == before          # the same notebook, the same report
+    assert str(report) in capsys.readouterr().out
+    assert cli.main(["report", "tyni"]) == 1                                             # was a traceback
+    err = capsys.readouterr().err
+    assert "version tyni has no executed report notebook" in err and "molt run tyni" in err
+    assert not (root / "runs" / "tyni").exists()
+    with held_elsewhere(RunPaths(root, "tiny").lock_file):                              # a run of tiny at work
+        assert cli.main(["report", "tiny"]) == 1
+    assert "version tiny is being run by another process" in capsys.readouterr().err
+
+
 def test_a_phase_report_another_process_is_making_is_left_alone(finished_tiny):
     """A second `molt report --phase` of a name being made stops before its kernel starts: the two would execute into
     the same notebook and swap in their own reports/<name>/ over each other's."""

@@ -47,7 +47,8 @@ def _cmd_diff(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from molting import params, runner
+    from molting import params, runner, runs
+    from molting.errors import RunError
     from molting.runs import RunPaths
 
     if args.phase:
@@ -56,7 +57,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
         if len(args.versions) != 1:
             print("error: give one version to re-render, or --phase NAME with several", file=sys.stderr)
             return 2
-        out = runner.render_report(RunPaths(params.find_root(), args.versions[0]))
+        paths = RunPaths(params.find_root(), args.versions[0])
+        if not paths.notebook("04-report").is_file():
+            raise RunError(f"version {paths.version} has no executed report notebook to re-render",
+                           where=str(paths.notebook("04-report")),
+                           fix=f"run it first (`molt run {paths.version}`), or check the version's name")
+        with runs.writing(paths):   # a run of the version at its report stage would swap in reports/<version>/ too
+            out = runner.render_report(paths)
     print(f"{out['html']}\n{out['markdown']}")
     return 0
 
