@@ -135,6 +135,17 @@ def test_a_version_another_process_is_running_is_left_alone(tmp_path, tiny_model
     assert runs.HOLDER_ENV not in os.environ
 
 
+def test_a_stage_asked_for_before_its_inputs_exist_is_refused_before_params_yaml_is_written(tmp_path, tiny_model_dir):
+    """`--only`/`--from` a stage whose earlier stages are not done stops before writing runs/<v>/params.yaml: written,
+    it would make a later full run believe the params had not changed since the stages on disk were made."""
+    root = make_project(tmp_path, tiny_model_dir)
+    paths = RunPaths(root, "tiny")
+    for kwargs in ({"only": "03-evaluate"}, {"from_stage": "02-train"}):
+        with pytest.raises(RunError, match=r"(?s)needs 01-curate.* first.*molt run tiny` \(or --from 01-curate\)"):
+            runner.run_version("tiny", root, progress=False, log=lambda _: None, **kwargs)
+    assert sorted(p.name for p in paths.run_dir.iterdir()) == [".lock"]
+
+
 def test_a_notebook_stepped_through_by_hand_holds_the_lock_while_its_calls_write(tmp_path, tiny_model_dir, monkeypatch):
     """In JupyterLab nothing holds the version's lock but the writing calls themselves (runs.writing: training, the
     stages' saves and markers): a `molt run` started while one writes stops, and a call stops where a run holds it.

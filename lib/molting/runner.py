@@ -88,7 +88,7 @@ KERNEL_SHUTDOWN = "immediate"
 
 
 # A socket file's path may hold ~104 bytes (macOS; 108 on Linux): the kernel's are Jupyter's runtime folder, then
-# "/molting-<32 hex digits>-ipc-<n>" (50 bytes for n < 10; n is 1-5, one per channel)
+# "/molting-<8 hex>-<pid>-<8 hex>-ipc-<n>" (at most 40 bytes with a 7-digit pid; n is 1-5, one per channel)
 SOCKET_PATH_MAX = 100
 
 
@@ -231,6 +231,14 @@ def render_report(paths: RunPaths, notebook: Path | None = None, target: Path | 
     return {"html": target / "report.html", "markdown": target / "report.md"}
 
 
+def _check_upstream(paths: RunPaths, stage: str) -> None:
+    """The stages before `stage` are done, or a RunError says which to run first."""
+    upstream = [s for s in STAGES[:STAGES.index(stage)] if not is_done(paths, s)]
+    if upstream:
+        raise RunError(f"{stage} needs {', '.join(upstream)} first", where=str(paths.run_dir),
+                       fix=f"run `molt run {paths.version}` (or --from {upstream[0]})")
+
+
 def run_version(version: str, root: Path, *, force: bool = False, from_stage: str | None = None, only: str | None = None,
                 skip_complete: bool = False, log: Callable[[str], None] = print, progress: bool = True) -> dict:
     """Run the stages of one version that are not done yet, then render its report."""
@@ -242,6 +250,8 @@ def run_version(version: str, root: Path, *, force: bool = False, from_stage: st
     paths = RunPaths(root, version)
     explicit = bool(from_stage or only)
     with runs.exclusive(paths):   # one run of a version at a time
+        if explicit:   # refused before params.yaml is written: a later full run still sees that the params changed
+            _check_upstream(paths, stages[0])
         prepare(cfg, paths, force, stages)
         timings: dict[str, float] = {}
         for index, stage in enumerate(STAGES):
@@ -250,10 +260,7 @@ def run_version(version: str, root: Path, *, force: bool = False, from_stage: st
             if not explicit and not force and is_done(paths, stage):
                 log(f"[{version}] {stage}: already done, skipped")
                 continue
-            upstream = [s for s in STAGES[:index] if not is_done(paths, s)]
-            if upstream:
-                raise RunError(f"{stage} needs {', '.join(upstream)} first", where=str(paths.run_dir),
-                               fix=f"run `molt run {version}` (or --from {upstream[0]})")
+            _check_upstream(paths, stage)
             if force or explicit:
                 reset_stage(paths, stage)
             if stage == "02-train" and arms.is_prompt_only(cfg):
