@@ -44,3 +44,20 @@ def test_a_rewritten_file_keeps_the_permissions_it_had(tmp_path, umask_027):
     os.chmod(target, 0o604)
     runs.atomic_write_text(target, "a: 2\n")
     assert target.read_text() == "a: 2\n" and mode(target) == 0o604
+
+
+def test_a_missing_earlier_output_names_the_command_that_makes_it(tmp_path):
+    from molting import evaluate
+    from molting.errors import RunError
+    from molting.models import ModelSource
+
+    project = tmp_path / "runs" / "elsewhere" / "project"          # a "runs" higher up the path is not the version's
+    with pytest.raises(RunError, match=r"(?s)an earlier stage's output is missing.*molt run v2\.1$"):
+        runs.read_jsonl(project / "runs" / "v2.1" / "data" / "train.jsonl")
+    with pytest.raises(RunError, match=r"molt run v1$"):
+        runs.read_json(project / "runs" / "v1" / "data" / "curation.json")
+    assert runs.missing_output(tmp_path / "loose.json").fix.endswith("molt run <version>")
+    # 03-evaluate stepped through before training: our message, before any model is loaded (this source would fail)
+    nowhere = ModelSource("folder", str(tmp_path / "no-model"), "no model")
+    with pytest.raises(RunError, match=r"(?s)adapter_config\.json.*molt run v2\.1$"):
+        evaluate.load_tuned(nowhere, project / "runs" / "v2.1" / "adapter")

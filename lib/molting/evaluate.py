@@ -670,7 +670,10 @@ def load_tuned(src: Any, adapter_dir: Path, trust_remote_code: bool = False, pro
     from peft import PeftModel
 
     from molting.models import load_model, load_tokenizer
+    from molting.runs import missing_output
 
+    if not prompt_only and not (Path(adapter_dir) / "adapter_config.json").is_file():   # peft's error names no stage
+        raise missing_output(Path(adapter_dir) / "adapter_config.json")
     tokenizer = load_tokenizer(src, trust_remote_code)
     base = load_model(src, trust_remote_code=trust_remote_code)
     if prompt_only:

@@ -321,13 +321,21 @@ def write_jsonl(path: Path, rows: Iterable[dict]) -> None:
     atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False, default=_jsonable) + "\n" for r in rows))
 
 
+def missing_output(path: Path) -> RunError:
+    """An earlier stage's file is not there: say so, and which command makes it (the version from runs/<v>/...)."""
+    parts = Path(path).parts
+    runs_at = len(parts) - 1 - parts[::-1].index("runs") if "runs" in parts[:-1] else None
+    version = parts[runs_at + 1] if runs_at is not None and runs_at + 2 < len(parts) else "<version>"
+    return RunError("an earlier stage's output is missing", where=str(path),
+                    fix=f"run the earlier stages first: molt run {version}")
+
+
 def read_json(path: Path) -> Any:
     """Load a JSON file written by an earlier stage, saying which stage to run if it is missing."""
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise RunError("an earlier stage's output is missing", where=str(path),
-                       fix="run the earlier stages first: molt run <version>") from None
+        raise missing_output(path) from None
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -335,8 +343,7 @@ def read_jsonl(path: Path) -> list[dict]:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise RunError("an earlier stage's output is missing", where=str(path),
-                       fix="run the earlier stages first: molt run <version>") from None
+        raise missing_output(path) from None
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
