@@ -58,9 +58,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
             print("error: give one version to re-render, or --phase NAME with several", file=sys.stderr)
             return 2
         paths = RunPaths(params.find_root(), args.versions[0])
-        if not paths.notebook("04-report").is_file():
-            raise RunError(f"version {paths.version} has no executed report notebook to re-render",
-                           where=str(paths.notebook("04-report")),
+        notebook = paths.notebook("04-report")
+        if not notebook.is_file():
+            raise RunError(f"version {paths.version} has no executed report notebook to re-render", where=str(notebook),
                            fix=f"run it first (`molt run {paths.version}`), or check the version's name")
         with runs.writing(paths):   # a run of the version at its report stage would swap in reports/<version>/ too
             out = runner.render_report(paths)

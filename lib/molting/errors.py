@@ -16,6 +16,11 @@ class MoltingError(Exception):
         super().__init__("\n".join(parts))
 
 
+def yaml_syntax_fix(problem: str, otherwise: str) -> str:
+    """What to do about a YAML syntax error (PyYAML's message): a tab in the indentation has a fix of its own."""
+    return "indent with spaces: YAML does not allow tabs" if "'\\t'" in problem else otherwise
+
+
 class ParamsError(MoltingError):
     """A params file or key is wrong."""
 

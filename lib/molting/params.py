@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from molting import schema
-from molting.errors import ParamsError
+from molting.errors import ParamsError, yaml_syntax_fix
 
 VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -73,8 +73,7 @@ def read_yaml(path: Path) -> Any:
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         problem = str(getattr(exc, "problem", exc))
         raise ParamsError(f"invalid YAML: {problem}", where=where,
-                          fix="indent with spaces: YAML does not allow tabs" if "'\\t'" in problem else
-                              "fix the YAML syntax (indentation, quotes, colons)") from None
+                          fix=yaml_syntax_fix(problem, "fix the YAML syntax (indentation, quotes, colons)")) from None
 
 
 def _flatten(tree: dict, prefix: str = "") -> dict[str, Any]:

@@ -156,11 +156,12 @@ def staging_folder(target: Path) -> Path:
 
 
 @contextlib.contextmanager
-def exclusive(paths: RunPaths) -> Iterator[None]:
+def exclusive(paths: RunPaths, then: str = "run this again") -> Iterator[None]:
     """Hold the version's lock file while its stages run: a second `molt run` of the same version (another terminal, a
     second `make run`) stops at once instead of writing the same checkpoints, data and markers. The operating system
-    drops the lock when its process ends, however it ends, so a killed run never leaves the version locked."""
-    with _holding(paths.lock_file, lambda: _running(paths, "run this again")):
+    drops the lock when its process ends, however it ends, so a killed run never leaves the version locked. `then`:
+    what the refusal says to do once the other process has ended."""
+    with _holding(paths.lock_file, lambda: _running(paths, then)):
         os.environ[HOLDER_ENV] = str(paths.lock_file)   # the stage kernels it starts inherit this: check_not_running
         try:
             yield
@@ -248,12 +249,8 @@ def writing(paths: RunPaths) -> Iterator[None]:
     if os.environ.get(HOLDER_ENV) == str(paths.lock_file) or os.environ.get("RANK", "0") != "0":
         yield
         return
-    with _holding(paths.lock_file, lambda: _running(paths, "run this cell again")):
-        os.environ[HOLDER_ENV] = str(paths.lock_file)
-        try:
-            yield
-        finally:
-            os.environ.pop(HOLDER_ENV, None)
+    with exclusive(paths, "run this cell again"):
+        yield
 
 
 def _running(paths: RunPaths, then: str) -> RunError:

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Iterable, Literal
 import yaml
 from pydantic import AfterValidator, Field
 
-from molting.errors import ParamsError
+from molting.errors import ParamsError, yaml_syntax_fix
 from molting.validation import Invalid, Strict, Text, items, validate
 
 __all__ = [
@@ -391,8 +391,8 @@ def _read_yaml(path: Path) -> Any:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise _bad(str(path), "", f"is not valid YAML: {exc}",
-                   "indent with spaces: YAML does not allow tabs" if "'\\t'" in str(exc) else
-                   "fix the YAML syntax; quote regexes with single quotes and double any ' inside") from None
+                   yaml_syntax_fix(str(exc), "fix the YAML syntax; quote regexes with single quotes and double any ' "
+                                             "inside")) from None
 
 
 def _snake_case(name: str) -> str:
