@@ -91,11 +91,14 @@ def test_folder_without_config_is_rejected(tmp_path):
         models.resolve_source(str(tmp_path))
 
 
-def test_unreachable_hub_id_is_a_clear_error(monkeypatch):
+@pytest.mark.parametrize("load", [models.load_model, models.load_tokenizer], ids=["model", "tokenizer"])
+def test_unreachable_hub_id_is_a_clear_error(monkeypatch, load):
+    # curation loads the tokenizer first: offline, a hub id failed there with transformers' OSError
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     src = models.resolve_source("molting-test/does-not-exist")
-    with pytest.raises(ModelError, match="cannot load model `molting-test/does-not-exist`"):
-        models.load_model(src)
+    with pytest.raises(ModelError, match="cannot load the (model|tokenizer) of `molting-test/does-not-exist`") as err:
+        load(src)
+    assert err.value.where == "model.source" and "give model.source the folder" in err.value.fix
 
 
 def test_a_conversion_parses_the_gguf_once_and_builds_each_name_map_once(tmp_path):

@@ -16,7 +16,7 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from molting.errors import ModelError
 from molting.runs import staging_folder, swap_in_folder, unchanged_file_sha256
@@ -197,7 +197,8 @@ def load_tokenizer(src: ModelSource, trust_remote_code: bool = False) -> Any:
         from transformers import PreTrainedTokenizerFast as loader
     else:
         from transformers import AutoTokenizer as loader
-    tokenizer = loader.from_pretrained(folder, revision=src.revision, trust_remote_code=trust_remote_code)
+    with _loading(src, "tokenizer"):
+        tokenizer = loader.from_pretrained(folder, revision=src.revision, trust_remote_code=trust_remote_code)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
@@ -223,12 +224,23 @@ def load_model(src: ModelSource, *, trust_remote_code: bool = False, quantizatio
             kwargs["quantization_config"] = BitsAndBytesConfig(load_in_8bit=True)
     if device_map is not None:
         kwargs["device_map"] = device_map
-    try:
+    with _loading(src, "model"):
         return AutoModelForCausalLM.from_pretrained(local_folder(src), **kwargs)
+
+
+@contextmanager
+def _loading(src: ModelSource, what: str) -> Iterator[None]:
+    """transformers' errors while loading a source's model or tokenizer, as ModelErrors naming model.source (curation
+    loads the tokenizer first, so an offline machine meets a hub id there)."""
+    try:
+        yield
     except OSError as exc:
-        raise ModelError(f"cannot load model `{src.location}`: {str(exc).splitlines()[0]}", where="model.source",
-                         fix="check the id or path; hub ids need network access (set HF_HUB_OFFLINE=0 and log in "
-                             "if the repo is gated); this machine may be offline, so prefer a local folder") from None
+        raise ModelError(f"cannot load the {what} of `{src.location}`: {str(exc).splitlines()[0]}",
+                         where="model.source",
+                         fix="check the id or path; a hub id needs network access (log in if the repo is gated) or "
+                             "the model in the local Hugging Face cache: on a machine without network, download it "
+                             "elsewhere (`hf download <id> --local-dir <folder>`) and give model.source the folder"
+                         ) from None
     except ValueError as exc:
-        raise ModelError(f"cannot load model `{src.location}`: {exc}", where="model.source",
+        raise ModelError(f"cannot load the {what} of `{src.location}`: {exc}", where="model.source",
                          fix="see the message; trust_remote_code must be set in params to run repository code") from None
