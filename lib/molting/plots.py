@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,8 @@ if not matplotlib.get_backend().lower().startswith(("module://matplotlib_inline"
     matplotlib.use("Agg")  # headless outside Jupyter; inside it, keep the inline backend so figures show
 import matplotlib.pyplot as plt  # noqa: E402
 import seaborn as sns  # noqa: E402
+
+from molting.runs import atomic_write_bytes  # noqa: E402
 
 sns.set_theme(style="whitegrid", context="notebook", palette="colorblind")
 
@@ -158,9 +161,10 @@ def learning_curve(points: list[dict], x_label: str) -> Any:
 
 
 def save(fig: Any, folder: Path, name: str) -> Path:
-    """Save a figure as PNG under the run's figures/ folder and return its path."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.png"
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    """Save a figure as PNG under the run's figures/ folder and return its path. Written whole and renamed into
+    place: a kernel stopped while it writes, or a figure that fails to render, leaves the figure that was there."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    path = Path(folder) / f"{name}.png"
+    atomic_write_bytes(path, buffer.getvalue())
     return path
