@@ -124,6 +124,20 @@ def test_lora_layers_adapts_the_last_layers_and_runs_the_ones_below_forward_only
     assert err.value.where == "train.lora_layers" and "from 1 to 2" in err.value.fix
 
 
+def test_a_target_module_the_model_lacks_is_named_before_training(project):
+    # peft stops only where no name matches: [q_proj, v_prj] trained q_proj alone without a word
+    cfg, paths, source, tokenizer, train_set, heldout_set = _setup(project)
+    model = models.load_model(source)
+    cfg["train"]["target_modules"] = ["q_proj", "v_prj"]
+    with pytest.raises(ParamsError, match="train.target_modules names 'v_prj', which this model has no layer of") as err:
+        train.attach_lora(model, cfg.train, "none", seed=0)
+    assert err.value.where == "train.target_modules" and "did you mean v_proj?" in err.value.fix
+    assert "its linear layers are down_proj, gate_proj, k_proj, o_proj, q_proj, up_proj, v_proj" in err.value.fix
+    cfg["train"]["target_modules"] = ["q_proj", "self_attn.v_proj"]      # peft's suffix match: a dotted name passes
+    adapted = train.attach_lora(model, cfg.train, "none", seed=0)
+    assert {n.split(".")[-4] for n, p in adapted.named_parameters() if p.requires_grad} == {"q_proj", "v_proj"}
+
+
 def test_lora_moves_adapters_and_freezes_base(project):
     cfg, paths, source, tokenizer, train_set, heldout_set = _setup(project)
     model = train.attach_lora(models.load_model(source), cfg.train, "none")

@@ -6,6 +6,7 @@ to stop (a collator that masks pad ids would mask EOS too when pad == eos, as in
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import os
@@ -259,11 +260,27 @@ def lora_config(model: Any, train_cfg: Any) -> Any:
     from peft import LoraConfig
 
     targets, layers = train_cfg.target_modules, adapted_layers(model, train_cfg.lora_layers)
+    if targets != "all-linear":
+        check_target_modules(model, targets)
     if layers is not None and targets == "all-linear":
         targets = linear_module_names(model)   # peft takes layers_to_transform with a list of names only
     return LoraConfig(r=train_cfg.lora_r, lora_alpha=train_cfg.lora_alpha, lora_dropout=train_cfg.lora_dropout,
                       target_modules=targets if isinstance(targets, str) else list(targets), layers_to_transform=layers,
                       task_type="CAUSAL_LM", bias="none")
+
+
+def check_target_modules(model: Any, targets: list[str]) -> None:
+    """Every name in train.target_modules must name a layer of the model: peft matches a list by name suffix and
+    stops only where none matches, so a misspelt name among right ones trained with fewer adapters, silently."""
+    names = [name for name, _ in model.named_modules()]
+    missing = [t for t in targets if not any(name == t or name.endswith("." + t) for name in names)]
+    if missing:
+        linear = linear_module_names(model)
+        close = [match for t in missing for match in difflib.get_close_matches(t, linear, n=1)]
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        raise ParamsError(f"train.target_modules names {', '.join(map(repr, missing))}, which this model has no layer of",
+                          where="train.target_modules",
+                          fix=f"{hint}its linear layers are {', '.join(linear)}; or use \"all-linear\"")
 
 
 def decoder_layers(model: Any) -> list[Any]:
