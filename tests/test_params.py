@@ -25,9 +25,10 @@ def test_shipped_versions_resolve_and_inherit():
     assert v22.curate.enabled is True                 # from v2.1
     assert v22.model.source == "bundled:smollm2-135m-instruct"   # from base
     assert params.resolve("v1", REPO).curate.enabled is False
-    for path in sorted((REPO / "params").glob("*.yaml")):             # every shipped version resolves
+    for path in sorted((REPO / "params").glob("*.yaml")):             # every shipped version resolves, its files there
         if path.stem != "base":
             assert params.resolve(path.stem, REPO).version == path.stem
+            params.check_files(params.resolve(path.stem, REPO), REPO)
 
 
 def test_base_yaml_is_the_rendered_schema():
@@ -148,3 +149,29 @@ def test_paths_cannot_climb_out_of_project():
     with pytest.raises(ParamsError, match="outside the project"):
         params.project_path(cfg, "../../etc/passwd", "data.raw")
     assert params.project_path(cfg, "/tmp/x.jsonl") == Path("/tmp/x.jsonl")
+
+
+def test_a_missing_file_in_any_version_stops_the_run_before_the_first_version_starts(tmp_path):
+    from molting import runner
+
+    from conftest import make_project
+
+    root = make_project(tmp_path, tmp_path / "model")   # nothing may load it: the run stops before any stage
+    write(root, "tiny-probe", {"extends": "tiny", "eval": {"probe": "params/eval/probe-typo.yaml"}})
+    write(root, "tiny-child", {"extends": "tiny-probe", "description": "inherits the typo"})
+    write(root, "tiny-suites", {"extends": "tiny", "eval": {"suites": ["params/eval/personality.yaml", "params/eval/nope.yaml"]}})
+
+    def refused(versions):
+        with pytest.raises(ParamsError) as err:
+            runner.run(versions, root, progress=False, log=lambda _: None)
+        assert not (root / "runs").exists()   # not even the first version's params.yaml or lock
+        return err.value
+
+    err = refused(["tiny", "tiny-probe"])
+    assert err.what == "eval.probe names 'params/eval/probe-typo.yaml', which does not exist"
+    assert err.where == f"{root / 'params' / 'tiny-probe.yaml'}: eval.probe" and str(root) in err.fix
+    assert refused(["tiny-child"]).where == f"{root / 'params' / 'tiny-probe.yaml'}: eval.probe"   # the file that set it
+    assert refused(["tiny", "tiny-suites"]).what == "eval.suites names 'params/eval/nope.yaml', which does not exist"
+    assert "no params file for version `tiny-prob`" in refused(["tiny", "tiny-prob"]).what
+    (root / "data" / "sample" / "persona.yaml").unlink()
+    assert refused(["tiny"]).where == f"{root / 'params' / 'base.yaml'}: data.persona"

@@ -62,7 +62,8 @@ def read_yaml(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ParamsError("file not found", where=str(path), fix="check the name; versions live in params/<version>.yaml") from None
+        raise ParamsError("file not found", where=str(path), fix="check the name: versions live in params/<version>.yaml, and the "
+                          "files a version reads are named by its params (`molt params <version>`)") from None
     except UnicodeDecodeError as exc:
         raise ParamsError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", where=str(path),
                           fix="save the file as UTF-8") from None
@@ -172,10 +173,38 @@ def _check_pattern_names(merged: dict, root: Path, chain: list[tuple[str, dict]]
         patterns.pattern_states(patterns.load_patterns(extra), c.get("patterns_disabled", []), c.get("patterns_enabled", []))
     except ParamsError as exc:
         key = (exc.where or "").split(": ")[-1].split(".")[-1]
-        setters = [name for name, own in chain if key in (own.get("curate") or {})]
-        source = str(root / "params" / f"{setters[-1]}.yaml") if setters else str(root / "params" / "base.yaml")
+        source = _set_by(root, chain, f"curate.{key}")
         raise ParamsError(exc.what, where=f"{source}: {exc.where}" if key.startswith("patterns_") else exc.where,
                           fix=exc.fix) from None
+
+
+def _set_by(root: Path, chain: list[tuple[str, dict]], dotted: str) -> str:
+    """The params file a key's value comes from: the nearest version in the chain that sets it, else base.yaml."""
+    section, key = dotted.split(".")
+    setters = [name for name, own in chain if key in (own.get(section) or {})]
+    return str(root / "params" / f"{setters[-1]}.yaml") if setters else str(root / "params" / "base.yaml")
+
+
+# params keys that name files or folders the stages read (a list, a path, or null)
+FILE_KEYS = ("data.raw", "data.persona", "data.test_chats", "curate.keep_drop_file", "curate.synthetic_file",
+             "curate.patterns_extra", "eval.suites", "eval.probe")
+
+
+def check_files(cfg: Config, root: Path) -> None:
+    """Every file a version's params name exists under the project `root`: checked before a run starts, since a
+    misspelt eval.probe otherwise stopped the run at 03-evaluate, after curation and training (and in
+    `molt run v1 v2`, after v1 had run)."""
+    root = Path(root)
+    cfg = Config({**cfg, "root": str(root)})
+    for dotted in FILE_KEYS:
+        section, key = dotted.split(".")
+        value = getattr(getattr(cfg, section), key)
+        for name in [value] if isinstance(value, str) else list(value or []):
+            if not project_path(cfg, name, dotted).exists():
+                source = _set_by(root, version_chain(cfg.version, root), dotted)
+                raise ParamsError(f"{dotted} names {name!r}, which does not exist", where=f"{source}: {dotted}",
+                                  fix=f"check the path (a relative one is read from the project folder, {root}); "
+                                      "nothing has run yet")
 
 
 def load(version: str, params_file: str | Path | None = None, root: str | Path | None = None) -> Config:
