@@ -173,5 +173,9 @@ def test_a_missing_file_in_any_version_stops_the_run_before_the_first_version_st
     assert refused(["tiny-child"]).where == f"{root / 'params' / 'tiny-probe.yaml'}: eval.probe"   # the file that set it
     assert refused(["tiny", "tiny-suites"]).what == "eval.suites names 'params/eval/nope.yaml', which does not exist"
     assert "no params file for version `tiny-prob`" in refused(["tiny", "tiny-prob"]).what
+    write(root, "tiny-compare", {"extends": "tiny", "report": {"compare_to": "tiny-prob"}})
+    err = refused(["tiny-compare"])
+    assert err.what == "report.compare_to names version `tiny-prob`, which has no params file"
+    assert err.where == f"{root / 'params' / 'tiny-compare.yaml'}: report.compare_to" and "did you mean `tiny-probe`?" in err.fix
     (root / "data" / "sample" / "persona.yaml").unlink()
     assert refused(["tiny"]).where == f"{root / 'params' / 'base.yaml'}: data.persona"

@@ -191,9 +191,9 @@ FILE_KEYS = ("data.raw", "data.persona", "data.test_chats", "curate.keep_drop_fi
 
 
 def check_files(cfg: Config, root: Path) -> None:
-    """Every file a version's params name exists under the project `root`: checked before a run starts, since a
-    misspelt eval.probe otherwise stopped the run at 03-evaluate, after curation and training (and in
-    `molt run v1 v2`, after v1 had run)."""
+    """Every file a version's params name exists under the project `root`, and the version report.compare_to names:
+    checked before a run starts, since a misspelt eval.probe otherwise stopped the run at 03-evaluate, after curation
+    and training (and in `molt run v1 v2`, after v1 had run)."""
     root = Path(root)
     cfg = Config({**cfg, "root": str(root)})
     for dotted in FILE_KEYS:
@@ -205,6 +205,13 @@ def check_files(cfg: Config, root: Path) -> None:
                 raise ParamsError(f"{dotted} names {name!r}, which does not exist", where=f"{source}: {dotted}",
                                   fix=f"check the path (a relative one is read from the project folder, {root}); "
                                       "nothing has run yet")
+    other = cfg.report.compare_to   # a misspelt version here left the report without its comparison
+    if other and not (root / "params" / f"{other}.yaml").is_file():
+        known = sorted(p.stem for p in (root / "params").glob("*.yaml") if p.stem != "base")
+        close = difflib.get_close_matches(other, known, n=1)
+        raise ParamsError(f"report.compare_to names version `{other}`, which has no params file",
+                          where=f"{_set_by(root, version_chain(cfg.version, root), 'report.compare_to')}: report.compare_to",
+                          fix=(f"did you mean `{close[0]}`? " if close else "") + f"known versions: {', '.join(known)}")
 
 
 def load(version: str, params_file: str | Path | None = None, root: str | Path | None = None) -> Config:
