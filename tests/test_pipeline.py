@@ -6,12 +6,14 @@ import contextlib
 import errno
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from bs4 import BeautifulSoup
 
 from molting import runner, runs, suite, sweep
 from molting.errors import RunError
@@ -92,6 +94,12 @@ def test_report_is_rendered_with_figures_and_no_code(finished):
     assert "runs.mark_done" not in html and "import" not in md    # code hidden
     figures = list((root / "reports" / "tiny" / "figures").glob("*.png"))
     assert len(figures) >= 3 and all(f"figures/{f.name}" in md for f in figures)
+    # each figure has its description as alt text (plots.show), in both reports, not nbconvert's placeholder
+    alts = [img["alt"] for img in BeautifulSoup(html, "html.parser").find_all("img")]
+    assert len(alts) == len(figures) and "No description" not in html
+    assert alts[0].startswith("Agent-like (library): bars for base, tuned. Agent-like (detector): bars for base, tuned")
+    assert "Curation funnel: bars for loaded, " in alts[1] and alts[2] == "Loss: train loss, held-out loss; loss against step"
+    assert re.findall(r"!\[([^\]]*)\]\(figures/", md)[2] == "Loss: train loss, held-out loss; loss against step"
 
 
 def test_completed_version_is_not_overwritten_without_force(finished):

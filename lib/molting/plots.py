@@ -160,11 +160,57 @@ def learning_curve(points: list[dict], x_label: str) -> Any:
     return fig
 
 
-def save(fig: Any, folder: Path, name: str) -> Path:
-    """Save a figure as PNG under the run's figures/ folder and return its path. Written whole and renamed into
-    place: a kernel stopped while it writes, or a figure that fails to render, leaves the figure that was there."""
+def _png(fig: Any) -> bytes:
+    """The figure as PNG, as it is saved and shown."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def save(fig: Any, folder: Path, name: str, png: bytes | None = None) -> Path:
+    """Save a figure as PNG under the run's figures/ folder and return its path. Written whole and renamed into
+    place: a kernel stopped while it writes, or a figure that fails to render, leaves the figure that was there."""
     path = Path(folder) / f"{name}.png"
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write_bytes(path, png if png is not None else _png(fig))
     return path
+
+
+def show(fig: Any, folder: Path | None = None, name: str = "") -> None:
+    """Show a figure in the notebook with a text description (`describe`), which the rendered reports give the image
+    as its alt text (nbconvert otherwise writes "No description has been provided for this image", and the Markdown
+    report "png"); saved first as <folder>/<name>.png when a folder is given."""
+    from IPython.display import Image, display
+
+    png = _png(fig)   # drawn: tick labels exist now, for the description
+    if folder is not None:
+        save(fig, folder, name, png)
+    plt.close(fig)   # shown once, here, not again by the inline backend at the end of the cell
+    display(Image(data=png, format="png", alt=describe(fig)))
+
+
+def describe(fig: Any) -> str:
+    """A figure in words, panel by panel: its title, then its series (legend) or bars (tick labels), and its axes."""
+    panels = []
+    for ax in fig.axes:
+        parts = []
+        if not ax.axison:   # a panel that is a note ("prompt-only: nothing was trained ...")
+            parts = [t.get_text() for t in ax.texts]
+        else:
+            y, x = ax.get_ylabel(), ax.get_xlabel()
+            series = [label for label in ax.get_legend_handles_labels()[1] if not label.startswith("_") and label != y]
+            # bars without a legend: their categories are the tick labels of the axis that has no label
+            ticks = ax.get_xticklabels() if not x else ax.get_yticklabels() if not y else []
+            if series:
+                parts.append(", ".join(series))
+            elif ax.patches and [t.get_text() for t in ticks if t.get_text()]:
+                parts.append("bars for " + ", ".join(t.get_text() for t in ticks if t.get_text()))
+            if y and x:
+                parts.append(f"{y} against {x}")
+            elif y or x:
+                parts.append(y or x)
+            if ax.yaxis.get_label_position() == "right" and parts:   # a twin axis (twinx)
+                parts[-1] = f"{parts[-1]} on the right axis"
+        title = ax.get_title()
+        if title or parts:
+            panels.append(f"{title}: {'; '.join(parts)}" if title and parts else title or "; ".join(parts))
+    return ". ".join(panels) or "figure"
