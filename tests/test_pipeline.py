@@ -97,7 +97,7 @@ def test_report_is_rendered_with_figures_and_no_code(finished):
     # each figure has its description as alt text (plots.show), in both reports, not nbconvert's placeholder
     alts = [img["alt"] for img in BeautifulSoup(html, "html.parser").find_all("img")]
     assert len(alts) == len(figures) and "No description" not in html
-    assert alts[0].startswith("Agent-like (library): bars for base, tuned. Agent-like (detector): bars for base, tuned")
+    assert alts[0].startswith("Agent-like (library), Agent-like (detector), ") and alts[0].endswith(": bars for base, tuned")
     assert "Curation funnel: bars for loaded, " in alts[1] and alts[2] == "Loss: train loss, held-out loss; loss against step"
     assert re.findall(r"!\[([^\]]*)\]\(figures/", md)[2] == "Loss: train loss, held-out loss; loss against step"
 

@@ -46,8 +46,9 @@ def test_a_figure_is_described_panel_by_panel():
     assert described(plots.loss_curves(loss, "v2.1: loss")) == "v2.1: loss: train loss, held-out loss; loss against step"
     assert described(plots.loss_curves({"trained": False}, "v0: loss")) == \
         "v0: loss: prompt-only: nothing was trained, so there are no loss curves"
-    rates = {m: {"agent_like": {"mean": r, "ci95": [r / 2, r * 1.5]}} for m, r in (("base", 0.4), ("tuned", 0.1))}
-    assert described(plots.metric_bars(rates)) == "Agent-like (library): bars for base, tuned"
+    rates = {m: {k: {"mean": r, "ci95": [r / 2, r * 1.5]} for k in ("agent_like", "factual")}
+             for m, r in (("base", 0.4), ("tuned", 0.1))}
+    assert described(plots.metric_bars(rates)) == "Agent-like (library), Factual accuracy: bars for base, tuned"
     points = [{"x": x, "score": 5.0, "score_ci": [4.0, 6.0], "perplexity": 9.0} for x in (0.5, 1.0)]
     assert described(plots.learning_curve(points, "share of the training split")) == \
         "Learning curve: score /10 against share of the training split. held-out perplexity on the right axis"

@@ -109,7 +109,7 @@ def metric_trends(runs: list[dict], metrics: tuple[str, ...] = ("agent_like", "a
     versions = [r["version"] for r in runs]
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
     scores = [r["eval"]["models"]["tuned"]["score"] for r in runs]
-    axes[0].errorbar(versions, [s["mean"] for s in scores], marker="o", capsize=4,
+    axes[0].errorbar(versions, [s["mean"] for s in scores], marker="o", capsize=4, label="score",
                      yerr=[[s["mean"] - s["ci95"][0] for s in scores], [s["ci95"][1] - s["mean"] for s in scores]])
     axes[0].axhline(runs[-1]["eval"]["target_score"], color="grey", linestyle="--", label="target")
     axes[0].set_ylim(0, 10.2)
@@ -210,7 +210,9 @@ def describe(fig: Any) -> str:
                 parts.append(y or x)
             if ax.yaxis.get_label_position() == "right" and parts:   # a twin axis (twinx)
                 parts[-1] = f"{parts[-1]} on the right axis"
-        title = ax.get_title()
-        if title or parts:
-            panels.append(f"{title}: {'; '.join(parts)}" if title and parts else title or "; ".join(parts))
-    return ". ".join(panels) or "figure"
+        title, shown = ax.get_title(), "; ".join(parts)
+        if panels and shown and panels[-1][1] == shown and title:   # panels that show the same: one sentence
+            panels[-1] = (f"{panels[-1][0]}, {title}", shown)
+        elif title or shown:
+            panels.append((title, shown))
+    return ". ".join(f"{title}: {shown}" if title and shown else title or shown for title, shown in panels) or "figure"
