@@ -177,5 +177,17 @@ def test_a_missing_file_in_any_version_stops_the_run_before_the_first_version_st
     err = refused(["tiny-compare"])
     assert err.what == "report.compare_to names version `tiny-prob`, which has no params file"
     assert err.where == f"{root / 'params' / 'tiny-compare.yaml'}: report.compare_to" and "did you mean `tiny-probe`?" in err.fix
+    write(root, "tiny-test", {"extends": "tiny", "eval": {"test_chats": "data/sample/tests.jsonl"}})
+    assert refused(["tiny-test"]).where == f"{root / 'params' / 'tiny-test.yaml'}: eval.test_chats"
     (root / "data" / "sample" / "persona.yaml").unlink()
     assert refused(["tiny"]).where == f"{root / 'params' / 'base.yaml'}: data.persona"
+
+
+def test_every_key_whose_default_is_a_file_is_checked_before_a_run():
+    # check_files walks the keys the schema marks `path`: a new file key left unmarked would be read only at its stage
+    from molting import schema
+
+    defaults = params._flatten(schema.defaults())
+    files = {k for k, v in defaults.items() for item in (v if isinstance(v, list) else [v])
+             if isinstance(item, str) and item and (REPO / item).is_file()}
+    assert files and files <= set(schema.path_keys())

@@ -185,18 +185,13 @@ def _set_by(root: Path, chain: list[tuple[str, dict]], dotted: str) -> str:
     return str(root / "params" / f"{setters[-1]}.yaml") if setters else str(root / "params" / "base.yaml")
 
 
-# params keys that name files or folders the stages read (a list, a path, or null)
-FILE_KEYS = ("data.raw", "data.persona", "data.test_chats", "curate.keep_drop_file", "curate.synthetic_file",
-             "curate.patterns_extra", "eval.suites", "eval.probe")
-
-
 def check_files(cfg: Config, root: Path) -> None:
     """Every file a version's params name exists under the project `root`, and the version report.compare_to names:
     checked before a run starts, since a misspelt eval.probe otherwise stopped the run at 03-evaluate, after curation
     and training (and in `molt run v1 v2`, after v1 had run)."""
     root = Path(root)
     cfg = Config({**cfg, "root": str(root)})
-    for dotted in FILE_KEYS:
+    for dotted in schema.path_keys():   # the keys that name files or folders: a path, a list of them, or null
         section, key = dotted.split(".")
         value = getattr(getattr(cfg, section), key)
         for name in [value] if isinstance(value, str) else list(value or []):
