@@ -131,11 +131,13 @@ def test_a_version_another_process_is_running_is_left_alone(tmp_path, tiny_model
         with pytest.raises(RunError, match="(?s)version tiny is being run by another process.*wait for that run"):
             runner.run_version("tiny", root, progress=False, log=lambda _: None)
         assert sorted(p.name for p in paths.run_dir.iterdir()) == [".lock"]    # no params.yaml, no stage started
-        # a notebook stepped through by hand stops too; one the runner executes (its kernel inherits the variable) goes on
+        # a notebook stepped through by hand stops at its setup cell too; one the runner executes (its kernel inherits
+        # the variable) goes on
         with pytest.raises(RunError, match=r"(?s)\(`molt run` or `molt train`\).*then run this notebook"):
-            runs.check_not_running(paths)
+            runs.open_version("tiny", "", str(root))
         monkeypatch.setenv(runs.HOLDER_ENV, str(paths.lock_file))
-        runs.check_not_running(paths)
+        cfg, opened = runs.open_version("tiny", "", str(root))
+        assert cfg.version == "tiny" and cfg.train.epochs == 1 and opened.run_dir == paths.run_dir
         monkeypatch.delenv(runs.HOLDER_ENV)
     runs.check_not_running(paths)                                             # only looks: leaves the lock free
     with runs.exclusive(paths):                                               # free again

@@ -220,6 +220,18 @@ def _holding(lock_file: Path, busy: Callable[[], RunError]) -> Iterator[None]:
         lock.release()
 
 
+def open_version(version: str, params_file: str = "", root: str | Path | None = None) -> tuple[Any, RunPaths]:
+    """A stage notebook's setup: the version's params (the run's runs/<v>/params.yaml when the runner gives it, else
+    resolved from params/<version>.yaml: unknown keys, wrong types and bad values raise) and its paths; stops where a
+    `molt run` of the version is at work now (check_not_running)."""
+    from molting import params
+
+    cfg = params.load(version, params_file, root or None)
+    paths = RunPaths(Path(cfg.root), cfg.version)
+    check_not_running(paths)
+    return cfg, paths
+
+
 def check_not_running(paths: RunPaths) -> None:
     """For a notebook stepped through by hand (JupyterLab): stop if a `molt run` or `molt train` of the version is
     working on it right now, since both would write the same files. It only looks (the calls that write hold the lock
