@@ -67,3 +67,5 @@ def test_show_saves_the_figure_and_displays_it_once_with_its_description(tmp_pat
     assert not plots.plt.fignum_exists(fig.number)   # closed: the inline backend does not show it a second time
     plots.show(plots.funnel([{"step": "loaded", "remaining": 1}]))   # a report's figure: shown, not saved
     assert len(shown) == 2 and sorted(p.name for p in tmp_path.iterdir()) == ["funnel.png"]
+    with pytest.raises(ValueError, match="needs a name"):
+        plots.show(plots.funnel([{"step": "loaded", "remaining": 1}]), tmp_path)

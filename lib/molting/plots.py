@@ -181,6 +181,8 @@ def show(fig: Any, folder: Path | None = None, name: str = "") -> None:
     report "png"); saved first as <folder>/<name>.png when a folder is given."""
     from IPython.display import Image, display
 
+    if folder is not None and not name:
+        raise ValueError("plots.show: a figure saved under a folder needs a name (the file is <folder>/<name>.png)")
     png = _png(fig)   # drawn: tick labels exist now, for the description
     if folder is not None:
         save(fig, folder, name, png)
