@@ -689,15 +689,37 @@ def load_keep_drop(path: str | None, root: Path) -> dict | None:
 
 def save(cur: Curation, paths: Any, loaded: Any, cfg: Any) -> dict:
     """Write train/held-out (JSONL + datasets folder), removed rows and curation.json, holding the version's lock
-    (runs.writing); return the summary."""
+    (runs.writing) while it writes; return the summary."""
     import datasets
 
     from molting.runs import file_sha256, write_json, write_jsonl, writing
 
+    train_rows = [public_row(c) for c in cur.train]
+    kept_ids = {c["id"] for c in cur.kept}
+    heldout_rows = [public_row(c) for c in cur.heldout]
+    summary = {
+        "raw_file": _relative(Path(loaded.path), Path(cfg.root)),
+        "raw_sha256": file_sha256(Path(loaded.path)) if Path(loaded.path).is_file() else None,
+        "formats": loaded.detected_formats,
+        "skipped_lines": loaded.skipped,
+        "curation_enabled": cfg.curate.enabled,
+        "funnel": cur.funnel,
+        "removed_by_rule": cur.removed_by_rule(),
+        "mode": cfg.curate.mode,
+        "cut_by_rule": cur.cut_by_rule(),
+        "sentences_cut": len(cur.cuts),
+        "random_subset": cur.random_subset,
+        "clusters": cur.clusters,
+        "leakage": cur.leakage,
+        "sentence_leakage": sentence_leakage_summary(cur.train, leakage_sets(cur, cfg)),
+        "review": {"detector": "molting.detector (MiniLM fine-tuned as a classifier)", "marked": len(cur.review),
+                   "ids": [r["id"] for r in cur.review]},
+        "counts": {"raw": len(loaded.chats) + len(loaded.skipped), "loaded": len(loaded.chats), "kept": len(cur.kept),
+                   "train": len(cur.train), "heldout": len(cur.heldout)},
+        "sources": source_mix(cur.train),
+        "sha256": {"train": digest(train_rows), "heldout": digest(heldout_rows)},
+    }
     with writing(paths):
-        train_rows = [public_row(c) for c in cur.train]
-        kept_ids = {c["id"] for c in cur.kept}
-        heldout_rows = [public_row(c) for c in cur.heldout]
         write_jsonl(paths.train_jsonl, train_rows)
         write_jsonl(paths.heldout_jsonl, heldout_rows)
         write_jsonl(paths.removed_jsonl, [removed_row(r) for r in cur.removed]
@@ -707,30 +729,8 @@ def save(cur: Curation, paths: Any, loaded: Any, cfg: Any) -> dict:
             "train": datasets.Dataset.from_list([{"id": r["id"], "messages": r["messages"], "source": r["source"]} for r in train_rows]),
             "heldout": datasets.Dataset.from_list([{"id": r["id"], "messages": r["messages"], "source": r["source"]} for r in heldout_rows]),
         }).save_to_disk(str(paths.dataset_dir))
-        summary = {
-            "raw_file": _relative(Path(loaded.path), Path(cfg.root)),
-            "raw_sha256": file_sha256(Path(loaded.path)) if Path(loaded.path).is_file() else None,
-            "formats": loaded.detected_formats,
-            "skipped_lines": loaded.skipped,
-            "curation_enabled": cfg.curate.enabled,
-            "funnel": cur.funnel,
-            "removed_by_rule": cur.removed_by_rule(),
-            "mode": cfg.curate.mode,
-            "cut_by_rule": cur.cut_by_rule(),
-            "sentences_cut": len(cur.cuts),
-            "random_subset": cur.random_subset,
-            "clusters": cur.clusters,
-            "leakage": cur.leakage,
-            "sentence_leakage": sentence_leakage_summary(cur.train, leakage_sets(cur, cfg)),
-            "review": {"detector": "molting.detector (MiniLM fine-tuned as a classifier)", "marked": len(cur.review),
-                       "ids": [r["id"] for r in cur.review]},
-            "counts": {"raw": len(loaded.chats) + len(loaded.skipped), "loaded": len(loaded.chats), "kept": len(cur.kept),
-                       "train": len(cur.train), "heldout": len(cur.heldout)},
-            "sources": source_mix(cur.train),
-            "sha256": {"train": digest(train_rows), "heldout": digest(heldout_rows)},
-        }
         write_json(paths.curation_json, summary)
-        return summary
+    return summary
 
 
 def _relative(path: Path, root: Path) -> str:
