@@ -191,3 +191,26 @@ def test_every_key_whose_default_is_a_file_is_checked_before_a_run():
     files = {k for k, v in defaults.items() for item in (v if isinstance(v, list) else [v])
              if isinstance(item, str) and item and (REPO / item).is_file()}
     assert files and files <= set(schema.path_keys())
+
+
+def test_a_run_of_later_stages_asks_only_for_the_files_those_stages_read(tmp_path):
+    from molting import schema
+
+    from conftest import make_project
+
+    assert schema.path_keys(["02-train", "04-report"]) == []   # they read the run's own files
+    evaluate = set(schema.path_keys(["03-evaluate"]))
+    assert {"data.raw", "data.persona", "eval.suites", "eval.probe", "eval.test_chats"} <= evaluate
+    assert not {"curate.keep_drop_file", "curate.synthetic_file", "data.test_chats"} & evaluate
+    assert set(schema.path_keys(["01-curate"])) | evaluate == set(schema.path_keys())
+
+    root = make_project(tmp_path, tmp_path / "model")
+    write(root, "tiny-keep", {"extends": "tiny", "curate": {"keep_drop_file": "data/keep-drop.yaml"}})
+    cfg = params.resolve("tiny-keep", root)
+    params.check_files(cfg, root, ["02-train", "03-evaluate", "04-report"])   # --from 02-train: curation is done
+    with pytest.raises(ParamsError, match="curate.keep_drop_file names 'data/keep-drop.yaml'"):
+        params.check_files(cfg, root, ["01-curate", "02-train"])
+    (root / "data" / "sample" / "raw.jsonl").unlink()
+    params.check_files(cfg, root, ["02-train"])
+    with pytest.raises(ParamsError, match="data.raw names"):
+        params.check_files(cfg, root, ["03-evaluate"])   # coherence is calibrated on the raw data

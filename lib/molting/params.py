@@ -7,6 +7,7 @@ import copy
 import difflib
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -185,13 +186,14 @@ def _set_by(root: Path, chain: list[tuple[str, dict]], dotted: str) -> str:
     return str(root / "params" / f"{setters[-1]}.yaml") if setters else str(root / "params" / "base.yaml")
 
 
-def check_files(cfg: Config, root: Path) -> None:
-    """Every file a version's params name exists under the project `root`, and the version report.compare_to names:
-    checked before a run starts, since a misspelt eval.probe otherwise stopped the run at 03-evaluate, after curation
-    and training (and in `molt run v1 v2`, after v1 had run)."""
+def check_files(cfg: Config, root: Path, stages: Iterable[str] | None = None) -> None:
+    """Every file a version's params name for `stages` (default: all) exists under the project `root`, and the
+    version report.compare_to names: checked before a run starts, since a misspelt eval.probe otherwise stopped the
+    run at 03-evaluate, after curation and training (and in `molt run v1 v2`, after v1 had run). A file only an
+    earlier stage reads is not asked for: `--only 02-train` retrains although the raw data has moved since."""
     root = Path(root)
     cfg = Config({**cfg, "root": str(root)})
-    for dotted in schema.path_keys():   # the keys that name files or folders: a path, a list of them, or null
+    for dotted in schema.path_keys(stages):   # the keys naming files the stages read: a path, a list of them, or null
         section, key = dotted.split(".")
         value = getattr(getattr(cfg, section), key)
         for name in [value] if isinstance(value, str) else list(value or []):

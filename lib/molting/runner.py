@@ -247,7 +247,7 @@ def run_version(version: str, root: Path, *, force: bool = False, from_stage: st
         log(f"[{version}] already complete, report in {RunPaths(root, version).report_dir} (--force redoes it)")
         return {}
     cfg = params_mod.resolve(version, root)   # bad params and missing files fail here, before anything is written
-    params_mod.check_files(cfg, root)
+    params_mod.check_files(cfg, root, stages)
     paths = RunPaths(root, version)
     explicit = bool(from_stage or only)
     with runs.exclusive(paths):   # one run of a version at a time
@@ -288,7 +288,8 @@ def run(versions: list[str], root: Path | None = None, **options: Any) -> dict[s
     for version in versions:   # a typo in any version's name, params or files stops the run before the first starts
         if not (options.get("skip_complete") and not options.get("force")
                 and RunPaths(root, version).complete_marker.is_file()):
-            params_mod.check_files(params_mod.resolve(version, root), root)
+            params_mod.check_files(params_mod.resolve(version, root), root,
+                                   stage_names(options.get("from_stage"), options.get("only")))
     return {v: run_version(v, root, **options) for v in versions}
 
 

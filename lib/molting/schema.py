@@ -8,6 +8,7 @@ closest valid key for a typo).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal, Optional, Union
 from urllib.parse import urlsplit
 
@@ -33,11 +34,16 @@ Fraction = Annotated[float, Field(ge=0, le=1)]
 Auto = Union[Literal["auto"], StrictBool]          # auto | true | false (YAML's 1 is not true)
 
 
-def key(default: Any, comment: str, *, kind: str | None = None, path: bool = False) -> Any:
+# The stages that read a `path` key's files (02-train and 04-report read only the run's own files).
+CURATE, EVALUATE = "01-curate", "03-evaluate"
+
+
+def key(default: Any, comment: str, *, kind: str | None = None, path: tuple[str, ...] = ()) -> Any:
     """A field with its default and the comment base.yaml shows beside it (lines after the first continue
-    under it); `kind` words the expected value in errors where the type alone does not say it; `path` marks a file
-    or folder (or a list of them) that a stage reads, which a run checks for before it starts (`path_keys`)."""
-    extra = {**({"kind": kind} if kind else {}), **({"path": True} if path else {})}
+    under it); `kind` words the expected value in errors where the type alone does not say it; `path` names the
+    stages that read the file or folder (or list of them) the key names, which a run checks for before those stages
+    start (`path_keys`)."""
+    extra = {**({"kind": kind} if kind else {}), **({"path": list(path)} if path else {})}
     return Field(default, description=comment, json_schema_extra=extra or None)
 
 
@@ -46,13 +52,14 @@ Section = Strict           # a params section: unknown keys are errors, no value
 
 class Data(Section):
     raw: str = key("data/sample/raw.jsonl", "raw chat data: .jsonl/.json/.csv (also .gz/.bz2/.xz), .parquet, or a `datasets` folder",
-                   path=True)
+                   path=(CURATE, EVALUATE))   # 03-evaluate calibrates coherence on it
     format: Literal["auto", "messages", "sharegpt", "alpaca", "prompt_completion"] = key(
         "auto", "auto | messages | sharegpt | alpaca | prompt_completion")
     on_bad_lines: Literal["error", "skip"] = key("error", "error | skip (skipped lines are counted and listed in the report)")
-    persona: str = key("data/sample/persona.yaml", "persona card: name, facts, tone (used by scoring and the report)", path=True)
+    persona: str = key("data/sample/persona.yaml", "persona card: name, facts, tone (used by scoring and the report)",
+                       path=(CURATE, EVALUATE))
     test_chats: Optional[str] = key(None, "clean test chats never trained on (same formats as raw); curation checks none of\n"
-                                          "their reply sentences appears in training (null: no test chats)", path=True)
+                                          "their reply sentences appears in training (null: no test chats)", path=(CURATE,))
     system_prompt: Optional[str] = key("", "system turn added where a chat has none; \"\" stops SmolLM's template\n"
                                            "from injecting \"You are SmolLM...\"; null keeps the template's default")
 
@@ -74,7 +81,8 @@ class Curate(Section):
                                             "(runs/<v>/data/review.jsonl)")
     detector_drops: StrictBool = key(False, "the detector also drops the chats it flags, after the patterns (more recall;\n"
                                             "its evaluation rate is then no longer independent of curation)")
-    patterns_extra: list[str] = key([], "YAML files of your own patterns, same schema as the shipped library", path=True)
+    patterns_extra: list[str] = key([], "YAML files of your own patterns, same schema as the shipped library",
+                                    path=(CURATE, EVALUATE))
     exact_dedup: StrictBool = key(True, "drop chats whose normalised text is identical to a better one")
     near_dedup: StrictBool = key(True, "MinHash/LSH near-duplicates (a word or two changed)")
     near_threshold: Fraction = key(0.8, "estimated Jaccard similarity at or above which chats are near-duplicates")
@@ -83,9 +91,9 @@ class Curate(Section):
     min_assistant_words: int = key(3, "drop chats whose assistant turns are shorter than this")
     max_tokens: PositiveInt = key(384, "drop chats longer than this many tokens (counted, never a crash)")
     top_k: Optional[PositiveInt] = key(None, "keep only the k best-ranked chats (null keeps all)")
-    keep_drop_file: Optional[str] = key(None, "YAML {keep: [ids], drop: [ids]} that overrides every rule", path=True)
+    keep_drop_file: Optional[str] = key(None, "YAML {keep: [ids], drop: [ids]} that overrides every rule", path=(CURATE,))
     duplicate_fraction: Fraction = key(0.0, "repeat the best-ranked fraction once (0.25 = the lab's \"+25%\")")
-    synthetic_file: Optional[str] = key(None, "extra synthetic chats, passed through the same filters and dedup", path=True)
+    synthetic_file: Optional[str] = key(None, "extra synthetic chats, passed through the same filters and dedup", path=(CURATE,))
     train_fraction: Fraction = key(1.0, "use this share of the training split (learning curves); held-out stays whole")
     heldout_fraction: Fraction = key(0.1, "share of curated chats held out for held-out loss and perplexity")
     heldout_min: int = key(8, "at least this many held-out chats, so the held-out loss means something")
@@ -187,7 +195,7 @@ class Penalty(Section):
 
 class Eval(Section):
     suites: list[str] = key(["params/eval/personality.yaml"], "question suites (YAML: facts, trigger and control questions); "
-                                                              "a version can add its own", path=True)
+                                                              "a version can add its own", path=(EVALUATE,))
     max_new_tokens: PositiveInt = key(96, "answer length limit; an answer that hits it without EOS is \"truncated\"")
     batch_size: PositiveInt = key(128, "answers generated together (left padding, KV cache): on 2 CPU cores 128 takes 0.64x\n"
                                        "the time of 32 for the same sampled answers (fewer steps wasted on short batches)")
@@ -200,9 +208,9 @@ class Eval(Section):
     coherence_threshold: Optional[Fraction] = key(None, "cosine to the persona above which an answer is \"in character\" "
                                                         "(null: calibrated on the run's data)")
     probe: Optional[str] = key("params/eval/probe.yaml", "propensity probe set (YAML items: id, prompt, agent_like, in_voice); "
-                                                         "null: no probe", path=True)
+                                                         "null: no probe", path=(EVALUATE,))
     test_chats: Optional[str] = key("data/sample/test.jsonl", "clean test chats shared by every version of a phase "
-                                                              "(perplexity); null: none", path=True)
+                                                              "(perplexity); null: none", path=(EVALUATE,))
     judge: Judge = Judge()
     credit: Credit = Credit()
     penalty: Penalty = Penalty()
@@ -233,14 +241,15 @@ def dotted_keys() -> list[str]:
     return validation.dotted_keys(Params)
 
 
-def path_keys(model: type[BaseModel] = Params, prefix: str = "") -> list[str]:
-    """The dotted keys marked `path` (files and folders the stages read)."""
+def path_keys(stages: Iterable[str] | None = None, model: type[BaseModel] = Params, prefix: str = "") -> list[str]:
+    """The dotted keys marked `path` (files and folders a stage reads), those read by one of `stages` where given."""
+    wanted = None if stages is None else set(stages)
     found = []
     for name, field in model.model_fields.items():
         sub = _section(field.annotation)
         if sub:
-            found.extend(path_keys(sub, f"{prefix}{name}."))
-        elif (field.json_schema_extra or {}).get("path"):
+            found.extend(path_keys(wanted, sub, f"{prefix}{name}."))
+        elif (readers := (field.json_schema_extra or {}).get("path")) and (wanted is None or wanted & set(readers)):
             found.append(prefix + name)
     return found
 
