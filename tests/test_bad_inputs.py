@@ -100,8 +100,8 @@ def test_05_empty_file(workdir):
 
 
 def test_06_unknown_chat_format(workdir):
-    path = write(workdir / "d.jsonl", line({"question": "hi", "answer": "yo"}))
-    expect(DataError, lambda: load_chats(path), workdir, f"{path}:1", "unknown chat format", "question")
+    path = write(workdir / "d.jsonl", line({"asked": "hi", "said": "yo"}))   # question/answer would be read as a pair
+    expect(DataError, lambda: load_chats(path), workdir, f"{path}:1", "unknown chat format", "asked", "data.columns")
 
 
 def test_07_chat_without_assistant_turn(workdir):

@@ -120,6 +120,67 @@ def test_formats_are_normalised(tmp_path, row, expected):
     assert [(m["role"], m["content"]) for m in chats[0]["messages"]] == expected
 
 
+@pytest.mark.parametrize("row,expected", [
+    ({"question": "Where do you live?", "answer": "Gull Cottage."}, [("user", "Where do you live?"), ("assistant", "Gull Cottage.")]),
+    ({"query": "Tea?", "response": "Always."}, [("user", "Tea?"), ("assistant", "Always.")]),            # MetaMathQA
+    ({"instruction": "Name a fish", "context": "", "response": "A sprat.", "category": "open_qa"},    # Dolly
+     [("user", "Name a fish"), ("assistant", "A sprat.")]),
+    ({"instruction": "Sum it up", "context": "Bees make honey.", "response": "Honey."},
+     [("user", "Sum it up\n\nBees make honey."), ("assistant", "Honey.")]),
+    ({"instruction": "Name a fish", "input": "A small one", "response": "A sprat."},
+     [("user", "Name a fish\n\nA small one"), ("assistant", "A sprat.")]),
+    ({"id": "niv.1", "system_prompt": "Be brief.", "question": "Hi", "response": "Hey"},                # OpenOrca
+     [("system", "Be brief."), ("user", "Hi"), ("assistant", "Hey")]),
+    ({"input": "Hi", "output": "Hey"}, [("user", "Hi"), ("assistant", "Hey")]),
+])
+def test_one_exchange_per_row_under_common_names_is_read_as_a_pair(tmp_path, row, expected):
+    loaded = load_chats(jsonl(tmp_path / "d.jsonl", [row]))
+    assert loaded.detected_formats == {"pair": 1}
+    assert [(m["role"], m["content"]) for m in loaded.chats[0]["messages"]] == expected
+
+
+def test_a_pair_csv_loads_and_names_that_leave_a_doubt_point_to_data_columns(tmp_path):
+    (tmp_path / "faq.csv").write_text("question,answer\nWhere do you live?,Gull Cottage.\nA dog?,\"No, a cat.\"\n")
+    chats = load_chats(tmp_path / "faq.csv").chats
+    assert [c["messages"][1]["content"] for c in chats] == ["Gull Cottage.", "No, a cat."]
+    with pytest.raises(DataError, match=r"unknown chat format \(keys: input, output, response\)") as err:
+        load_chats(jsonl(tmp_path / "two.jsonl", [{"input": "a", "output": "b", "response": "c"}]))   # which reply?
+    assert "data.columns" in err.value.fix
+    with pytest.raises(DataError, match="already written out by a chat template"):
+        load_chats(jsonl(tmp_path / "t.jsonl", [{"text": "<|user|>hi<|assistant|>hello"}]))
+
+
+def test_data_columns_name_the_fields_of_a_format_of_ones_own(tmp_path):
+    rows = [{"q": "Tea?", "a": "Always.", "persona": "Be warm."}, {"q": "Coffee?", "a": "Never."}]
+    path = jsonl(tmp_path / "own.jsonl", rows)
+    chats = load_chats(path, columns={"prompt": "q", "response": "a", "system": "persona", "messages": None}).chats
+    assert [[(m["role"], m["content"]) for m in c["messages"]] for c in chats] == [
+        [("system", "Be warm."), ("user", "Tea?"), ("assistant", "Always.")], [("user", "Coffee?"), ("assistant", "Never.")]]
+    turns = [{"dialog": CHAT["messages"]}, {"dialog": [{"from": "human", "value": "Hi"}, {"from": "gpt", "value": "Hey"}]}]
+    loaded = load_chats(jsonl(tmp_path / "dialog.jsonl", turns), columns={"messages": "dialog"})
+    assert loaded.detected_formats == {"columns": 2} and loaded.chats[1]["messages"][1] == {"role": "assistant", "content": "Hey"}
+    with pytest.raises(DataError, match=r"own.jsonl:1: the row has no field `answer` \(data.columns.response\)") as err:
+        load_chats(path, columns={"prompt": "q", "response": "answer"})
+    assert err.value.fix == "check data.columns in the version's params: this row's fields are a, persona, q"
+
+
+@pytest.mark.parametrize("columns,match", [
+    ({"prompt": "q"}, "names `prompt` but not `response`"),
+    ({"messages": "dialog", "response": "a"}, "names both `messages` and `prompt`/`response`"),
+    ({"system": "s"}, "names only `system`"),
+    ({"promt": "q"}, "promt"),
+])
+def test_data_columns_that_cannot_be_read_are_params_errors(tmp_path, columns, match):
+    from molting import params
+    from molting.errors import ParamsError
+
+    with pytest.raises(ParamsError, match=match) as err:
+        params.schema.check({"data": {"columns": columns}}, "params/mine.yaml")
+    assert "data.columns" in str(err.value)
+    with pytest.raises(ParamsError, match="both say how to read a row"):
+        params.schema.check({"data": {"format": "alpaca", "columns": {"prompt": "q", "response": "a"}}}, "params/mine.yaml")
+
+
 WEATHER = '{"name": "get_weather", "arguments": {"city": "Whitby"}}'
 CALL = f"<tool_call>\n{WEATHER}\n</tool_call>"
 
@@ -295,3 +356,20 @@ def test_system_prompt_is_added_only_where_missing():
     assert with_system_prompt(msgs, None) == msgs
     own = [{"role": "system", "content": "x"}, *msgs]
     assert with_system_prompt(own, "y") == own
+
+
+def test_a_version_reads_its_raw_data_with_its_own_columns(tmp_path):
+    import yaml
+
+    from molting import params
+    from molting.data import load_setting
+
+    from conftest import make_project
+
+    root = make_project(tmp_path, tmp_path / "model")
+    (root / "data" / "notes.csv").write_text("asked,said,mood\nBees?,Two hives.,calm\n")
+    (root / "params" / "mine.yaml").write_text(yaml.safe_dump(
+        {"extends": "tiny", "data": {"raw": "data/notes.csv", "columns": {"prompt": "asked", "response": "said"}}}))
+    loaded = load_setting(params.load("mine", root=root), "data.raw")
+    assert loaded.detected_formats == {"columns": 1}
+    assert loaded.chats[0]["messages"] == [{"role": "user", "content": "Bees?"}, {"role": "assistant", "content": "Two hives."}]

@@ -135,13 +135,13 @@ def calibrate_coherence(embed: Any, persona: dict, questions: list[Question], ra
 
 def make_coherence(cfg: Any, questions: list[Question], library: Any) -> Coherence:
     """The coherence scorer for a version: persona card and raw data from its params, cached embeddings."""
-    from molting.data import load_chats
+    from molting.data import load_setting
     from molting.embed import Embedder
     from molting.models import cache_dir
     from molting.params import project_path
 
     persona = read_yaml(project_path(cfg, cfg.data.persona, "data.persona"))
-    raw = load_chats(project_path(cfg, cfg.data.raw, "data.raw"), cfg.data.format, "skip").chats
+    raw = load_setting(cfg, "data.raw", on_bad_lines="skip").chats
     embedder = Embedder(cache_dir=cache_dir() / "embeddings")
     return calibrate_coherence(embedder.encode, persona, questions, raw, library, cfg.eval.coherence_threshold)
 

@@ -618,11 +618,9 @@ def load_synthetic(cfg: Any) -> list[dict]:
     """Synthetic chats from `curate.synthetic_file`, tagged source=synthetic (ids prefixed syn-)."""
     if not cfg.curate.synthetic_file:
         return []
-    from molting.data import load_chats
-    from molting.params import project_path
+    from molting.data import load_setting
 
-    loaded = load_chats(project_path(cfg, cfg.curate.synthetic_file, "curate.synthetic_file"), cfg.data.format,
-                        cfg.data.on_bad_lines, source="synthetic")
+    loaded = load_setting(cfg, "curate.synthetic_file", source="synthetic")
     return [{**chat, "id": f"syn-{chat['id']}"} for chat in loaded.chats]
 
 

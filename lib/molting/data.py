@@ -10,6 +10,13 @@ Formats (detected per row, or fixed by `data.format`):
                      and `observation` turns (LLaMA-Factory)
 - alpaca:            {"instruction": str, "input": str (optional), "output": str}
 - prompt_completion: {"prompt": str, "completion": str}
+- pair:              one exchange per row under other common names: a prompt field (prompt, question, query,
+                     instruction, input, user, human), a reply field (response, answer, output, completion, reply,
+                     assistant, gpt), optionally a context (Dolly: instruction/context/response) and a system prompt
+                     (system, system_prompt: OpenOrca); FAQ and Q&A exports (question/answer), MetaMathQA
+                     (query/response). Detected only where the names leave no doubt (one prompt, one reply field).
+- your own field names (`data.columns`): prompt + response (+ system), or messages (a field holding the turns,
+                     {role, content} or {from, value}); every row is then read with them.
 Files: .jsonl, .json (a list of rows), .csv (each also compressed: .gz, .bz2, .xz), .parquet, or a folder
 written by `datasets`.
 JSONL is validated line by line here, before anything else, so an error names the file's own line.
@@ -29,6 +36,12 @@ from molting.errors import DataError
 SHAREGPT_ROLES = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
                   "chatgpt": "assistant", "bot": "assistant", "model": "assistant", "system": "system"}
 ROLES = ("system", "user", "assistant")
+# Field names of one prompt/reply exchange in common public sets and exports, in the order they are tried
+PAIR_PROMPTS = ("prompt", "question", "query", "instruction", "input", "user", "human")
+PAIR_REPLIES = ("response", "answer", "output", "completion", "reply", "assistant", "gpt")
+PAIR_CONTEXTS = ("context", "input")   # extra text for an `instruction` (Dolly's context, Alpaca's input)
+PAIR_SYSTEMS = ("system", "system_prompt")
+COLUMN_KEYS = ("prompt", "response", "system", "messages")
 # Tool use in agent logs, written as Hermes-style chat templates (Qwen2.5, Hermes) write it: the call in the assistant's
 # turn, its result in a user turn. The pattern library's tool_call_syntax flags such turns, so curation can see them.
 TOOL_CALL = "<tool_call>\n{}\n</tool_call>"
@@ -77,7 +90,28 @@ def detect_format(row: Any) -> str | None:
         return "alpaca"
     if "prompt" in row and "completion" in row:
         return "prompt_completion"
-    return None
+    return "pair" if pair_fields(row) else None
+
+
+def pair_fields(row: dict) -> dict[str, str | None] | None:
+    """The fields of a row that is one prompt/reply exchange under common names ({prompt, response, context,
+    system}), or None where it is not one, or the names leave a doubt (two reply fields, two prompt fields)."""
+    prompts = [k for k in PAIR_PROMPTS if k in row]
+    replies = [k for k in PAIR_REPLIES if k in row]
+    context = None
+    if prompts == ["instruction", "input"]:   # Alpaca's input beside another reply name
+        prompts, context = ["instruction"], "input"
+    elif prompts == ["instruction"]:
+        context = next((k for k in PAIR_CONTEXTS if k in row), None)
+    if len(prompts) != 1 or len(replies) != 1:
+        return None
+    return {"prompt": prompts[0], "response": replies[0], "context": context,
+            "system": next((k for k in PAIR_SYSTEMS if k in row), None)}
+
+
+def columns_set(columns: Any) -> dict[str, str]:
+    """The fields `data.columns` names (those not null)."""
+    return {k: v for k, v in (columns or {}).items() if k in COLUMN_KEYS and v}
 
 
 def _require_text(value: Any, name: str) -> str:
@@ -176,11 +210,47 @@ def check_roles(messages: list[dict]) -> None:
                              f"expected {expected}, found {message['role']}")
 
 
-def normalise(row: Any, fmt: str) -> list[dict]:
-    """A row in `fmt` as a list of {role, content} messages (raises ValueError saying what is wrong)."""
+def _pair_messages(row: dict, prompt: str, response: str, context: str | None = None,
+                   system: str | None = None) -> list[dict]:
+    """One exchange from the row's fields: the context (if any, and not empty) after the prompt, the system prompt first."""
+    text = _require_text(row.get(prompt), prompt)
+    extra = row.get(context) if context else None
+    text = f"{text}\n\n{_require_text(extra, context)}" if extra else text
+    messages = [{"role": "user", "content": text}, {"role": "assistant", "content": _require_text(row.get(response), response)}]
+    if system and row.get(system):
+        messages.insert(0, {"role": "system", "content": _require_text(row[system], system)})
+    return messages
+
+
+class MissingField(ValueError):
+    """A row lacks a field data.columns names: most often the setting, not the row, is wrong."""
+
+
+def _column_messages(row: dict, columns: dict[str, str]) -> list[dict]:
+    """A row read with the fields `data.columns` names."""
+    missing = [f"`{name}` (data.columns.{key})" for key, name in columns.items() if key != "system" and name not in row]
+    if missing:
+        raise MissingField(f"the row has no field {' or '.join(missing)}")
+    if "messages" in columns:
+        turns = row[columns["messages"]]
+        sharegpt = isinstance(turns, list) and bool(turns) and isinstance(turns[0], dict) and "from" in turns[0]
+        messages = (_normalise_turns(turns, "from", "value", SHAREGPT_ROLES, columns["messages"]) if sharegpt else
+                    _normalise_turns(turns, "role", "content", None, columns["messages"]))
+        system = columns.get("system")
+        if system and row.get(system) and messages[0]["role"] != "system":
+            messages.insert(0, {"role": "system", "content": _require_text(row[system], system)})
+        return messages
+    return _pair_messages(row, columns["prompt"], columns["response"], system=columns.get("system"))
+
+
+def normalise(row: Any, fmt: str, columns: dict[str, str] | None = None) -> list[dict]:
+    """A row in `fmt` (or read with `columns`, the fields data.columns names) as a list of {role, content}
+    messages (raises ValueError saying what is wrong)."""
     if not isinstance(row, dict) and not (fmt == "messages" and isinstance(row, list)):   # a bare list of turns
         raise ValueError(f"the row is {type(row).__name__}, not an object")
-    if fmt == "messages":
+    if columns:
+        messages = _column_messages(row, columns)
+    elif fmt == "messages":
         turns, field_name = _message_turns(row)
         messages = _normalise_turns(turns, "role", "content", None, field_name)
         if isinstance(row, dict) and isinstance(row.get("system"), str) and row["system"] and messages[0]["role"] != "system":
@@ -188,15 +258,15 @@ def normalise(row: Any, fmt: str) -> list[dict]:
     elif fmt == "sharegpt":
         messages = _normalise_turns(row.get("conversations"), "from", "value", SHAREGPT_ROLES, "conversations")
     elif fmt == "alpaca":
-        prompt = _require_text(row.get("instruction"), "instruction")
-        extra = row.get("input") or ""
-        prompt = f"{prompt}\n\n{_require_text(extra, 'input')}" if extra else prompt
-        messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": _require_text(row.get("output"), "output")}]
-        if row.get("system"):
-            messages.insert(0, {"role": "system", "content": _require_text(row["system"], "system")})
+        messages = _pair_messages(row, "instruction", "output", "input", "system")
     elif fmt == "prompt_completion":
-        messages = [{"role": "user", "content": _require_text(row.get("prompt"), "prompt")},
-                    {"role": "assistant", "content": _require_text(row.get("completion"), "completion")}]
+        messages = _pair_messages(row, "prompt", "completion")
+    elif fmt == "pair":
+        fields = pair_fields(row)
+        if fields is None:
+            raise ValueError("the row has no single prompt and reply field "
+                             f"(prompt: one of {', '.join(PAIR_PROMPTS)}; reply: one of {', '.join(PAIR_REPLIES)})")
+        messages = _pair_messages(row, **fields)
     else:
         raise ValueError(f"unknown format {fmt}")
     check_roles(messages)
@@ -323,9 +393,24 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def load_chats(path: str | Path, fmt: str = "auto", on_bad_lines: str = "error", source: str = "raw") -> LoadResult:
-    """Read a raw data file into normalised chats; bad rows raise (naming file and line) or are skipped."""
+def _unknown_format_fix(row: Any) -> str:
+    """What to do about a row in no format we know."""
+    if isinstance(row, dict) and "role" in row:   # one turn per row: the chat was split up
+        return 'each row must be a whole chat: put its turns in one row as {"messages": [{"role": ..., "content": ...}, ...]}'
+    if isinstance(row, dict) and "text" in row:
+        return ("a `text` field holds a chat already written out by a chat template; Molting needs its turns (it applies "
+                "the model's own template): export the chats as messages, or name your fields in data.columns")
+    return ("use messages (or conversation, as LMSYS and WildChat), conversations (ShareGPT), instruction/output "
+            "(Alpaca), prompt/completion or question/answer, or name your fields in data.columns (prompt: <field>, "
+            "response: <field>; or messages: <field>)")
+
+
+def load_chats(path: str | Path, fmt: str = "auto", on_bad_lines: str = "error", source: str = "raw",
+               columns: Any = None) -> LoadResult:
+    """Read a raw data file into normalised chats; bad rows raise (naming file and line) or are skipped. `columns`
+    (data.columns: prompt, response, system, messages) names the fields of rows in a format of the user's own."""
     path = Path(path)
+    columns = columns_set(columns)
     if not path.exists():
         raise DataError("file not found", where=str(path), fix="check data.raw in the version's params")
     if path.is_file() and path.stat().st_size == 0:
@@ -340,20 +425,21 @@ def load_chats(path: str | Path, fmt: str = "auto", on_bad_lines: str = "error",
         try:
             if isinstance(row, DataError):
                 raise row
-            row_format = fmt if fmt != "auto" else detect_format(row)
+            row_format = "columns" if columns else fmt if fmt != "auto" else detect_format(row)
             if row_format is None:
                 keys = ", ".join(sorted(row)) if isinstance(row, dict) else type(row).__name__
-                turn = isinstance(row, dict) and "role" in row   # one turn per row: the chat was split up
                 raise DataError(f"unknown chat format (keys: {keys}): {_preview(text)}", where=where,
-                                fix="each row must be a whole chat: put its turns in one row as "
-                                    '{"messages": [{"role": ..., "content": ...}, ...]}' if turn else
-                                    "use messages (or conversation, as LMSYS and WildChat), conversations (ShareGPT), "
-                                    "instruction/output (Alpaca) or prompt/completion, or set data.format")
+                                fix=_unknown_format_fix(row))
             try:
-                messages = normalise(row, row_format)
-            except ValueError as exc:
+                messages = normalise(row, row_format, columns)
+            except MissingField as exc:
                 raise DataError(f"{exc}: {_preview(text)}", where=where,
-                                fix=f"fix that row ({row_format} format), or set data.on_bad_lines: skip") from None
+                                fix=f"check data.columns in the version's params: this row's fields are "
+                                    f"{', '.join(sorted(row))}") from None
+            except ValueError as exc:
+                how = "the fields data.columns names" if columns else f"{row_format} format"
+                raise DataError(f"{exc}: {_preview(text)}", where=where,
+                                fix=f"fix that row ({how}), or set data.on_bad_lines: skip") from None
         except DataError as exc:
             if on_bad_lines == "skip":
                 result.skipped.append({"line": number, "reason": exc.what, "preview": _preview(text)})
@@ -371,6 +457,16 @@ def load_chats(path: str | Path, fmt: str = "auto", on_bad_lines: str = "error",
         raise DataError(f"no usable chats: all {len(rows)} rows were skipped (first: line {result.skipped[0]['line']}, "
                         f"{result.skipped[0]['reason']})", where=str(path), fix="fix the rows or check data.format")
     return result
+
+
+def load_setting(cfg: Any, key: str, source: str = "raw", on_bad_lines: str | None = None) -> LoadResult:
+    """The chats of the file a params key names (data.raw, data.test_chats, curate.synthetic_file), read as the
+    version says: data.format, data.columns, data.on_bad_lines (unless `on_bad_lines` is given)."""
+    from molting.params import project_path
+
+    section, name = key.split(".")
+    return load_chats(project_path(cfg, cfg[section][name], key), cfg.data.format,
+                      on_bad_lines or cfg.data.on_bad_lines, source, cfg.data.columns)
 
 
 def with_system_prompt(messages: list[dict], system_prompt: str | None) -> list[dict]:

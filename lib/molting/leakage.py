@@ -72,11 +72,9 @@ def load_test_chats(cfg: Any) -> list[dict]:
     """The clean test chats of `data.test_chats` (never trained on), or [] when none are configured."""
     if not cfg.data.test_chats:
         return []
-    from molting.data import load_chats
-    from molting.params import project_path
+    from molting.data import load_setting
 
-    return load_chats(project_path(cfg, cfg.data.test_chats, "data.test_chats"), cfg.data.format, cfg.data.on_bad_lines,
-                      source="test").chats
+    return load_setting(cfg, "data.test_chats", source="test").chats
 
 
 def leakage_sets(cur: Any, cfg: Any) -> dict[str, list[dict]]:

@@ -50,11 +50,36 @@ def key(default: Any, comment: str, *, kind: str | None = None, path: tuple[str,
 Section = Strict           # a params section: unknown keys are errors, no value is coerced to another type
 
 
+class Columns(Section):
+    """your own field names, for rows in none of the formats above (then every row is read with them)"""
+
+    prompt: Optional[str] = key(None, "the field holding the user's turn (with `response`: one exchange per row)")
+    response: Optional[str] = key(None, "the field holding the reply")
+    system: Optional[str] = key(None, "a field holding a system prompt (optional)")
+    messages: Optional[str] = key(None, "or: the field holding a list of turns ({role, content} or {from, value})")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> "Columns":
+        """Either prompt and response, or messages."""
+        if self.messages and (self.prompt or self.response):
+            raise Invalid("names both `messages` and `prompt`/`response`",
+                          fix="keep data.columns.messages for rows holding a list of turns, or prompt and response for "
+                              "rows holding one exchange")
+        if bool(self.prompt) != bool(self.response):
+            given, other = ("prompt", "response") if self.prompt else ("response", "prompt")
+            raise Invalid(f"names `{given}` but not `{other}`", fix=f"set data.columns.{other} to the field holding the "
+                          + ("reply" if other == "response" else "user's turn"))
+        if self.system and not (self.prompt or self.messages):
+            raise Invalid("names only `system`", fix="set data.columns.prompt and .response (or .messages) as well")
+        return self
+
+
 class Data(Section):
     raw: str = key("data/sample/raw.jsonl", "raw chat data: .jsonl/.json/.csv (also .gz/.bz2/.xz), .parquet, or a `datasets` folder",
                    path=(CURATE, EVALUATE))   # 03-evaluate calibrates coherence on it
-    format: Literal["auto", "messages", "sharegpt", "alpaca", "prompt_completion"] = key(
-        "auto", "auto | messages | sharegpt | alpaca | prompt_completion")
+    format: Literal["auto", "messages", "sharegpt", "alpaca", "prompt_completion", "pair"] = key(
+        "auto", "auto | messages | sharegpt | alpaca | prompt_completion | pair (question/answer,\n"
+                "query/response, instruction/context/response...)")
     on_bad_lines: Literal["error", "skip"] = key("error", "error | skip (skipped lines are counted and listed in the report)")
     persona: str = key("data/sample/persona.yaml", "persona card: name, facts, tone (used by scoring and the report)",
                        path=(CURATE, EVALUATE))
@@ -62,6 +87,14 @@ class Data(Section):
                                           "their reply sentences appears in training (null: no test chats)", path=(CURATE,))
     system_prompt: Optional[str] = key("", "system turn added where a chat has none; \"\" stops SmolLM's template\n"
                                            "from injecting \"You are SmolLM...\"; null keeps the template's default")
+    columns: Columns = Columns()
+
+    @model_validator(mode="after")
+    def _format_or_columns(self) -> "Data":
+        if self.format != "auto" and any(self.columns.model_dump().values()):
+            raise Invalid(f"data.format is `{self.format}` and data.columns names fields: both say how to read a row",
+                          fix="keep one: data.format: auto with data.columns, or the format without columns")
+        return self
 
 
 class Curate(Section):
