@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 import sys
 
 __version__ = "0.1.0"
+
+# bitsandbytes, imported by peft, warns on CPUs with AVX512-BF16 that an optional kernel from the hub is missing and
+# asks to `pip install kernels`; its own CPU path runs instead (and the hub is out of reach offline). The warning
+# landed in every executed notebook's output, a false lead for anyone reading it.
+logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
 
 
 def keep_freed_memory() -> bool:

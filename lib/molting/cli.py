@@ -85,6 +85,13 @@ def _numbers(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers, e.g. 0.25,0.5,1.0") from None
 
 
+def _positive(text: str) -> int:
+    """A whole number above 0 (argparse turns the error into a usage message and exit code 2)."""
+    if not text.isdigit() or int(text) == 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number above 0")
+    return int(text)
+
+
 def _version(version: str):
     """A version's validated params and its run paths."""
     from molting import params
@@ -115,6 +122,48 @@ def _cmd_export(args: argparse.Namespace) -> int:
     out = train.export_merged(cfg, paths, args.out or paths.run_dir / "merged")
     print(f"merged model written to {out} (load it with AutoModelForCausalLM.from_pretrained)")
     return 0
+
+
+def _cmd_chat(args: argparse.Namespace) -> int:
+    from molting import talk
+
+    if args.temperature < 0:
+        print("error: --temperature must be 0 (greedy) or more", file=sys.stderr)
+        return 2
+    conversation = talk.open_conversation(args.version, base=args.base, temperature=args.temperature,
+                                          max_new_tokens=args.max_new_tokens)
+    who = f"{args.version} (base model)" if args.base else args.version
+    decoding = f"sampled at {args.temperature:g}" if args.temperature else "greedy"
+
+    def answer(text: str) -> None:
+        reply = conversation.say(text)
+        print(f"{who}> {reply.text}")
+        if reply.hits:
+            print(f"  [agent-like: {', '.join(reply.hits)}]")
+        if reply.truncated:
+            print(f"  [cut at {conversation.max_new_tokens} new tokens: --max-new-tokens gives more]")
+
+    if args.say:
+        for text in args.say:
+            print(f"you> {text}")
+            answer(text)
+        return 0
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print(f"{who}, {decoding}: /reset forgets the conversation, /quit or Ctrl-D ends it")
+    while True:
+        try:
+            text = input("you> " if interactive else "").strip()
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if text in ("/quit", "/exit"):
+            return 0
+        if text == "/reset":
+            conversation.reset()
+            print("(conversation forgotten)")
+        elif text:
+            answer(text)
 
 
 def _cmd_patterns(args: argparse.Namespace) -> int:
@@ -231,6 +280,12 @@ def build_parser() -> argparse.ArgumentParser:
     add(sub, "train", "stage 02 alone, without the notebook (e.g. under `accelerate launch`)", _cmd_train, "version")
     p = add(sub, "export", "merge a version's adapter into its base model (safetensors)", _cmd_export, "version")
     p.add_argument("--out", help="output folder (default: runs/<version>/merged)")
+    p = add(sub, "chat", "talk to a version's trained model (multi-turn; each reply checked for agent-like patterns)",
+            _cmd_chat, "version")
+    p.add_argument("--say", action="append", metavar="TEXT", help="a turn to say (repeat for several), then exit")
+    p.add_argument("--base", action="store_true", help="the base model instead (adapter off, the run's system prompt)")
+    p.add_argument("--temperature", type=float, default=0.0, help="0 answers greedily (default), more samples")
+    p.add_argument("--max-new-tokens", type=_positive, help="reply length limit (default: the version's eval.max_new_tokens)")
     p = sub.add_parser("patterns", help="list the agent-like patterns (on/off for a version), test a text, or scan a file")
     p.add_argument("--version", help="show on/off and use the library as this version's params set it up")
     p.add_argument("--test", metavar="TEXT", help="print every pattern that matches this text")

@@ -1,0 +1,75 @@
+"""Talking to a version's model: the base model with the version's adapter (or, for the prompt-only arm, the persona
+card as system prompt), under the system prompt its evaluation measured it with, each reply checked by the version's
+pattern library. `molt chat <version>` is the command line over it; in a notebook:
+
+    talk = talk.open_conversation("v2.1")
+    talk.say("Where do you live?").text
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from molting.data import with_system_prompt
+
+
+@dataclass(frozen=True)
+class Reply:
+    text: str
+    truncated: bool            # cut at max_new_tokens without an end of turn
+    hits: tuple[str, ...]      # the version's agent-like patterns that match the reply
+
+
+@dataclass
+class Conversation:
+    """A multi-turn chat with one model: every reply sees the turns before it (`reset` forgets them)."""
+
+    model: Any
+    tokenizer: Any
+    system_prompt: str | None
+    library: Any
+    max_new_tokens: int = 96
+    temperature: float = 0.0       # 0: greedy, the answer the report's side-by-side tables show
+    seed: int = 42
+    base: bool = False             # the base model, adapter switched off
+    bf16: Any = False              # eval.bf16: auto | true | false
+    history: list[dict] = field(default_factory=list)
+
+    def say(self, text: str) -> Reply:
+        """The model's reply to `text`, after the turns so far; both join the history."""
+        from molting import generation, precision
+
+        messages = with_system_prompt([*self.history, {"role": "user", "content": text}], self.system_prompt)
+        adapter_off = self.model.disable_adapter() if self.base and hasattr(self.model, "disable_adapter") \
+            else contextlib.nullcontext()
+        with adapter_off, precision.inference_precision(self.model, self.bf16):
+            [answer] = generation.generate(self.model, self.tokenizer, [messages], max_new_tokens=self.max_new_tokens,
+                                           batch_size=1, do_sample=self.temperature > 0,
+                                           temperature=self.temperature or 1.0, seed=self.seed + len(self.history))
+        self.history += [{"role": "user", "content": text}, {"role": "assistant", "content": answer["text"]}]
+        return Reply(answer["text"], answer["truncated"], tuple(h.rule for h in self.library.scan(answer["text"])))
+
+    def reset(self) -> None:
+        self.history = []
+
+
+def open_conversation(version: str, root: str | Path | None = None, *, base: bool = False,
+                      temperature: float = 0.0, max_new_tokens: int | None = None) -> Conversation:
+    """A conversation with a version's trained model (or its base model with `base`), under the params it was run
+    with (runs/<version>/params.yaml) where it has run, else params/<version>.yaml."""
+    from molting import curate, evaluate, models, params
+    from molting.runs import RunPaths
+
+    root_path = Path(root) if root else params.find_root()
+    paths = RunPaths(root_path, version)
+    cfg = params.load(version, paths.params_file if paths.params_file.is_file() else None, root_path)
+    prompt_only = not cfg.train.enabled
+    model, tokenizer = evaluate.load_tuned(models.source_for(cfg), paths.adapter_dir, cfg.model.trust_remote_code,
+                                           prompt_only=prompt_only)
+    return Conversation(model, tokenizer,
+                        system_prompt=cfg.data.system_prompt if base else evaluate.tuned_system_prompt(cfg),
+                        library=curate.library_for(cfg), max_new_tokens=max_new_tokens or cfg.eval.max_new_tokens,
+                        temperature=temperature, seed=cfg.seed, base=base, bf16=cfg.eval.get("bf16", False))
