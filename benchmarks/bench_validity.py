@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "lib"))
 
 from molting import character, chat, curate, evaluate, models, params, probe, runs, stats, suite, train  # noqa: E402
-from molting.data import assistant_text, load_chats  # noqa: E402
+from molting.data import assistant_text, load_setting  # noqa: E402
 
 
 def load_cfg(version: str, model: str | None):
@@ -38,7 +38,7 @@ def load_cfg(version: str, model: str | None):
 
 def split_by_library(cfg, library) -> tuple[list[dict], list[dict]]:
     """The raw sample chats whose replies the library flags, and the clean ones."""
-    chats = load_chats(params.project_path(cfg, cfg.data.raw, "data.raw"), cfg.data.format, "skip").chats
+    chats = load_setting(cfg, "data.raw", on_bad_lines="skip").chats
     agent = [c for c in chats if library.first(assistant_text(c))]
     clean = [c for c in chats if not library.first(assistant_text(c))]
     return agent, clean

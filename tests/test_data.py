@@ -373,3 +373,33 @@ def test_a_version_reads_its_raw_data_with_its_own_columns(tmp_path):
     loaded = load_setting(params.load("mine", root=root), "data.raw")
     assert loaded.detected_formats == {"columns": 1}
     assert loaded.chats[0]["messages"] == [{"role": "user", "content": "Bees?"}, {"role": "assistant", "content": "Two hives."}]
+
+
+def test_several_raw_files_load_as_one_each_chat_keeping_its_file(tmp_path):
+    import yaml
+
+    from molting import curate, params
+    from molting.data import load_setting
+
+    from conftest import make_project
+
+    root = make_project(tmp_path, tmp_path / "model")
+    jsonl(root / "data" / "logs.jsonl", [CHAT, {**CHAT, "id": "a"}])
+    (root / "data" / "notes.csv").write_text("id,question,answer\n,Tea?,Always.\na,Dog?,No.\n,Only a question\n")
+    (root / "params" / "mine.yaml").write_text(yaml.safe_dump(
+        {"extends": "tiny", "data": {"raw": ["data/logs.jsonl", "data/notes.csv"], "on_bad_lines": "skip"}}))
+    cfg = params.load("mine", root=root)
+    loaded = load_setting(cfg, "data.raw")
+    assert [(c["id"], c["origin"]) for c in loaded.chats] == [
+        ("logs-00001", "data/logs.jsonl"), ("a", "data/logs.jsonl"),
+        ("notes-00002", "data/notes.csv"), ("a@notes.csv", "data/notes.csv")]   # ids stay unique across files
+    assert loaded.detected_formats == {"messages": 2, "pair": 2}
+    assert [(s["file"], s["line"]) for s in loaded.skipped] == [("data/notes.csv", 4)]   # the row without an answer
+    assert [(r["file"], r["chats"], r["skipped lines"]) for r in loaded.file_rows()] == [
+        ("data/logs.jsonl", 2, 0), ("data/notes.csv", 2, 1)]
+    files = curate.raw_files(loaded, root)
+    assert files["raw_file"] == ["data/logs.jsonl", "data/notes.csv"] and len(set(files["raw_sha256"])) == 2
+    assert curate.source_mix(loaded.chats) == {"raw: data/logs.jsonl": 2, "raw: data/notes.csv": 2}
+    assert curate.public_row(loaded.chats[2])["origin"] == "data/notes.csv"
+    with pytest.raises(params.ParamsError, match="data.raw"):
+        params.schema.check({"data": {"raw": []}}, "params/mine.yaml")

@@ -657,7 +657,7 @@ def digest(rows: list[dict]) -> str:
 def public_row(chat: dict) -> dict:
     """A chat as written to train/held-out JSONL."""
     return {"id": chat["id"], "messages": chat["messages"], "source": chat.get("source", "raw"),
-            "quality": chat.get("quality")}
+            **({"origin": chat["origin"]} if "origin" in chat else {}), "quality": chat.get("quality")}
 
 
 def removed_row(row: dict) -> dict:
@@ -690,14 +690,13 @@ def save(cur: Curation, paths: Any, loaded: Any, cfg: Any) -> dict:
     (runs.writing) while it writes; return the summary."""
     import datasets
 
-    from molting.runs import file_sha256, write_json, write_jsonl, writing
+    from molting.runs import write_json, write_jsonl, writing
 
     train_rows = [public_row(c) for c in cur.train]
     kept_ids = {c["id"] for c in cur.kept}
     heldout_rows = [public_row(c) for c in cur.heldout]
     summary = {
-        "raw_file": _relative(Path(loaded.path), Path(cfg.root)),
-        "raw_sha256": file_sha256(Path(loaded.path)) if Path(loaded.path).is_file() else None,
+        **raw_files(loaded, Path(cfg.root)),
         "formats": loaded.detected_formats,
         "skipped_lines": loaded.skipped,
         "curation_enabled": cfg.curate.enabled,
@@ -739,9 +738,21 @@ def _relative(path: Path, root: Path) -> str:
         return str(path)
 
 
+def raw_files(loaded: Any, root: Path) -> dict:
+    """The raw file (raw_file, relative to the project where inside it) and its sha256; lists of both where data.raw
+    names several files."""
+    from molting.runs import file_sha256
+
+    files = [Path(p) for p in loaded.paths]
+    names = [_relative(f, root) for f in files]
+    hashes = [file_sha256(f) if f.is_file() else None for f in files]   # a `datasets` folder has no one hash
+    return {"raw_file": names[0], "raw_sha256": hashes[0]} if len(files) == 1 else {"raw_file": names, "raw_sha256": hashes}
+
+
 def source_mix(chats: list[dict]) -> dict[str, int]:
-    """How many chats come from each source (raw, synthetic, +duplicate)."""
-    return _count([c.get("source", "raw") for c in chats])
+    """How many chats come from each source (raw, synthetic, +duplicate), and from which file where data.raw names
+    several ("raw: logs.jsonl")."""
+    return _count([c.get("source", "raw") + (f": {c['origin']}" if "origin" in c else "") for c in chats])
 
 
 def _count(values: list[str]) -> dict[str, int]:

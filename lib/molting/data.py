@@ -51,12 +51,24 @@ TOOL_RESULT_ROLES = ("tool", "function", "ipython", "observation")   # OpenAI (a
 
 @dataclass
 class LoadResult:
-    """Chats loaded from one file, plus the rows skipped under on_bad_lines=skip."""
+    """Chats loaded from one file (or several: `parts`), plus the rows skipped under on_bad_lines=skip."""
 
     chats: list[dict]
-    skipped: list[dict] = field(default_factory=list)   # {line, reason, preview}
+    skipped: list[dict] = field(default_factory=list)   # {line, reason, preview}, and {file} where several were read
     path: str = ""
     detected_formats: dict[str, int] = field(default_factory=dict)
+    parts: list[LoadResult] = field(default_factory=list)   # one per file, where data.raw lists several
+    name: str = ""   # the file as the params name it (load_setting)
+
+    @property
+    def paths(self) -> list[str]:
+        """Every file read."""
+        return [part.path for part in self.parts] if self.parts else [self.path]
+
+    def file_rows(self) -> list[dict]:
+        """One row per file read: chats, skipped lines, formats (for 01-curate's table)."""
+        return [{"file": part.name or part.path, "chats": len(part.chats), "skipped lines": len(part.skipped),
+                 "formats": part.detected_formats} for part in (self.parts or [self])]
 
 
 def _preview(text: str, limit: int = 80) -> str:
@@ -406,9 +418,10 @@ def _unknown_format_fix(row: Any) -> str:
 
 
 def load_chats(path: str | Path, fmt: str = "auto", on_bad_lines: str = "error", source: str = "raw",
-               columns: Any = None) -> LoadResult:
+               columns: Any = None, id_prefix: str | None = None) -> LoadResult:
     """Read a raw data file into normalised chats; bad rows raise (naming file and line) or are skipped. `columns`
-    (data.columns: prompt, response, system, messages) names the fields of rows in a format of the user's own."""
+    (data.columns: prompt, response, system, messages) names the fields of rows in a format of the user's own.
+    A row without an id gets `<id_prefix or source>-<line>`."""
     path = Path(path)
     columns = columns_set(columns)
     if not path.exists():
@@ -447,7 +460,7 @@ def load_chats(path: str | Path, fmt: str = "auto", on_bad_lines: str = "error",
             raise
         given = next((row.get(k) for k in ("id", "conversation_id") if row.get(k) not in (None, "")), None) \
             if isinstance(row, dict) else None
-        chat_id = str(given) if given is not None else f"{source}-{number:05d}"
+        chat_id = str(given) if given is not None else f"{id_prefix or source}-{number:05d}"
         if chat_id in seen_ids:
             chat_id = f"{chat_id}@{number}"
         seen_ids.add(chat_id)
@@ -461,12 +474,38 @@ def load_chats(path: str | Path, fmt: str = "auto", on_bad_lines: str = "error",
 
 def load_setting(cfg: Any, key: str, source: str = "raw", on_bad_lines: str | None = None) -> LoadResult:
     """The chats of the file a params key names (data.raw, data.test_chats, curate.synthetic_file), read as the
-    version says: data.format, data.columns, data.on_bad_lines (unless `on_bad_lines` is given)."""
+    version says: data.format, data.columns, data.on_bad_lines (unless `on_bad_lines` is given). Where the key lists
+    several files (data.raw: [logs.jsonl, notes.csv]), their chats are read one file after the other (`merge`)."""
     from molting.params import project_path
 
     section, name = key.split(".")
-    return load_chats(project_path(cfg, cfg[section][name], key), cfg.data.format,
-                      on_bad_lines or cfg.data.on_bad_lines, source, cfg.data.columns)
+    value = cfg[section][name]
+    files = [value] if isinstance(value, str) else list(value)
+    loads = [load_chats(project_path(cfg, file, key), cfg.data.format, on_bad_lines or cfg.data.on_bad_lines, source,
+                        cfg.data.columns, id_prefix=Path(file).name.split(".")[0] if len(files) > 1 else None)
+             for file in files]
+    for load, file in zip(loads, files):
+        load.name = file
+    return loads[0] if len(loads) == 1 else merge(loads, files)
+
+
+def merge(loads: list[LoadResult], names: list[str]) -> LoadResult:
+    """Several files' chats as one load: each chat carries the file it came from (`origin`, as params name it), ids
+    stay unique (a repeated one gets `@<file>`), skipped lines name their file."""
+    chats: list[dict] = []
+    seen: set[str] = set()
+    formats: dict[str, int] = {}
+    for load, name in zip(loads, names):
+        for chat in load.chats:
+            chat_id = chat["id"]
+            while chat_id in seen:
+                chat_id = f"{chat_id}@{Path(name).name}"
+            seen.add(chat_id)
+            chats.append({**chat, "id": chat_id, "origin": name})
+        for fmt, n in load.detected_formats.items():
+            formats[fmt] = formats.get(fmt, 0) + n
+    skipped = [{"file": name, **row} for load, name in zip(loads, names) for row in load.skipped]
+    return LoadResult(chats, skipped, ", ".join(load.path for load in loads), formats, parts=loads)
 
 
 def with_system_prompt(messages: list[dict], system_prompt: str | None) -> list[dict]:

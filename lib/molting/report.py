@@ -227,7 +227,8 @@ def funnel_table(run: dict) -> Table:
 def skipped_table(run: dict) -> Table:
     """Raw lines skipped under data.on_bad_lines: skip, with the reason (or a line saying there were none)."""
     skipped = run["curation"].get("skipped_lines") or []
-    return Table(skipped, ["line", "reason", "preview"]) if skipped else Table([{"skipped lines": "none"}])
+    files = ["file"] if any("file" in row for row in skipped) else []   # data.raw naming several files
+    return Table(skipped, [*files, "line", "reason", "preview"]) if skipped else Table([{"skipped lines": "none"}])
 
 
 def removed_by_rule_table(run: dict) -> Table:

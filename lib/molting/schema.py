@@ -75,8 +75,10 @@ class Columns(Section):
 
 
 class Data(Section):
-    raw: str = key("data/sample/raw.jsonl", "raw chat data: .jsonl/.json/.csv (also .gz/.bz2/.xz), .parquet, or a `datasets` folder",
-                   path=(CURATE, EVALUATE))   # 03-evaluate calibrates coherence on it
+    raw: Union[str, Annotated[list[str], Field(min_length=1)]] = key(
+        "data/sample/raw.jsonl", "raw chat data: .jsonl/.json/.csv (also .gz/.bz2/.xz), .parquet, or a `datasets` folder;\n"
+                                 "or a list of them ([logs.jsonl, notes.csv]): each chat keeps the file it came from",
+        kind="a file or a list of files", path=(CURATE, EVALUATE))   # 03-evaluate calibrates coherence on it
     format: Literal["auto", "messages", "sharegpt", "alpaca", "prompt_completion", "pair"] = key(
         "auto", "auto | messages | sharegpt | alpaca | prompt_completion | pair (question/answer,\n"
                 "query/response, instruction/context/response...)")
