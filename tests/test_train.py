@@ -393,3 +393,27 @@ def test_fit_diagnosis_fit_with_a_gap_and_no_rise():
 def test_fit_diagnosis_unknown_without_two_evaluations():
     assert advice.fit_diagnosis(_curves([1.0], [2.0]))["verdict"] == "unknown"
     assert advice.fit_diagnosis({})["verdict"] == "unknown"
+
+
+def test_report_to_hands_the_training_logs_to_an_experiment_tracker(project, monkeypatch):
+    from transformers import TrainerCallback
+    from transformers.integrations import integration_utils
+
+    logged = []
+
+    class Tracker(TrainerCallback):   # stands in for tensorboard, which is not installed here
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            logged.append(dict(logs or {}))
+
+    cfg, paths, source, tokenizer, train_set, heldout_set = _setup(project)
+    cfg["train"].update({"max_steps": 4, "batch_size": 2, "epochs": 1, "logging_steps": 1, "report_to": ["tensorboard"]})
+    if not integration_utils.is_tensorboard_available():
+        check = preflight.check_trackers(["tensorboard"])
+        assert not check.ok and check.detail == "train.report_to names `tensorboard`, which is not installed"
+    monkeypatch.setitem(integration_utils.INTEGRATION_TO_CALLBACK, "tensorboard", Tracker)
+    model = train.attach_lora(models.load_model(source), cfg.train, "none")
+    train.train(model, tokenizer, train_set.select(range(4)), heldout_set, cfg, paths, train.make_plan(cfg.train))
+    assert sum("loss" in row for row in logged) >= 4 and any("eval_loss" in row for row in logged)
+    bad = preflight.check_trackers(["tensorbord"])
+    assert not bad.ok and "did you mean `tensorboard`?" in bad.fix
+    assert preflight.check_trackers([]).ok

@@ -127,6 +127,33 @@ def check_quantization(plan: TrainPlan) -> Check:
     return Check("quantization", True, detail)
 
 
+# transformers' availability test per report_to name, where it is not is_<name>_available
+_TRACKER_TESTS = {"comet_ml": "is_comet_available", "azure_ml": "is_azureml_available", "flyte": "is_flytekit_available"}
+
+
+def check_trackers(names: list[str]) -> Check:
+    """Every experiment tracker of train.report_to is one transformers knows and finds installed (what the Trainer
+    would otherwise fail on when it builds its callbacks, at the start of training)."""
+    import difflib
+
+    from transformers.integrations import integration_utils
+
+    known = list(integration_utils.INTEGRATION_TO_CALLBACK)
+    if not names:
+        return Check("experiment trackers", True, "none (train.report_to: [])")
+    for name in names:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            return Check("experiment trackers", False, f"train.report_to names `{name}`, which transformers does not know",
+                         (f"did you mean `{close[0]}`? " if close else "") + f"known: {', '.join(known)}")
+        available = getattr(integration_utils, _TRACKER_TESTS.get(name, f"is_{name}_available"), None)
+        if available is not None and not available():
+            return Check("experiment trackers", False, f"train.report_to names `{name}`, which is not installed",
+                         f"install it into the environment (e.g. .venv/bin/pip install {name}), or take `{name}` out "
+                         "of train.report_to")
+    return Check("experiment trackers", True, ", ".join(names))
+
+
 def run_checks(folder: str, tokenizer: Any, example: dict, plan: TrainPlan, train_cfg: Any,
                trust_remote_code: bool = False) -> list[Check]:
     """All preflight checks, config-only ones first (they cost no model load)."""
@@ -134,7 +161,7 @@ def run_checks(folder: str, tokenizer: Any, example: dict, plan: TrainPlan, trai
     n_params = estimate_params(config)
     checks = [check_architecture(config), check_rope(config), *check_template(tokenizer, example),
               check_memory(config, n_params, plan, train_cfg.batch_size, train_cfg.max_length),
-              check_quantization(plan)]
+              check_quantization(plan), check_trackers(list(train_cfg.get("report_to", [])))]
     return checks
 
 

@@ -176,6 +176,9 @@ class Train(Section):
                                 "compiling) | true | false")
     early_stopping_patience: int = key(2, "epochs without held-out improvement before stopping (0 = off)")
     logging_steps: PositiveInt = key(5, "log the training loss every this many steps")
+    report_to: list[str] = key([], "experiment trackers that get the training logs too (transformers' report_to):\n"
+                                   "tensorboard (logs in runs/<v>/checkpoints/runs/), wandb, mlflow, trackio...;\n"
+                                   "each needs its package installed (preflight checks)")
 
 
 class Judge(Section):

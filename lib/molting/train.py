@@ -372,7 +372,7 @@ def _fit(model: Any, tokenizer: Any, train_set: Any, heldout_set: Any, cfg: Any,
         use_cpu=plan.device == "cpu",
         seed=seed,
         data_seed=seed,
-        report_to="none",
+        report_to=list(t.report_to) or "none",
         dataloader_num_workers=0,
         disable_tqdm=False,
         remove_unused_columns=False,   # the collator drops `length` itself
