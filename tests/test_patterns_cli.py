@@ -110,3 +110,20 @@ def test_detector_adds_its_second_opinion_to_test_and_scan(capsys, tmp_path, mon
     _, out, _ = run(capsys, "--scan", str(path), "--detector")
     assert "3 chats, 1 with an agent-like hit" in out
     assert "detector (threshold 0.7): 2 chats flagged, 1 of them with no pattern hit; 2 by either" in out
+
+
+def test_scan_reads_a_file_as_the_version_says(capsys, tmp_path, monkeypatch):
+    import yaml
+
+    from conftest import make_project
+
+    root = make_project(tmp_path, tmp_path / "model")
+    monkeypatch.setenv("MOLTING_ROOT", str(root))
+    (root / "params" / "mine.yaml").write_text(yaml.safe_dump(
+        {"extends": "tiny", "data": {"columns": {"prompt": "asked", "response": "said"}}}))
+    notes = tmp_path / "notes.csv"
+    notes.write_text("asked,said\nJam?,\"As an AI, I can't taste jam.\"\nTea?,\"Two sugars, love.\"\n")
+    code, _, err = run(capsys, "--scan", str(notes))
+    assert code == 1 and "data.columns" in err                       # no format it knows, without the version
+    code, out, _ = run(capsys, "--scan", str(notes), "--version", "mine")
+    assert code == 0 and "2 chats, 1 with an agent-like hit (version mine)" in out

@@ -175,7 +175,7 @@ def _cmd_patterns(args: argparse.Namespace) -> int:
     if args.test is not None:
         return _patterns_test(args.test, states, scope, args.detector)
     if args.scan:
-        return _patterns_scan(args.scan, states, scope, args.detector)
+        return _patterns_scan(args.scan, states, scope, args.detector, cfg)
     width = max(len(p.name) for p, _ in states)
     print(f"{len(states)} patterns, {sum(on for _, on in states)} on for {scope}")
     print(f"{'pattern':<{width}}  {'category':<22}  {'on':<3}  what it catches")
@@ -213,8 +213,9 @@ def _patterns_test(text: str, states: list, scope: str, with_detector: bool = Fa
     return 0
 
 
-def _patterns_scan(path: str, states: list, scope: str, with_detector: bool = False) -> int:
-    """Hits per rule over the assistant turns of a chat file (any format Molting loads), and the detector's count."""
+def _patterns_scan(path: str, states: list, scope: str, with_detector: bool = False, cfg: Any = None) -> int:
+    """Hits per rule over the assistant turns of a chat file (any format Molting loads; read with the version's
+    data.format and data.columns where --version names one), and the detector's count."""
     from pathlib import Path
 
     from molting.data import load_chats
@@ -225,7 +226,7 @@ def _patterns_scan(path: str, states: list, scope: str, with_detector: bool = Fa
         raise DataError("file not found", where=path,
                         fix="give `molt patterns --scan` a chat file (JSONL, JSON, CSV, each also compressed, Parquet or a "
                             "datasets folder)")
-    loaded = load_chats(path)
+    loaded = load_chats(path, cfg.data.format, columns=cfg.data.columns) if cfg is not None else load_chats(path)
     lib = PatternLibrary([p for p, on in states if on])
     counts = scan_counts(lib, ((c["id"], [m["content"] for m in c["messages"] if m["role"] == "assistant"])
                                for c in loaded.chats))
@@ -289,7 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("patterns", help="list the agent-like patterns (on/off for a version), test a text, or scan a file")
     p.add_argument("--version", help="show on/off and use the library as this version's params set it up")
     p.add_argument("--test", metavar="TEXT", help="print every pattern that matches this text")
-    p.add_argument("--scan", metavar="FILE", help="hits per rule over the assistant turns of a chat file")
+    p.add_argument("--scan", metavar="FILE", help="hits per rule over the assistant turns of a chat file (read as "
+                                                  "--version's data.format and data.columns say, where given)")
     p.add_argument("--detector", action="store_true",
                    help="with --test or --scan: also the second opinion of the detector (molting.detector)")
     p.set_defaults(func=_cmd_patterns)
