@@ -155,3 +155,49 @@ def test_bitsandbytes_asking_for_an_optional_hub_kernel_stays_out_of_the_output(
     if "pip install kernels" not in stderr("import peft"):
         pytest.skip("bitsandbytes does not warn on this CPU (no AVX512-BF16): nothing to keep out")
     assert "pip install kernels" not in stderr("import molting, peft")
+
+
+@pytest.fixture
+def base_model_dir(tiny_model_dir, tmp_path):
+    """The tiny model as a base model: its tokenizer without a chat template."""
+    import json
+    import shutil
+
+    folder = tmp_path / "base"
+    shutil.copytree(tiny_model_dir, folder)
+    (folder / "chat_template.jinja").unlink(missing_ok=True)
+    config = json.loads((folder / "tokenizer_config.json").read_text())
+    config.pop("chat_template", None)
+    (folder / "tokenizer_config.json").write_text(json.dumps(config))
+    return folder
+
+
+def test_a_base_model_gets_a_chat_template_from_the_params(base_model_dir, tmp_path):
+    import yaml
+
+    from molting import chat, params, preflight
+    from molting.errors import ParamsError
+
+    from conftest import make_project
+
+    root = make_project(tmp_path, base_model_dir)
+    with pytest.raises(ModelError, match="the model has no chat template") as err:
+        models.tokenizer_for(params.load("tiny", root=root))   # before: transformers' error at curation's first chat
+    assert "model.chat_template: zephyr" in err.value.fix
+
+    (root / "params" / "zephyr.yaml").write_text(yaml.safe_dump({"extends": "tiny", "model": {"chat_template": "zephyr"}}))
+    tokenizer = models.tokenizer_for(params.load("zephyr", root=root))
+    turns = [{"role": "user", "content": "Who are you?"}, {"role": "assistant", "content": "Fenna, love."}]
+    example = chat.tokenize_chat(tokenizer, turns, 64)
+    trained = tokenizer.decode([t for t, label in zip(example["input_ids"], example["labels"]) if label != chat.IGNORE])
+    assert trained == "Fenna, love." + tokenizer.eos_token   # the reply and its end of turn, nothing of the prompt
+    assert all(check.ok for check in preflight.check_template(tokenizer, example))
+
+    (root / "mine.jinja").write_text("{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }}{{ eos_token }}{% endfor %}"
+                                     "{% if add_generation_prompt %}[assistant] {% endif %}")
+    (root / "params" / "own.yaml").write_text(yaml.safe_dump({"extends": "tiny", "model": {"chat_template_file": "mine.jinja"}}))
+    tokenizer = models.tokenizer_for(params.load("own", root=root))
+    assert tokenizer.apply_chat_template(turns, tokenize=False) == f"[user] Who are you?{tokenizer.eos_token}" \
+                                                                   f"[assistant] Fenna, love.{tokenizer.eos_token}"
+    with pytest.raises(ParamsError, match="both chat_template and chat_template_file are set"):
+        params.schema.check({"model": {"chat_template": "zephyr", "chat_template_file": "mine.jinja"}}, "params/x.yaml")

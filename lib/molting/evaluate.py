@@ -663,10 +663,11 @@ def side_by_side(rows: list[dict]) -> list[dict]:
     return list(table.values())
 
 
-def load_tuned(src: Any, adapter_dir: Path, trust_remote_code: bool = False, prompt_only: bool = False) -> tuple[Any, Any]:
+def load_tuned(src: Any, adapter_dir: Path, trust_remote_code: bool = False, prompt_only: bool = False,
+               chat_template: str | None = None) -> tuple[Any, Any]:
     """The base model with the trained adapter attached (base answers come from disable_adapter()); for a
     prompt-only version the base model alone, whose disable_adapter() changes nothing (no adapter: only the
-    system prompt makes "tuned" differ from "base")."""
+    system prompt makes "tuned" differ from "base"). `chat_template`: the params' (models.chat_template)."""
     from peft import PeftModel
 
     from molting.models import load_model, load_tokenizer
@@ -674,7 +675,7 @@ def load_tuned(src: Any, adapter_dir: Path, trust_remote_code: bool = False, pro
 
     if not prompt_only and not (Path(adapter_dir) / "adapter_config.json").is_file():   # peft's error names no stage
         raise missing_output(Path(adapter_dir) / "adapter_config.json")
-    tokenizer = load_tokenizer(src, trust_remote_code)
+    tokenizer = load_tokenizer(src, trust_remote_code, chat_template)
     base = load_model(src, trust_remote_code=trust_remote_code)
     if prompt_only:
         base.requires_grad_(False)   # frozen, as under an adapter

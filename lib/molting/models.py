@@ -184,8 +184,38 @@ def local_folder(src: ModelSource) -> str:
 GENERIC_TOKENIZERS = frozenset({"TokenizersBackend", "PreTrainedTokenizerFast"})
 
 
-def load_tokenizer(src: ModelSource, trust_remote_code: bool = False) -> Any:
-    """The tokenizer, with a pad token set (pad = eos where the model has none).
+# Built-in chat templates (model.chat_template) for models without one. zephyr, as TinyLlama-Chat writes it but with
+# the BOS token first (a Llama base model expects it; chats are tokenised without adding special tokens) and nothing
+# after a turn's EOS token: a trained reply is its text and the EOS token, where generation stops.
+CHAT_TEMPLATES = {
+    "zephyr": ("{{ bos_token or '' }}{% for message in messages %}<|{{ message['role'] }}|>\n{{ message['content'] }}"
+               "{{ eos_token }}{% endfor %}{% if add_generation_prompt %}<|assistant|>\n{% endif %}"),
+}
+
+
+def chat_template(cfg: Any) -> str | None:
+    """The chat template the version's params set (model.chat_template or model.chat_template_file), None: the model's own."""
+    m = cfg.model
+    if m.get("chat_template_file"):
+        from molting.params import project_path
+
+        path = project_path(cfg, m.chat_template_file, "model.chat_template_file")
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ModelError(f"cannot read the chat template ({exc})", where=f"model.chat_template_file: {path}",
+                             fix="give a UTF-8 Jinja file, or set model.chat_template_file: null") from None
+    return CHAT_TEMPLATES[m.chat_template] if m.get("chat_template") else None
+
+
+def tokenizer_for(cfg: Any) -> Any:
+    """The version's tokenizer: its model's, with the chat template the params set."""
+    return load_tokenizer(source_for(cfg), cfg.model.trust_remote_code, chat_template(cfg))
+
+
+def load_tokenizer(src: ModelSource, trust_remote_code: bool = False, chat_template: str | None = None) -> Any:
+    """The tokenizer, with a pad token set (pad = eos where the model has none) and `chat_template` in place of the
+    model's own where given.
 
     A local folder whose tokenizer_config.json names the generic fast tokenizer loads that class directly:
     AutoTokenizer would pick the same class, but it imports the model-config machinery and torch with it
@@ -201,6 +231,12 @@ def load_tokenizer(src: ModelSource, trust_remote_code: bool = False) -> Any:
         tokenizer = loader.from_pretrained(folder, revision=src.revision, trust_remote_code=trust_remote_code)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
+    if chat_template:
+        tokenizer.chat_template = chat_template
+    if not getattr(tokenizer, "chat_template", None):   # transformers' own error comes at the first chat, in curation
+        raise ModelError("the model has no chat template (a base model?)", where=f"model.source: {src.label}",
+                         fix="set model.chat_template: zephyr (a built-in whose turns end with the EOS token), or "
+                             "model.chat_template_file: <your .jinja>, or use the model's instruct/chat version")
     return tokenizer
 
 

@@ -35,7 +35,7 @@ Auto = Union[Literal["auto"], StrictBool]          # auto | true | false (YAML's
 
 
 # The stages that read a `path` key's files (02-train and 04-report read only the run's own files).
-CURATE, EVALUATE = "01-curate", "03-evaluate"
+CURATE, TRAIN, EVALUATE = "01-curate", "02-train", "03-evaluate"
 
 
 def key(default: Any, comment: str, *, kind: str | None = None, path: tuple[str, ...] = ()) -> Any:
@@ -138,6 +138,18 @@ class Model(Section):
     source: str = key("bundled:smollm2-135m-instruct", "bundled:<name> | hub id (org/name) | local folder | path to .gguf")
     revision: Optional[str] = key(None, "hub revision (branch, tag or commit) for hub ids")
     trust_remote_code: StrictBool = key(False, "never run a model repository's own code unless you say so")
+    chat_template: Optional[Literal["zephyr"]] = key(
+        None, "a built-in chat template for a model that has none (a base model): zephyr (<|user|>, <|assistant|>,\n"
+              "each turn closed by the EOS token, as TinyLlama-Chat); null: the model's own")
+    chat_template_file: Optional[str] = key(None, "or a Jinja chat template of your own (.jinja file; its assistant turns must "
+                                                  "end with the EOS token)", path=(CURATE, TRAIN, EVALUATE))
+
+    @model_validator(mode="after")
+    def _one_template(self) -> "Model":
+        if self.chat_template and self.chat_template_file:
+            raise Invalid("both chat_template and chat_template_file are set", fix="keep one of model.chat_template "
+                          "(a built-in) and model.chat_template_file (your own)")
+        return self
 
 
 class Train(Section):

@@ -68,7 +68,7 @@ def open_conversation(version: str, root: str | Path | None = None, *, base: boo
     cfg = params.load(version, paths.params_file if paths.params_file.is_file() else None, root_path)
     prompt_only = not cfg.train.enabled
     model, tokenizer = evaluate.load_tuned(models.source_for(cfg), paths.adapter_dir, cfg.model.trust_remote_code,
-                                           prompt_only=prompt_only)
+                                           prompt_only=prompt_only, chat_template=models.chat_template(cfg))
     return Conversation(model, tokenizer,
                         system_prompt=cfg.data.system_prompt if base else evaluate.tuned_system_prompt(cfg),
                         library=curate.library_for(cfg), max_new_tokens=max_new_tokens or cfg.eval.max_new_tokens,

@@ -482,7 +482,7 @@ def prepare_data(cfg: Any, paths: RunPaths) -> StageData:
     from molting.runs import read_jsonl
 
     source = models.source_for(cfg)
-    tokenizer = models.load_tokenizer(source, cfg.model.trust_remote_code)
+    tokenizer = models.tokenizer_for(cfg)
     splits = {name: build_dataset(read_jsonl(path), tokenizer, cfg.train.max_length, cfg.data.system_prompt)
               for name, path in (("train", paths.train_jsonl), ("held-out", paths.heldout_jsonl))}
     return StageData(source, tokenizer, splits["train"][0], splits["held-out"][0],
@@ -560,7 +560,7 @@ def export_merged(cfg: Any, paths: RunPaths, out: Path) -> Path:
         raise unwritable(exc) from None
     try:
         source = models.source_for(cfg)
-        tokenizer = models.load_tokenizer(source, cfg.model.trust_remote_code)
+        tokenizer = models.tokenizer_for(cfg)   # with the params' chat template: the merged model carries it
         merged = PeftModel.from_pretrained(models.load_model(source, trust_remote_code=cfg.model.trust_remote_code),
                                            str(paths.adapter_dir)).merge_and_unload()
         try:
