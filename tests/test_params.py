@@ -198,7 +198,8 @@ def test_a_run_of_later_stages_asks_only_for_the_files_those_stages_read(tmp_pat
 
     from conftest import make_project
 
-    assert schema.path_keys(["02-train", "04-report"]) == []   # they read the run's own files
+    assert schema.path_keys(["04-report"]) == []   # it reads the run's own files
+    assert schema.path_keys(["02-train"]) == ["model.chat_template_file"]   # and the curated chats
     evaluate = set(schema.path_keys(["03-evaluate"]))
     assert {"data.raw", "data.persona", "eval.suites", "eval.probe", "eval.test_chats"} <= evaluate
     assert not {"curate.keep_drop_file", "curate.synthetic_file", "data.test_chats"} & evaluate
