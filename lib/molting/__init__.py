@@ -6,6 +6,7 @@ import ctypes
 import logging
 import os
 import sys
+import warnings
 
 __version__ = "0.1.0"
 
@@ -13,6 +14,9 @@ __version__ = "0.1.0"
 # asks to `pip install kernels`; its own CPU path runs instead (and the hub is out of reach offline). The warning
 # landed in every executed notebook's output, a false lead for anyone reading it.
 logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
+# peft reads transformers' `is_gradient_checkpointing`, which transformers 5 deprecates: a FutureWarning at every
+# adapter load, in the training and evaluation notebooks' output, that is peft's to change and no user's.
+warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
 
 
 def keep_freed_memory() -> bool:
