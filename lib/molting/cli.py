@@ -166,6 +166,47 @@ def _cmd_chat(args: argparse.Namespace) -> int:
             answer(text)
 
 
+def _cmd_review(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from molting import params, review
+    from molting.runs import RunPaths, read_jsonl
+
+    root = params.find_root()
+    paths = RunPaths(root, params.check_version_name(args.version))
+    cfg = params.load(args.version, paths.params_file if paths.params_file.is_file() else None, root)
+    candidates = read_jsonl(paths.review_jsonl)
+    name = args.out or review.default_file(cfg)
+    out = Path(name) if Path(name).is_absolute() else root / name
+    decisions = review.load_decisions(out, root)
+    todo = review.pending(candidates, decisions)
+    print(f"{len(candidates)} kept chats marked for review ({paths.review_jsonl}); {len(todo)} not decided in {name}")
+    interactive = sys.stdin.isatty()
+    made = 0
+    for index, row in enumerate(todo, 1):
+        print(f"\n[{index}/{len(todo)}] {row['id']}  p_agent_like {row['p_agent_like']}\n  flagged: {row['sentence']}\n"
+              f"  reply:   {row['reply']}")
+        answer = ""
+        while answer not in ("d", "k", "s", "q"):
+            try:
+                answer = input("[d]rop, [k]eep, [s]kip, [q]uit > " if interactive else "").strip().lower()[:1]
+            except (EOFError, KeyboardInterrupt):
+                answer = "q"
+        if answer == "q":
+            break
+        if answer in ("d", "k"):
+            decisions.add(str(row["id"]), "drop" if answer == "d" else "keep")
+            review.save(out, decisions, candidates)   # after every decision: nothing is lost if the review stops
+            made += 1
+    print(f"\n{made} decision(s) written to {name}: {len(decisions.drop)} dropped, {len(decisions.keep)} kept in all")
+    if made:
+        applied = cfg.curate.keep_drop_file == name
+        print(f"`molt run {args.version} --from 01-curate` applies them" if applied else
+              f"to apply them: a version extending {args.version} with `curate: {{keep_drop_file: {name}}}` "
+              f"(e.g. params/{args.version}-reviewed.yaml), then `molt run` it")
+    return 0
+
+
 def _cmd_patterns(args: argparse.Namespace) -> int:
     from molting import curate, patterns
 
@@ -287,6 +328,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--base", action="store_true", help="the base model instead (adapter off, the run's system prompt)")
     p.add_argument("--temperature", type=float, default=0.0, help="0 answers greedily (default), more samples")
     p.add_argument("--max-new-tokens", type=_positive, help="reply length limit (default: the version's eval.max_new_tokens)")
+    p = add(sub, "review", "decide on the chats curation marked for review (the detector's): keep or drop, written "
+                           "as a curate.keep_drop_file", _cmd_review, "version")
+    p.add_argument("--out", help="the keep/drop file (default: the version's curate.keep_drop_file, else "
+                                 "data/<version>-keep-drop.yaml); decisions already in it stay")
     p = sub.add_parser("patterns", help="list the agent-like patterns (on/off for a version), test a text, or scan a file")
     p.add_argument("--version", help="show on/off and use the library as this version's params set it up")
     p.add_argument("--test", metavar="TEXT", help="print every pattern that matches this text")
