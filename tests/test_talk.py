@@ -53,7 +53,14 @@ def test_a_conversation_carries_its_turns_and_the_base_model_answers_with_the_ad
 def test_molt_chat_prints_replies_with_their_agent_like_hits_and_reads_turns_from_stdin(finished_tiny, monkeypatch, capsys):
     monkeypatch.chdir(finished_tiny.root)
     canned = iter(["As an AI, I have no home.", "Gull Cottage, by the harbour."])
-    monkeypatch.setattr(generation, "generate", lambda *a, **k: [{"text": next(canned), "truncated": k["max_new_tokens"] == 3}])
+
+    def streamed(self, messages, stream):   # the reply in two pieces, as a streamer hands them on
+        text = next(canned)
+        stream(text[:5])
+        stream(text[5:])
+        return {"text": text, "truncated": self.max_new_tokens == 3}
+
+    monkeypatch.setattr(talk.Conversation, "_streamed", streamed)
     assert cli.main(["chat", "tiny", "--say", "Where do you live?", "--say", "Really?", "--max-new-tokens", "3"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[:3] == ["you> Where do you live?", "tiny> As an AI, I have no home.", "  [agent-like: as_an_ai]"]
@@ -62,7 +69,8 @@ def test_molt_chat_prints_replies_with_their_agent_like_hits_and_reads_turns_fro
     canned = iter(["One.", "Two."])
     said = []
     real_say = talk.Conversation.say
-    monkeypatch.setattr(talk.Conversation, "say", lambda self, text: (said.append(len(self.history)), real_say(self, text))[1])
+    monkeypatch.setattr(talk.Conversation, "say",
+                        lambda self, text, stream=None: (said.append(len(self.history)), real_say(self, text, stream))[1])
     monkeypatch.setattr("sys.stdin", io.StringIO("Hello\n\n/reset\nAgain\n/quit\nnever read\n"))
     assert cli.main(["chat", "tiny"]) == 0
     assert capsys.readouterr().out.splitlines() == ["tiny> One.", "(conversation forgotten)", "tiny> Two."]
@@ -80,3 +88,20 @@ def test_the_prompt_only_arm_talks_under_its_persona_card_and_an_untrained_versi
         talk.open_conversation("tiny", root)   # never trained
     assert "molt run tiny" in err.value.fix
     assert cli.main(["chat", "tiny", "--temperature", "-1"]) == 2
+
+
+def test_a_streamed_reply_is_the_reply_evaluation_would_give_handed_on_as_it_comes(tmp_path, tiny_model_dir, bundled_tokenizer):
+    # the bundled model, prompt-only (no adapter to train): real text, in fp32 so that the two decoders agree exactly
+    root = make_project(tmp_path, tiny_model_dir)
+    (root / "params" / "fenna.yaml").write_text(yaml.safe_dump({"extends": "tiny", "model": {"source": "bundled:smollm2-135m-instruct"},
+                                                               "train": {"enabled": False}, "eval": {"bf16": False}}))
+    streamed = talk.open_conversation("fenna", root, max_new_tokens=16)
+    pieces = []
+    reply = streamed.say("Where do you live?", stream=pieces.append)
+    assert len([p for p in pieces if p]) >= 2 and "".join(pieces).strip() == reply.text and reply.text
+    plain = talk.Conversation(**{**vars(streamed), "history": []})
+    assert plain.say("Where do you live?") == reply   # generation.generate, as 03-evaluate answers
+    sampled = talk.Conversation(**{**vars(streamed), "history": [], "temperature": 0.9})
+    first = sampled.say("Hi", stream=lambda _: None).text
+    sampled.reset()
+    assert sampled.say("Hi", stream=lambda _: None).text == first   # seeded: the same turn samples the same reply

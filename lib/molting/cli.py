@@ -136,8 +136,9 @@ def _cmd_chat(args: argparse.Namespace) -> int:
     decoding = f"sampled at {args.temperature:g}" if args.temperature else "greedy"
 
     def answer(text: str) -> None:
-        reply = conversation.say(text)
-        print(f"{who}> {reply.text}")
+        print(f"{who}> ", end="", flush=True)
+        reply = conversation.say(text, stream=lambda piece: print(piece, end="", flush=True))
+        print()
         if reply.hits:
             print(f"  [agent-like: {', '.join(reply.hits)}]")
         if reply.truncated:
