@@ -199,5 +199,9 @@ def test_a_base_model_gets_a_chat_template_from_the_params(base_model_dir, tmp_p
     tokenizer = models.tokenizer_for(params.load("own", root=root))
     assert tokenizer.apply_chat_template(turns, tokenize=False) == f"[user] Who are you?{tokenizer.eos_token}" \
                                                                    f"[assistant] Fenna, love.{tokenizer.eos_token}"
+    (root / "mine.jinja").write_text("{% for m in messages %}{{ m['content'] }{% endfor %}")   # a brace missing
+    with pytest.raises(ModelError, match="the chat template does not render: TemplateSyntaxError") as err:
+        models.tokenizer_for(params.load("own", root=root))
+    assert err.value.where == "model.chat_template_file: mine.jinja"
     with pytest.raises(ParamsError, match="both chat_template and chat_template_file are set"):
         params.schema.check({"model": {"chat_template": "zephyr", "chat_template_file": "mine.jinja"}}, "params/x.yaml")

@@ -209,8 +209,21 @@ def chat_template(cfg: Any) -> str | None:
 
 
 def tokenizer_for(cfg: Any) -> Any:
-    """The version's tokenizer: its model's, with the chat template the params set."""
-    return load_tokenizer(source_for(cfg), cfg.model.trust_remote_code, chat_template(cfg))
+    """The version's tokenizer: its model's, with the chat template the params set (tried on a short chat here, so
+    a template that does not render fails naming its setting, not at curation's first chat)."""
+    template = chat_template(cfg)
+    tokenizer = load_tokenizer(source_for(cfg), cfg.model.trust_remote_code, template)
+    if template:
+        try:
+            tokenizer.apply_chat_template([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello"}],
+                                          tokenize=False)
+        except Exception as exc:   # jinja2's TemplateSyntaxError, UndefinedError...
+            key = "model.chat_template_file" if cfg.model.get("chat_template_file") else "model.chat_template"
+            raise ModelError(f"the chat template does not render: {type(exc).__name__}: {exc}",
+                             where=f"{key}: {cfg.model.get('chat_template_file') or cfg.model.chat_template}",
+                             fix="fix the Jinja template (transformers renders it with `messages`, `eos_token`, "
+                                 "`bos_token` and `add_generation_prompt`)") from None
+    return tokenizer
 
 
 def load_tokenizer(src: ModelSource, trust_remote_code: bool = False, chat_template: str | None = None) -> Any:
