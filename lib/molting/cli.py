@@ -19,6 +19,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
         root = params.find_root()
         versions = [name for version in versions for name in seeds.replica_versions(version, args.seeds, root)]
+    if args.dry_run:
+        rows = runner.plan(versions, force=args.force, from_stage=args.from_stage, only=args.only,
+                           skip_complete=args.skip_complete)
+        width = max(len(r["version"]) for r in rows)
+        for row in rows:
+            print(f"{row['version']:<{width}}  {row['stage']:<11}  {row['action']}")
+        print("params, files, tokenizers and chat templates checked; nothing was run or written")
+        return 1 if any(r["action"].startswith("refused") for r in rows) else 0
     runner.run(versions, force=args.force, from_stage=args.from_stage, only=args.only,
                skip_complete=args.skip_complete, progress=not args.quiet)
     return 0
@@ -312,6 +320,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=1,
                    help="train each version with N training seeds: replicas <v>-seed2.. (generated params), pooled by the phase report")
     p.add_argument("--quiet", action="store_true", help="no per-cell progress bar")
+    p.add_argument("--dry-run", action="store_true",
+                   help="check every version (params, files, tokenizer, chat template) and say what would run; run nothing")
     p.set_defaults(func=_cmd_run)
     add(sub, "params", "print a version's resolved params", _cmd_params, "version")
     add(sub, "diff", "show the params that differ between two versions", _cmd_diff, "a", "b")

@@ -17,7 +17,7 @@ from typing import Any, Callable
 from molting import arms, runs
 from molting import params as params_mod
 from molting.display import summary_markdown
-from molting.errors import RunError
+from molting.errors import MoltingError, RunError
 from molting.runs import STAGES, RunPaths, atomic_write_text, is_done, staging_folder, swap_in_folder, write_json
 from molting.seeds import load_runs
 
@@ -282,6 +282,52 @@ def run_version(version: str, root: Path, *, force: bool = False, from_stage: st
         return timings
 
 
+def plan(versions: list[str], root: Path | None = None, *, force: bool = False, from_stage: str | None = None,
+         only: str | None = None, skip_complete: bool = False) -> list[dict]:
+    """What `molt run` with these options would do, stage by stage ({version, stage, action}), without running or
+    writing anything: every version's params and the files they name are checked (as a run checks them before it
+    starts), and its tokenizer and chat template loaded; a run that would be refused says why."""
+    from molting import models
+
+    root = Path(root) if root else params_mod.find_root()
+    stages = stage_names(from_stage, only)
+    explicit = bool(from_stage or only)
+    rows: list[dict] = []
+    for version in versions:
+        try:
+            paths = RunPaths(root, params_mod.check_version_name(version))
+            if skip_complete and not force and paths.complete_marker.is_file():
+                rows.append({"version": version, "stage": "all", "action": "already complete: skipped (--skip-complete)"})
+                continue
+            cfg = params_mod.resolve(version, root)
+            params_mod.check_files(cfg, root, stages)
+            models.tokenizer_for(params_mod.Config({**cfg, "root": str(root)}))   # the model is there; its template renders
+        except MoltingError as exc:   # every version is checked: one bad version does not hide the next one's state
+            rows.append({"version": version, "stage": "all", "action": f"refused: {exc}"})
+            continue
+        if paths.complete_marker.is_file() and not force:
+            rows.append({"version": version, "stage": "all", "action": "refused: already complete (--force redoes it, "
+                                                                          "--skip-complete passes over it)"})
+            continue
+        previous = paths.params_file.read_text() if paths.params_file.is_file() else None
+        changed = previous is not None and previous != params_mod.to_yaml(cfg) and not force and stages == list(STAGES)
+        done = {stage: is_done(paths, stage) and not changed and not (force or explicit) for stage in STAGES}
+        for stage in stages:
+            upstream = [s for s in STAGES[:STAGES.index(stage)] if not is_done(paths, s) and s not in stages]
+            if upstream:
+                action = f"refused: needs {', '.join(upstream)} first"
+            elif done[stage]:
+                action = "done: skipped"
+            elif stage == "02-train" and arms.is_prompt_only(cfg):
+                action = "nothing to train (prompt-only)"
+            else:
+                action = "run" + (" (params changed since the last run)" if changed else "")
+            rows.append({"version": version, "stage": stage, "action": action})
+            if action.startswith("refused"):
+                break
+    return rows
+
+
 def run(versions: list[str], root: Path | None = None, **options: Any) -> dict[str, dict]:
     """Run several versions in order; stop at the first failure."""
     root = Path(root) if root else params_mod.find_root()
@@ -320,8 +366,6 @@ def run_phase(name: str, versions: list[str], root: Path | None = None, progress
 
 def main_guard(fn: Callable[[], int]) -> int:
     """Turn Molting errors into a clear message and exit code 1, and Ctrl-C into a line and exit code 130."""
-    from molting.errors import MoltingError
-
     try:
         return fn()
     except MoltingError as exc:
