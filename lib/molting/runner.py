@@ -231,9 +231,14 @@ def render_report(paths: RunPaths, notebook: Path | None = None, target: Path | 
     return {"html": target / "report.html", "markdown": target / "report.md"}
 
 
+def _missing_upstream(paths: RunPaths, stage: str) -> list[str]:
+    """The stages before `stage` that are not done."""
+    return [s for s in STAGES[:STAGES.index(stage)] if not is_done(paths, s)]
+
+
 def _check_upstream(paths: RunPaths, stage: str) -> None:
     """The stages before `stage` are done, or a RunError says which to run first."""
-    upstream = [s for s in STAGES[:STAGES.index(stage)] if not is_done(paths, s)]
+    upstream = _missing_upstream(paths, stage)
     if upstream:
         raise RunError(f"{stage} needs {', '.join(upstream)} first", where=str(paths.run_dir),
                        fix=f"run `molt run {paths.version}` (or --from {upstream[0]})")
@@ -299,9 +304,9 @@ def plan(versions: list[str], root: Path | None = None, *, force: bool = False, 
             if skip_complete and not force and paths.complete_marker.is_file():
                 rows.append({"version": version, "stage": "all", "action": "already complete: skipped (--skip-complete)"})
                 continue
-            cfg = params_mod.resolve(version, root)
+            cfg = params_mod.load(version, root=root)
             params_mod.check_files(cfg, root, stages)
-            models.tokenizer_for(params_mod.Config({**cfg, "root": str(root)}))   # the model is there; its template renders
+            models.tokenizer_for(cfg)   # the model is there; its template renders
         except MoltingError as exc:   # every version is checked: one bad version does not hide the next one's state
             rows.append({"version": version, "stage": "all", "action": f"refused: {exc}"})
             continue
@@ -312,8 +317,8 @@ def plan(versions: list[str], root: Path | None = None, *, force: bool = False, 
         previous = paths.params_file.read_text() if paths.params_file.is_file() else None
         changed = previous is not None and previous != params_mod.to_yaml(cfg) and not force and stages == list(STAGES)
         done = {stage: is_done(paths, stage) and not changed and not (force or explicit) for stage in STAGES}
-        for stage in stages:
-            upstream = [s for s in STAGES[:STAGES.index(stage)] if not is_done(paths, s) and s not in stages]
+        for stage in stages:   # the stages asked for are consecutive: only the first can lack an earlier one
+            upstream = _missing_upstream(paths, stage) if stage == stages[0] else []
             if upstream:
                 action = f"refused: needs {', '.join(upstream)} first"
             elif done[stage]:
